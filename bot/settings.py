@@ -50,23 +50,64 @@ class Settings(BaseSettings):
     rasa_timeout_s: float = 10.0
     max_message_chars: int = 4000
     allowed_origins: list[str] = ["*"]
+    rasa_late_reply_s: float = 120.0
+    store_retry_s: float = 3.0
+    session_rate_per_minute: float = 30.0
+    session_rate_burst: int = 10
+    ip_rate_per_minute: float = 300.0
+    ip_rate_burst: int = 100
+    history_limit: int = 200
 
     # --- Rasa and the action server ---------------------------------------------
     rasa_port: int = 5005
     action_port: int = 5055
     rasa_venv: Path = ROOT / ".venv-rasa"
     rasa_model_dir: Path = ROOT / "models"
+    rasa_tracker_url: str = ""
+    rasa_lock_store_url: str = ""
+    rasa_event_broker_url: str = ""
+    # demo-bot actions (actions/): where the action server listens and when it answers from the KB
+    action_host: str = "127.0.0.1"
+    kb_min_score: float = 0.45
+    nlu_min_confidence: float = 0.5
+    response_min_score: float = 0.6
 
     # --- retrieval -------------------------------------------------------------
     encoder_model: str = ""
     kb_dir: Path = ROOT / "data" / "kb"
     faiss_device: str = "auto"
+    encoder_device: str = "cpu"
+    encoder_batch_size: int = 64
+    index_factory: str = ""
+    flat_max_passages: int = 50_000
+    index_memory_mb: int = 4096
+    hnsw_ef_search: int = 128
+    ivf_nprobe: int = 32
+    chunk_tokens: int = 200
+    chunk_overlap_tokens: int = 40
+    retrieval_mode: str = "hybrid"
+    retrieval_candidates: int = 50
+    rrf_k: int = 60
+    reranker_model: str = ""
+    rerank_depth: int = 20
+    index_versions_kept: int = 3
 
     # --- dialogue model / finetune ------------------------------------------------
 
     # --- NLU ---------------------------------------------------------------------
 
     # --- console -------------------------------------------------------------------
+    console_secret_key: str = ""
+    console_session_hours: float = 12.0
+    console_cookie_secure: str = "auto"
+    console_login_max_failures: int = 5
+    console_login_window_s: int = 900
+    console_low_confidence: float = 0.5
+    console_low_csat: int = 2
+    console_live_minutes: int = 30
+    console_page_size: int = 50
+    console_unanswered_limit: int = 2000
+    console_cluster_similarity: float = 0.7
 
     @property
     def db_url(self) -> str:

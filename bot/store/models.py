@@ -166,3 +166,52 @@ class RegisteredModel(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     promoted_at: Mapped[Optional[dt.datetime]] = mapped_column()
+
+
+# --- console (owner: console engineer) ---------------------------------------------------------
+# Indexes behind the console's conversation list filters (docs/benchmarks.md, "Console").
+Index("ix_conversations_status_activity", Conversation.status, Conversation.last_activity_at)
+Index("ix_conversations_min_confidence", Conversation.min_confidence)
+Index("ix_conversations_negative", Conversation.has_negative_feedback, Conversation.started_at)
+Index("ix_conversations_csat", Conversation.csat)
+Index("ix_turns_intent_conversation", Turn.intent, Turn.conversation_id)
+Index("ix_turns_speaker_confidence", Turn.speaker, Turn.confidence)
+
+
+class ConsoleSession(Base):
+    """A logged-in console browser; the cookie holds a random token, the table only its SHA-256."""
+
+    __tablename__ = "console_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+    ip: Mapped[Optional[str]] = mapped_column(String(64))
+
+
+class LoginAttempt(Base):
+    """Every console login attempt: the audit trail and the input of the login rate limit."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_username_at", "username", "created_at"),
+        Index("ix_login_attempts_ip_at", "ip", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(128))
+    ip: Mapped[str] = mapped_column(String(64))
+    ok: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class TurnReview(Base):
+    """An admin's sign-off on a low-confidence turn; a turn without one is in the review queue."""
+
+    __tablename__ = "turn_reviews"
+
+    turn_id: Mapped[int] = mapped_column(ForeignKey("turns.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,108 @@
+"""The bot service's app factory and the collaborators it is given.
+
+`create_app(services)` builds the FastAPI app from ready-made collaborators (database, hub, Rasa
+client, store, handoff), so tests and `bot.serve` wire real ones the same way and nothing is
+created behind the caller's back. `build_services(settings)` is the standard wiring.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI
+
+from bot import errors
+from bot.apikeys import ApiKeys
+from bot.channel import Channel
+from bot.conversations import ConversationStore
+from bot.hub import Hub
+from bot.rasa_client import RasaClient
+from bot.ratelimit import RateLimiter
+from bot.sessions import Sessions
+from bot.settings import Settings
+from bot.store.db import Database
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """Customer channel of supportbot.
+
+* `POST /api/messages`: server-to-server messages (`Authorization: Bearer <key from supportbot apikey create>`).
+* `GET /ws`: the widget's WebSocket; its protocol is in docs/websocket-protocol.md.
+* `GET /widget.js`: embed with `<script src=".../widget.js" data-title="Support" defer></script>`.
+"""
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    hub: Hub
+    rasa: RasaClient
+    store: ConversationStore
+    handoff: Any = None  # bot.handoff.Handoff when the console is installed
+
+
+@dataclass
+class Limits:
+    session: RateLimiter
+    ip: RateLimiter
+
+
+def build_services(settings: Settings, db: Database | None = None) -> Services:
+    """The standard wiring: the configured database, a fresh hub, Rasa client and (if present) handoff."""
+    db = db or Database(settings.db_url)
+    hub = Hub()
+    rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_s)
+    handoff = None
+    if importlib.util.find_spec("bot.handoff") is not None:
+        from bot.handoff import Handoff
+
+        handoff = Handoff(db, hub, rasa, settings)
+    return Services(settings=settings, db=db, hub=hub, rasa=rasa,
+                    store=ConversationStore(db, retry_s=settings.store_retry_s), handoff=handoff)
+
+
+def _mount_console(app: FastAPI, services: Services) -> None:
+    if importlib.util.find_spec("bot.console") is None:
+        return
+    console = importlib.import_module("bot.console")
+    mount = getattr(console, "mount", None)
+    if mount is None:
+        log.warning("bot.console has no mount(app, services); the agent console is not served")
+        return
+    mount(app, services)
+
+
+def create_app(services: Services) -> FastAPI:
+    settings = services.settings
+    channel = Channel(services)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        await channel.aclose()
+        await services.rasa.aclose()
+
+    app = FastAPI(title="supportbot", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.services = services
+    app.state.channel = channel
+    app.state.sessions = Sessions(services.store)
+    app.state.apikeys = ApiKeys(services.db)
+    app.state.limits = Limits(
+        session=RateLimiter(settings.session_rate_per_minute, settings.session_rate_burst, "per conversation"),
+        ip=RateLimiter(settings.ip_rate_per_minute, settings.ip_rate_burst, "from your network"),
+    )
+    errors.install(app)
+
+    from bot.web.http import router
+    from bot.web.ws import widget_socket
+
+    app.include_router(router)
+    app.add_api_websocket_route("/ws", widget_socket)
+    _mount_console(app, services)
+    return app

@@ -1,0 +1,167 @@
+"""`supportbot bench chat`: N real WebSocket sessions through the bot service, side by side with Rasa.
+
+Each session connects, says hello, then sends M messages one after another (the next once the
+previous is answered); all sessions run at once. Latency is from sending a message to the end of
+its answer (the `typing: false` event, i.e. replies stored and delivered). Afterwards the store is
+asked how many of the sent messages it holds (`stored`), and the same messages are sent with the
+same concurrency straight to Rasa's REST channel, so `overhead_p50`/`overhead_p95` show what the
+bot service adds. Prints one JSON object on stdout; progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import sys
+import time
+import uuid
+
+import click
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1))))
+    return round(ordered[k], 1)
+
+
+def summary(latencies: list[float]) -> dict:
+    return {"p50_ms": percentile(latencies, 50), "p95_ms": percentile(latencies, 95),
+            "p99_ms": percentile(latencies, 99),
+            "mean_ms": round(statistics.fmean(latencies), 1) if latencies else None}
+
+
+async def _widget_session(ws_url: str, run: str, n: int, texts: list[str], messages: int, start: asyncio.Event,
+                          out: dict, timeout: float) -> None:
+    import websockets
+
+    try:
+        async with websockets.connect(ws_url, max_size=1 << 20) as ws:
+            await ws.send(json.dumps({"type": "hello"}))
+            while json.loads(await asyncio.wait_for(ws.recv(), timeout))["type"] != "history":
+                pass
+            await start.wait()
+            for i in range(messages):
+                msg_id = f"{run}-{n}-{i}"
+                out["ids"].append(msg_id)
+                t0 = time.perf_counter()
+                await ws.send(json.dumps({"type": "message", "text": texts[i % len(texts)], "client_msg_id": msg_id}))
+                answered = False
+                while True:
+                    ev = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+                    if ev["type"] == "error":
+                        key = "rate_limited" if ev.get("code") == "rate_limited" else "errors"
+                        out[key] += 1
+                        break
+                    if ev["type"] == "message" and ev.get("speaker") == "bot" and ev.get("reply_to") is not None:
+                        answered = True
+                    if ev["type"] == "typing" and ev.get("on") is False and ev.get("client_msg_id") == msg_id:
+                        out["latencies"].append((time.perf_counter() - t0) * 1000)
+                        out["answered"] += answered
+                        break
+    except Exception as exc:  # noqa: BLE001 - counted, the run goes on
+        out["errors"] += 1
+        print(f"session {n}: {type(exc).__name__}: {exc}", file=sys.stderr)
+
+
+async def _rasa_session(rasa_url: str, run: str, n: int, texts: list[str], messages: int, out: dict,
+                        timeout: float, client) -> None:
+    sender = f"{run}-direct-{n}"
+    for i in range(messages):
+        t0 = time.perf_counter()
+        try:
+            r = await client.post(f"{rasa_url}/webhooks/rest/webhook", timeout=timeout,
+                                  json={"sender": sender, "message": texts[i % len(texts)]})
+            r.raise_for_status()
+            out["latencies"].append((time.perf_counter() - t0) * 1000)
+            out["answered"] += any(isinstance(m, dict) and m.get("text") for m in r.json())
+        except Exception as exc:  # noqa: BLE001
+            out["errors"] += 1
+            print(f"direct {n}: {type(exc).__name__}: {exc}", file=sys.stderr)
+
+
+def _stored(db_url: str, ids: list[str]) -> int | None:
+    """How many of the sent messages the store holds as customer turns."""
+    from sqlalchemy import func, select
+
+    from bot.store.db import Database
+    from bot.store.models import Turn
+
+    try:
+        db = Database(db_url)
+        with db.session() as s:
+            total = 0
+            for i in range(0, len(ids), 500):
+                total += s.execute(select(func.count()).select_from(Turn)
+                                   .where(Turn.client_msg_id.in_(ids[i:i + 500]))).scalar_one()
+        db.dispose()
+        return total
+    except Exception as exc:  # noqa: BLE001 - reported as null
+        print(f"could not count stored turns in {db_url}: {exc}", file=sys.stderr)
+        return None
+
+
+async def run_bench(url: str, sessions: int, messages: int, texts: list[str], rasa_url: str | None,
+                    db_url: str | None, timeout: float) -> dict:
+    import httpx
+
+    run = f"bench-{uuid.uuid4().hex[:8]}"
+    ws_url = url.replace("https://", "wss://").replace("http://", "ws://").rstrip("/") + "/ws"
+    out = {"ids": [], "latencies": [], "answered": 0, "errors": 0, "rate_limited": 0}
+    start = asyncio.Event()
+    print(f"bench chat: {sessions} sessions x {messages} messages via {ws_url}", file=sys.stderr)
+    tasks = [asyncio.ensure_future(_widget_session(ws_url, run, n, texts, messages, start, out, timeout))
+             for n in range(sessions)]
+    await asyncio.sleep(0.5 + sessions * 0.02)  # let every session connect before the clock starts
+    t0 = time.perf_counter()
+    start.set()
+    await asyncio.gather(*tasks)
+    wall = time.perf_counter() - t0
+    result = {"sessions": sessions, "sent": len(out["ids"]), "answered": out["answered"],
+              "stored": _stored(db_url, out["ids"]) if db_url else None, "errors": out["errors"],
+              "rate_limited": out["rate_limited"], **summary(out["latencies"]),
+              "throughput_msg_s": round(len(out["latencies"]) / wall, 1) if wall > 0 else None,
+              "texts": texts, "url": url}
+    if rasa_url:
+        print(f"bench chat: the same load straight to Rasa at {rasa_url}", file=sys.stderr)
+        direct = {"latencies": [], "answered": 0, "errors": 0}
+        limits = httpx.Limits(max_connections=sessions + 5)
+        async with httpx.AsyncClient(limits=limits) as client:
+            await asyncio.gather(*[_rasa_session(rasa_url.rstrip("/"), run, n, texts, messages, direct, timeout,
+                                                 client) for n in range(sessions)])
+        result["rasa_direct"] = {"answered": direct["answered"], "errors": direct["errors"],
+                                 **summary(direct["latencies"])}
+        for q in ("p50_ms", "p95_ms"):
+            ours, theirs = result[q], result["rasa_direct"][q]
+            result[f"overhead_{q[:3]}"] = round(ours / theirs - 1, 3) if ours and theirs else None
+    return result
+
+
+@click.command(name="chat")
+@click.option("--sessions", "-n", type=int, default=1, show_default=True, help="Concurrent WebSocket sessions.")
+@click.option("--messages", "-m", type=int, default=10, show_default=True, help="Messages each session sends.")
+@click.option("--url", default=None, help="Bot service to drive (default: this machine's, from SUPPORTBOT_HOST/PORT).")
+@click.option("--text", "texts", multiple=True, help="Message(s) to send, cycled; default: hello, goodbye "
+              "(answered by rules in the demo bot).")
+@click.option("--rasa-url", default=None, help="Rasa server for the direct comparison (default SUPPORTBOT_RASA_URL).")
+@click.option("--no-rasa", is_flag=True, help="Skip the direct-to-Rasa comparison.")
+@click.option("--db-url", default=None, help="Store to count stored messages in (default: the configured one).")
+@click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds to wait for one answer.")
+def bench_chat(sessions: int, messages: int, url, texts, rasa_url, no_rasa: bool, db_url, timeout: float) -> None:
+    """Drive real WebSocket sessions through the bot service; print one JSON object.
+
+    Keys: sessions, sent, answered, stored, errors, p50_ms, p95_ms, p99_ms (+ rasa_direct and the
+    overhead ratios). Run the service with its rate limits raised for large N, e.g.
+    SUPPORTBOT_SESSION_RATE_PER_MINUTE=0 SUPPORTBOT_IP_RATE_PER_MINUTE=0.
+    """
+    from bot.settings import get_settings
+
+    settings = get_settings()
+    url = url or settings.public_url or f"http://{settings.host}:{settings.port}"
+    result = asyncio.run(run_bench(url, sessions, messages, list(texts) or ["hello", "goodbye"],
+                                   None if no_rasa else (rasa_url or settings.rasa_url),
+                                   db_url or settings.db_url, timeout))
+    click.echo(json.dumps(result))

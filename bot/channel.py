@@ -1,0 +1,257 @@
+"""What happens to a customer's message, the same for the widget's WebSocket and `POST /api/messages`.
+
+  store the customer turn (durable) -> ack -> status bot? -> Rasa (bounded wait) -> store replies
+  (durable) -> deliver -> annotate the turns from Rasa's tracker (in the background)
+
+Rasa is awaited with `asyncio`, so a slow answer never holds up another session. When Rasa or the
+action server is down, or slower than `rasa_timeout_s`, the customer gets a polite notice at once,
+the turn is marked unanswered, and a late answer (up to `rasa_late_reply_s`) is still stored and
+delivered through the hub. While a person has the conversation (status waiting/human) messages are
+not forwarded to Rasa; they reach the agent through the hub.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Awaitable, Callable
+
+from starlette.concurrency import run_in_threadpool
+
+from bot.errors import (EmptyMessage, HandoffUnavailable, InvalidRequest, MessageTooLong, NotFound, RasaTimeout,
+                        RasaUnavailable, ServiceError)
+from bot.replies import nlu_details, parse_replies
+
+log = logging.getLogger(__name__)
+Emit = Callable[[dict], Awaitable[None]]
+
+NOTICES = {
+    "rasa_timeout": "Sorry, this is taking longer than usual. Your message is saved and the answer will appear "
+                    "here as soon as it is ready. You can also ask to talk to a person.",
+    "rasa_unavailable": "Sorry, our assistant is temporarily unavailable. Your message is saved; please try "
+                        "again in a few minutes, or ask to talk to a person.",
+    "no_reply": "Sorry, I could not answer that right now. Your message is saved; you can rephrase it, "
+                "or ask to talk to a person.",
+}
+PUBLIC_TURN_KEYS = ("turn_id", "seq", "speaker", "text", "ts", "agent_name", "buttons", "sources", "feedback",
+                    "client_msg_id", "conversation_id")
+HUMAN_STATUSES = ("waiting", "human")
+
+
+def public_turn(turn: dict) -> dict:
+    """The fields of a turn a customer may see (no intents, candidates or model versions)."""
+    return {k: turn[k] for k in PUBLIC_TURN_KEYS if turn.get(k) is not None}
+
+
+def message_event(turn: dict, **extra: Any) -> dict:
+    return {"type": "message", **public_turn(turn), **extra}
+
+
+async def _quiet(_event: dict) -> None:
+    return None
+
+
+class Channel:
+    def __init__(self, services):
+        self.s = services
+        self.settings = services.settings
+        self._background: set[asyncio.Task] = set()
+
+    async def db(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
+        """Run a (synchronous, committing) store call in a worker thread."""
+        return await run_in_threadpool(fn, *args, **kwargs)
+
+    def check_text(self, text: Any) -> str:
+        if not isinstance(text, str):
+            raise InvalidRequest("`text` must be a string.")
+        text = text.strip()
+        if not text:
+            raise EmptyMessage("The message is empty; type something before sending.")
+        limit = self.settings.max_message_chars
+        if len(text) > limit:
+            raise MessageTooLong(f"The message is {len(text)} characters long; the limit is {limit}. "
+                                 "Please shorten it or split it into several messages.", max_chars=limit)
+        return text
+
+    # --- customer messages -------------------------------------------------------------------
+    async def handle_message(self, session: dict, text: Any, client_msg_id: str | None = None,
+                             rasa_text: str | None = None, emit: Emit = _quiet) -> dict:
+        """Store, forward and answer one customer message; returns what happened as plain data.
+
+        `emit` receives the events for the customer's own connection as they happen (ack, typing,
+        messages); the same turns are also published on the hub for other tabs and the console.
+        `rasa_text` is what Rasa gets instead of the text (a quick-reply button's payload).
+        """
+        text = self.check_text(text)
+        if client_msg_id is not None and (not isinstance(client_msg_id, str) or len(client_msg_id) > 64):
+            raise InvalidRequest("`client_msg_id` must be a string of at most 64 characters.")
+        turn = await self.db(self.s.store.append_customer_turn, session["session_id"], session["channel"],
+                             text, client_msg_id)
+        conv_id = turn["conversation_id"]
+        await emit({"type": "ack", "client_msg_id": client_msg_id, "turn_id": turn["turn_id"],
+                    "conversation_id": conv_id, "duplicate": turn["duplicate"]})
+        result = {"conversation_id": conv_id, "customer_turn": turn, "status": turn["status"],
+                  "duplicate": turn["duplicate"], "replies": [], "answered": None}
+        if turn["duplicate"]:
+            stored = await self.db(self.s.store.replies_to, conv_id, turn["turn_id"])
+            if stored or turn["answered"] is not None or turn["status"] in HUMAN_STATUSES:
+                for t in stored:
+                    await emit(message_event(t))
+                return {**result, "replies": stored, "answered": turn["answered"]}
+            # stored before, but the answer was never stored (the store failed mid-way): ask again
+        else:
+            self.s.hub.publish(conv_id, message_event(turn))
+        if turn["status"] in HUMAN_STATUSES:
+            return result  # a person has (or will have) this conversation; the hub told them
+        await emit({"type": "typing", "on": True})
+        try:
+            return {**result, **await self._forward(conv_id, turn, rasa_text or text, emit)}
+        finally:
+            await emit({"type": "typing", "on": False, "client_msg_id": client_msg_id})
+
+    async def _forward(self, conv_id: str, turn: dict, text: str, emit: Emit) -> dict:
+        call = asyncio.ensure_future(self.s.rasa.send(
+            conv_id, text, metadata={"turn_id": turn["turn_id"]}, timeout_s=self.settings.rasa_late_reply_s))
+        try:
+            messages = await asyncio.wait_for(asyncio.shield(call), timeout=self.settings.rasa_timeout_s)
+        except asyncio.TimeoutError:
+            self._spawn(self._late_reply(conv_id, turn, call))
+            return await self._unanswered(conv_id, turn, "rasa_timeout", emit)
+        except RasaUnavailable as exc:
+            log.warning("Rasa unavailable for %s: %s", conv_id, exc)
+            return await self._unanswered(conv_id, turn, exc.code if isinstance(exc, RasaTimeout)
+                                          else "rasa_unavailable", emit)
+        replies, handoff = parse_replies(messages)
+        if not replies and not handoff:
+            return await self._unanswered(conv_id, turn, "no_reply", emit)
+        stored = await self._deliver(conv_id, turn, replies, emit)
+        if handoff:
+            await self._bot_handoff(conv_id)
+        return {"replies": stored, "answered": True}
+
+    async def _deliver(self, conv_id: str, turn: dict, replies: list[dict], emit: Emit) -> list[dict]:
+        stored = await self.db(self.s.store.record_replies, conv_id, turn["turn_id"], replies)
+        for t in stored:
+            event = message_event(t, reply_to=turn["turn_id"])
+            await emit(event)
+            self.s.hub.publish(conv_id, event)
+        self._spawn(self._annotate(conv_id, turn["turn_id"], replies, [t["turn_id"] for t in stored]))
+        return stored
+
+    async def _unanswered(self, conv_id: str, turn: dict, reason: str, emit: Emit) -> dict:
+        notice = NOTICES.get(reason, NOTICES["rasa_unavailable"])
+        stored = await self.db(self.s.store.record_unanswered, conv_id, turn["turn_id"], notice, reason)
+        event = message_event(stored, notice=reason, reply_to=turn["turn_id"])
+        await emit(event)
+        self.s.hub.publish(conv_id, event)
+        return {"replies": [stored], "answered": False, "notice": reason}
+
+    async def _late_reply(self, conv_id: str, turn: dict, call: asyncio.Future) -> None:
+        """A slow answer that arrives after the notice is still stored and delivered through the hub."""
+        try:
+            replies, handoff = parse_replies(await call)
+        except RasaUnavailable as exc:
+            log.warning("late Rasa answer for turn %s never came: %s", turn["turn_id"], exc)
+            return
+        if replies:
+            await self._deliver(conv_id, turn, replies, _quiet)
+        if handoff:
+            await self._bot_handoff(conv_id)
+
+    async def _annotate(self, conv_id: str, turn_id: int, replies: list[dict], bot_turn_ids: list[int]) -> None:
+        """NLU details from Rasa's tracker (no second NLU call), stored on the turns after delivery."""
+        tracker = await self.s.rasa.tracker(conv_id)
+        await self.db(self.s.store.annotate, conv_id, turn_id, bot_turn_ids, nlu_details(tracker, turn_id, replies))
+
+    # --- everything else the customer can do ---------------------------------------------------
+    async def _owned(self, session: dict, conversation_id: str) -> dict:
+        conv = await self.db(self.s.store.get_conversation, conversation_id)
+        if conv is None or conv["session_id"] != session["session_id"]:
+            raise NotFound("This conversation does not exist or does not belong to your session.")
+        return conv
+
+    async def feedback(self, session: dict, turn_id: Any, value: Any) -> dict:
+        score = {"up": 1, "down": -1, 1: 1, -1: -1}.get(value) if not isinstance(value, bool) else None
+        if not isinstance(turn_id, int) or score is None:
+            raise InvalidRequest('Feedback needs a `turn_id` and a `value` of "up" or "down".')
+        turn = await self.db(self.s.store.set_feedback, session["session_id"], turn_id, score)
+        event = {"type": "feedback", "turn_id": turn_id, "value": "up" if score > 0 else "down"}
+        self.s.hub.publish(turn["conversation_id"], event)
+        return event
+
+    async def csat(self, session: dict, conversation_id: Any, score: Any) -> dict:
+        if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
+            raise InvalidRequest("The satisfaction score must be a whole number from 1 to 5.")
+        if not isinstance(conversation_id, str):
+            raise InvalidRequest("`conversation_id` must name the conversation being rated.")
+        await self.db(self.s.store.set_csat, session["session_id"], conversation_id, score)
+        event = {"type": "csat", "conversation_id": conversation_id, "score": score}
+        self.s.hub.publish(conversation_id, event)
+        return event
+
+    async def end(self, session: dict, conversation_id: str) -> dict:
+        """The customer ends the chat; the agent (if any) is told, and the widget asks for a rating."""
+        await self._owned(session, conversation_id)
+        if self.s.handoff is not None:
+            await self.s.handoff.close(conversation_id, "the customer")
+        else:
+            await self.db(self.s.store.close, session["session_id"], conversation_id)
+            self.s.hub.publish(conversation_id, {"type": "closed", "by": "the customer"})
+        return {"type": "csat_request", "conversation_id": conversation_id}
+
+    async def handoff(self, session: dict, conversation_id: str, reason: str = "customer") -> dict:
+        await self._owned(session, conversation_id)
+        return await self._request_handoff(conversation_id, reason)
+
+    async def leave_contact(self, session: dict, conversation_id: str, contact: Any) -> dict:
+        await self._owned(session, conversation_id)
+        if self.s.handoff is None:
+            raise HandoffUnavailable("Talking to a person is not available on this service.")
+        from bot.handoff import HandoffError
+
+        try:
+            await self.s.handoff.leave_contact(conversation_id, contact if isinstance(contact, str) else "")
+        except HandoffError as exc:
+            raise InvalidRequest(str(exc)) from exc
+        return {"type": "contact_saved", "conversation_id": conversation_id}
+
+    async def _bot_handoff(self, conversation_id: str) -> None:
+        """The bot asked for a human (`"handoff": true`); its own reply already told the customer."""
+        try:
+            await self._request_handoff(conversation_id, "bot")
+        except ServiceError as exc:
+            log.warning("the bot asked for a human in %s but: %s", conversation_id, exc)
+
+    async def _request_handoff(self, conversation_id: str, reason: str) -> dict:
+        if self.s.handoff is None:
+            raise HandoffUnavailable("Talking to a person is not available on this service; "
+                                     "please try the assistant or contact us another way.")
+        from bot.handoff import HandoffError
+
+        try:
+            result = await self.s.handoff.request(conversation_id, reason)
+        except HandoffError as exc:
+            raise InvalidRequest(str(exc)) from exc
+        return {"type": "handoff", "conversation_id": conversation_id, **result}
+
+    # --- background work -----------------------------------------------------------------------
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            log.warning("background step failed (the customer already has the answer): %s", exc)
+
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Wait for background work (annotations, late replies); used at shutdown and by tests."""
+        if self._background:
+            await asyncio.wait(list(self._background), timeout=timeout)
+
+    async def aclose(self) -> None:
+        await self.drain(timeout=5.0)
+        for task in list(self._background):
+            task.cancel()

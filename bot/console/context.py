@@ -1,0 +1,59 @@
+"""What the console's routes share, built once per app by `mount`: the services, the login
+machinery, the unanswered-question clusterer and a short-lived cache of known intents."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.staticfiles import StaticFiles
+
+from bot.console.auth import Auth
+from bot.console.listing import known_intents
+from bot.console.unanswered import UnansweredClusters
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+@dataclass
+class Console:
+    services: Any
+    auth: Auth
+    clusters: UnansweredClusters
+    _intents: tuple[float, list[str]] = field(default=(0.0, []))
+
+    @property
+    def db(self):
+        return self.services.db
+
+    @property
+    def settings(self):
+        return self.services.settings
+
+    @property
+    def handoff(self):
+        return self.services.handoff
+
+    def intents(self) -> list[str]:
+        at, names = self._intents
+        if time.monotonic() - at > 60:
+            names = known_intents(self.db)
+            self._intents = (time.monotonic(), names)
+        return names
+
+
+def console_of(request: Request) -> Console:
+    return request.app.state.console
+
+
+def install(app: FastAPI, services: Any) -> None:
+    from bot.console import actions, admin, dashboard, live, pages
+
+    app.state.console = Console(services=services, auth=Auth(services.db, services.settings),
+                                clusters=UnansweredClusters(services.db, services.settings))
+    app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
+    for module in (pages, actions, admin, dashboard, live):
+        app.include_router(module.router)

@@ -1,0 +1,291 @@
+"""The conversation store's repository: customer sessions, conversations and their turns.
+
+Every method is one unit of work that is committed before it returns, so whatever the caller
+sends to a customer afterwards is already durable. A database that is briefly unreachable (a
+restart, a failover, a locked SQLite file) is retried for `retry_s` seconds; after that the call
+raises `StoreUnavailable`, which the channel reports to the customer instead of dropping anything.
+Methods are synchronous (the console and the CLI use them directly); the async bot service calls
+them in worker threads. Results are plain dicts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import uuid
+from typing import Any, Callable, TypeVar
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.orm import Session
+
+from bot.errors import NotFound, StoreUnavailable
+from bot.store.base import utcnow
+from bot.store.models import Conversation, ConversationStatus, CustomerSession, Outcome, Speaker, Turn
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+TURN_FIELDS = ("client_msg_id", "answered", "intent", "confidence", "entities", "action", "buttons", "sources",
+               "candidates", "model_versions", "feedback", "agent_id", "agent_name")
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def turn_dict(t: Turn) -> dict:
+    """A stored turn; the first keys match bot.handoff.turn_event so hub events look alike."""
+    out = {"turn_id": t.id, "seq": t.seq, "speaker": t.speaker, "text": t.text, "ts": _iso(t.created_at),
+           "conversation_id": t.conversation_id}
+    out.update({k: getattr(t, k) for k in TURN_FIELDS})
+    return out
+
+
+def conversation_dict(c: Conversation) -> dict:
+    return {"conversation_id": c.id, "session_id": c.session_id, "channel": c.channel, "status": c.status,
+            "outcome": c.outcome, "csat": c.csat, "started_at": _iso(c.started_at), "ended_at": _iso(c.ended_at),
+            "min_confidence": c.min_confidence, "has_negative_feedback": c.has_negative_feedback}
+
+
+def session_dict(s: CustomerSession) -> dict:
+    return {"session_id": s.id, "channel": s.channel, "origin": s.origin, "created_at": _iso(s.created_at)}
+
+
+class ConversationStore:
+    def __init__(self, db, retry_s: float = 3.0):
+        self.db = db
+        self.retry_s = retry_s
+
+    # --- the retry loop every method runs in ---------------------------------------------------
+    def _run(self, work: Callable[[Session], T]) -> T:
+        deadline = time.monotonic() + self.retry_s
+        delay, conflicts = 0.05, 0
+        while True:
+            try:
+                with self.db.session() as s:
+                    return work(s)
+            except IntegrityError:
+                # a concurrent writer took the same seq (or client_msg_id): re-run against the new state
+                conflicts += 1
+                if conflicts > 5:
+                    raise
+            except (OperationalError, InterfaceError) as exc:
+                if time.monotonic() + delay > deadline:
+                    log.error("store unavailable after %.1fs: %s", self.retry_s, exc)
+                    raise StoreUnavailable(
+                        "We could not save your message just now (our database is unavailable). "
+                        "It has not been lost on your side; it will be sent again automatically."
+                    ) from exc
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+
+    # --- sessions ----------------------------------------------------------------------------
+    def create_session(self, token_hash: str, channel: str = "widget", origin: str | None = None,
+                       session_id: str | None = None) -> dict:
+        def work(s: Session) -> dict:
+            row = CustomerSession(id=session_id or uuid.uuid4().hex, token_hash=token_hash, channel=channel,
+                                  origin=(origin or None) and origin[:255])
+            s.add(row)
+            s.flush()
+            return session_dict(row)
+
+        return self._run(work)
+
+    def session_by_token_hash(self, token_hash: str) -> dict | None:
+        """The session holding this token hash (and marks it seen), or None."""
+
+        def work(s: Session) -> dict | None:
+            row = s.execute(select(CustomerSession).where(CustomerSession.token_hash == token_hash)).scalar_one_or_none()
+            if row is None:
+                return None
+            row.last_seen_at = utcnow()
+            return session_dict(row)
+
+        return self._run(work)
+
+    # --- conversations -----------------------------------------------------------------------
+    def current_conversation(self, session_id: str, channel: str = "widget") -> dict:
+        """The session's open conversation, or a new one when it has none (or the last is closed)."""
+
+        return self._run(lambda s: conversation_dict(self._open_conversation(s, session_id, channel)))
+
+    @staticmethod
+    def _open_conversation(s: Session, session_id: str, channel: str) -> Conversation:
+        conv = s.execute(
+            select(Conversation).where(Conversation.session_id == session_id,
+                                       Conversation.status != ConversationStatus.CLOSED.value)
+            .order_by(Conversation.started_at.desc()).limit(1).with_for_update()
+        ).scalar_one_or_none()
+        if conv is None:
+            conv = Conversation(id=uuid.uuid4().hex, session_id=session_id, channel=channel, meta={})
+            s.add(conv)
+            s.flush()
+        return conv
+
+    def get_conversation(self, conversation_id: str) -> dict | None:
+        return self._run(lambda s: (c := s.get(Conversation, conversation_id)) and conversation_dict(c))
+
+    def _owned(self, s: Session, session_id: str, conversation_id: str) -> Conversation:
+        conv = s.get(Conversation, conversation_id, populate_existing=True)
+        if conv is None or conv.session_id != session_id:
+            raise NotFound("This conversation does not exist or does not belong to your session.")
+        return conv
+
+    def close(self, session_id: str, conversation_id: str) -> dict:
+        """The customer ends the conversation; the next message starts a new one."""
+
+        def work(s: Session) -> dict:
+            conv = self._owned(s, session_id, conversation_id)
+            if conv.status != ConversationStatus.CLOSED.value:
+                conv.status = ConversationStatus.CLOSED.value
+                conv.ended_at = conv.last_activity_at = utcnow()
+                conv.outcome = conv.outcome or Outcome.ABANDONED.value
+            return conversation_dict(conv)
+
+        return self._run(work)
+
+    def set_csat(self, session_id: str, conversation_id: str, score: int) -> dict:
+        def work(s: Session) -> dict:
+            conv = self._owned(s, session_id, conversation_id)
+            conv.csat = score
+            return conversation_dict(conv)
+
+        return self._run(work)
+
+    # --- turns -------------------------------------------------------------------------------
+    @staticmethod
+    def _append(s: Session, conv: Conversation, speaker: str, text: str, **fields: Any) -> Turn:
+        seq = s.execute(select(func.coalesce(func.max(Turn.seq), -1) + 1)
+                        .where(Turn.conversation_id == conv.id)).scalar_one()
+        turn = Turn(conversation_id=conv.id, seq=seq, speaker=speaker, text=text, created_at=utcnow(), **fields)
+        s.add(turn)
+        s.flush()
+        conv.last_activity_at = turn.created_at
+        return turn
+
+    def append_customer_turn(self, session_id: str, channel: str, text: str, client_msg_id: str | None) -> dict:
+        """Store a customer message in the session's open conversation (a new one if none is open).
+
+        A resend (same client_msg_id in any conversation of the session) returns the stored turn with
+        "duplicate": True instead of storing it twice. The result carries the conversation's
+        `status`, read in the same transaction: it decides whether the message goes to Rasa (bot) or
+        waits for a person (waiting/human).
+        """
+
+        def work(s: Session) -> dict:
+            if client_msg_id:
+                old = s.execute(select(Turn).join(Conversation).where(
+                    Conversation.session_id == session_id, Turn.client_msg_id == client_msg_id)).scalar_one_or_none()
+                if old is not None:
+                    return {**turn_dict(old), "duplicate": True, "status": old.conversation.status}
+            conv = self._open_conversation(s, session_id, channel)
+            turn = self._append(s, conv, Speaker.CUSTOMER.value, text, client_msg_id=client_msg_id)
+            return {**turn_dict(turn), "duplicate": False, "status": conv.status}
+
+        return self._run(work)
+
+    def append_turn(self, conversation_id: str, speaker: str, text: str, **fields: Any) -> dict:
+        """Store one turn of any speaker in a known conversation (system notes, agent messages, imports).
+
+        The result carries the conversation's `status`, read in the same transaction.
+        """
+
+        def work(s: Session) -> dict:
+            conv = s.execute(select(Conversation).where(Conversation.id == conversation_id)
+                             .with_for_update()).scalar_one_or_none()
+            if conv is None:
+                raise NotFound(f"No conversation {conversation_id!r}.")
+            return {**turn_dict(self._append(s, conv, speaker, text, **fields)), "status": conv.status}
+
+        return self._run(work)
+
+    def record_replies(self, conversation_id: str, customer_turn_id: int, replies: list[dict]) -> list[dict]:
+        """Store the bot's replies to a customer turn and mark that turn answered, in one transaction."""
+
+        def work(s: Session) -> list[dict]:
+            conv = s.execute(select(Conversation).where(Conversation.id == conversation_id)
+                             .with_for_update()).scalar_one()
+            s.execute(update(Turn).where(Turn.id == customer_turn_id).values(answered=True))
+            if conv.outcome in (None, Outcome.FALLBACK.value, Outcome.ABANDONED.value):
+                conv.outcome = Outcome.ANSWERED.value
+            turns = [self._append(s, conv, Speaker.BOT.value, r.get("text", ""),
+                                  **{k: r.get(k) for k in ("buttons", "sources", "candidates", "model_versions")})
+                     for r in replies]
+            return [turn_dict(t) for t in turns]
+
+        return self._run(work)
+
+    def record_unanswered(self, conversation_id: str, customer_turn_id: int, notice: str, reason: str) -> dict:
+        """Mark a customer turn unanswered (Rasa down or slow) and store the notice the customer saw."""
+
+        def work(s: Session) -> dict:
+            conv = s.execute(select(Conversation).where(Conversation.id == conversation_id)
+                             .with_for_update()).scalar_one()
+            s.execute(update(Turn).where(Turn.id == customer_turn_id).values(answered=False))
+            conv.meta = {**(conv.meta or {}), "last_unanswered_reason": reason}
+            if conv.outcome is None:
+                conv.outcome = Outcome.FALLBACK.value
+            return turn_dict(self._append(s, conv, Speaker.SYSTEM.value, notice))
+
+        return self._run(work)
+
+    def annotate(self, conversation_id: str, customer_turn_id: int, bot_turn_ids: list[int], nlu: dict) -> None:
+        """Attach the tracker's NLU details: intent/confidence/entities to the customer turn, actions to bot turns."""
+
+        def work(s: Session) -> None:
+            s.execute(update(Turn).where(Turn.id == customer_turn_id).values(
+                intent=nlu.get("intent"), confidence=nlu.get("confidence"), entities=nlu.get("entities")))
+            for turn_id, action in zip(bot_turn_ids, nlu.get("actions") or []):
+                s.execute(update(Turn).where(Turn.id == turn_id).values(action=action))
+            conf = nlu.get("confidence")
+            if conf is not None:
+                conv = s.get(Conversation, conversation_id)
+                if conv.min_confidence is None or conf < conv.min_confidence:
+                    conv.min_confidence = conf
+                if nlu.get("intent") == "nlu_fallback" and conv.outcome == Outcome.ANSWERED.value:
+                    conv.outcome = Outcome.FALLBACK.value
+
+        self._run(work)
+
+    def history(self, conversation_id: str, limit: int | None = None) -> list[dict]:
+        """The conversation's turns in order (the last `limit` when given)."""
+
+        def work(s: Session) -> list[dict]:
+            q = select(Turn).where(Turn.conversation_id == conversation_id).order_by(Turn.seq.desc())
+            rows = s.execute(q.limit(limit) if limit else q).scalars().all()
+            return [turn_dict(t) for t in reversed(rows)]
+
+        return self._run(work)
+
+    def replies_to(self, conversation_id: str, customer_turn_id: int) -> list[dict]:
+        """Bot and system turns stored after a customer turn, up to the next customer turn."""
+
+        def work(s: Session) -> list[dict]:
+            anchor = s.get(Turn, customer_turn_id)
+            rows = s.execute(select(Turn).where(Turn.conversation_id == conversation_id, Turn.seq > anchor.seq)
+                             .order_by(Turn.seq)).scalars()
+            out = []
+            for t in rows:
+                if t.speaker == Speaker.CUSTOMER.value:
+                    break
+                out.append(turn_dict(t))
+            return out
+
+        return self._run(work)
+
+    def set_feedback(self, session_id: str, turn_id: int, value: int) -> dict:
+        """Thumbs up (+1) / down (-1) on a bot turn of one of this session's conversations."""
+
+        def work(s: Session) -> dict:
+            turn = s.get(Turn, turn_id)
+            if turn is None or turn.speaker != Speaker.BOT.value:
+                raise NotFound("Feedback can only be given on one of the bot's answers in your conversation.")
+            conv = self._owned(s, session_id, turn.conversation_id)
+            turn.feedback = value
+            if value < 0:
+                conv.has_negative_feedback = True
+            return turn_dict(turn)
+
+        return self._run(work)

@@ -1,0 +1,180 @@
+"""Starting, watching and stopping the platform's processes (Rasa, action server, bot service).
+
+Used by `supportbot up` and by the contract tests, so both run the services exactly the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import httpx
+
+from bot.settings import ROOT, Settings
+
+
+@dataclass
+class Service:
+    name: str
+    cmd: list[str]
+    health_url: str
+    env: dict[str, str] = field(default_factory=dict)
+    prepare: Callable[[], object] | None = None  # writes config files the command reads
+    proc: subprocess.Popen | None = None
+    log_path: Path | None = None
+
+    def start(self, log_dir: Path) -> None:
+        if self.prepare is not None:
+            self.prepare()
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = log_dir / f"{self.name}.log"
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1", **self.env}
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                self.cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+    def healthy(self) -> bool:
+        try:
+            return httpx.get(self.health_url, timeout=2.0).status_code < 300
+        except httpx.HTTPError:
+            return False
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def tail(self, lines: int = 30) -> str:
+        if not self.log_path or not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if not self.alive():
+            return
+        assert self.proc is not None
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+def rasa_model_path(settings: Settings) -> Path:
+    return settings.rasa_model_dir / "supportbot.tar.gz"
+
+
+def platform_services(settings: Settings, env: dict[str, str] | None = None) -> list[Service]:
+    """The three processes of a running bot, in start order, configured from `settings`."""
+    env = dict(env or {})
+    env.setdefault("SUPPORTBOT_DATABASE_URL", settings.db_url)
+    env.setdefault("SUPPORTBOT_VAR_DIR", str(settings.var_dir))
+    env.setdefault("SUPPORTBOT_ACTION_PORT", str(settings.action_port))
+    env.setdefault("SUPPORTBOT_ACTION_URL", f"http://127.0.0.1:{settings.action_port}/webhook")
+    env.setdefault("SUPPORTBOT_PORT", str(settings.port))
+    env.setdefault("SUPPORTBOT_RASA_URL", f"http://127.0.0.1:{settings.rasa_port}")
+    rasa_bin = settings.rasa_venv / "bin" / "rasa"
+    run_dir = settings.var_dir / "run" / f"rasa-{settings.rasa_port}"
+    endpoints = run_dir / "endpoints.yml"
+    actions = Service(
+        "actions",
+        [sys.executable, "-m", "actions"],
+        f"http://127.0.0.1:{settings.action_port}/health",
+        env,
+    )
+    rasa = Service(
+        "rasa",
+        [
+            str(rasa_bin), "run", "--enable-api",
+            "--model", str(rasa_model_path(settings)),
+            "--port", str(settings.rasa_port), "--interface", "127.0.0.1",
+            "--endpoints", str(endpoints), "--credentials", "credentials.yml",
+        ],
+        f"http://127.0.0.1:{settings.rasa_port}/status",
+        env,
+        prepare=lambda: render_endpoints(settings, run_dir),
+    )
+    bot = Service(
+        "bot",
+        [sys.executable, "-m", "bot.serve"],
+        f"http://127.0.0.1:{settings.port}/healthz",
+        env,
+    )
+    return [actions, rasa, bot]
+
+
+def wait_healthy(services: list[Service], timeout: float = 300.0, say=print) -> None:
+    """Wait for every service to answer its health URL; fail fast, with its log, if one dies."""
+    pending = list(services)
+    deadline = time.monotonic() + timeout
+    while pending:
+        for svc in list(pending):
+            if not svc.alive():
+                raise RuntimeError(f"{svc.name} exited with code {svc.proc.returncode if svc.proc else '?'}; "
+                                   f"last lines of {svc.log_path}:\n{svc.tail()}")
+            if svc.healthy():
+                say(f"  {svc.name:8s} healthy at {svc.health_url}")
+                pending.remove(svc)
+        if pending and time.monotonic() > deadline:
+            names = ", ".join(s.name for s in pending)
+            raise TimeoutError(f"{names} did not become healthy within {timeout:.0f}s; see logs in "
+                               f"{pending[0].log_path.parent if pending[0].log_path else 'var/logs'}")
+        time.sleep(0.5)
+
+
+def stop_all(services: list[Service]) -> None:
+    for svc in reversed(services):
+        svc.stop()
+
+
+def tracker_store_config(settings: Settings) -> dict:
+    """Rasa's SQL tracker store: PostgreSQL shares the platform's database; SQLite gets its own file.
+
+    (Two processes writing one SQLite file would contend for its single writer lock.)
+    """
+    from sqlalchemy.engine import make_url
+
+    url = settings.rasa_tracker_url
+    if not url:
+        url = settings.db_url if settings.db_url.startswith("postgresql") else \
+            f"sqlite:///{settings.var_dir / 'rasa_tracker.db'}"
+    u = make_url(url)
+    if u.drivername.startswith("sqlite"):
+        return {"type": "SQL", "dialect": "sqlite", "db": u.database}
+    cfg = {"type": "SQL", "dialect": "postgresql", "url": u.host or "127.0.0.1", "port": u.port or 5432,
+           "db": u.database, "username": u.username or "postgres"}
+    if u.password:
+        cfg["password"] = u.password
+    return cfg
+
+
+def render_endpoints(settings: Settings, out_dir: Path) -> Path:
+    """Write the endpoints file `rasa run` uses: the project's endpoints.yml with our ports and stores."""
+    import yaml
+    from sqlalchemy.engine import make_url
+
+    base = yaml.safe_load((ROOT / "endpoints.yml").read_text()) or {}
+    base["action_endpoint"] = {"url": f"http://127.0.0.1:{settings.action_port}/webhook"}
+    base["tracker_store"] = tracker_store_config(settings)
+    if settings.rasa_lock_store_url:
+        u = make_url(settings.rasa_lock_store_url)
+        base["lock_store"] = {"type": "redis", "url": u.host, "port": u.port or 6379,
+                              "db": int(u.database or 1), "key_prefix": "supportbot"}
+    if settings.rasa_event_broker_url:
+        u = make_url(settings.rasa_event_broker_url)
+        base["event_broker"] = {"type": "pika", "url": u.host, "port": u.port or 5672,
+                                "username": u.username or "guest", "password": u.password or "guest",
+                                "queues": ["rasa_events"]}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "endpoints.yml"
+    path.write_text(yaml.safe_dump(base, sort_keys=False))
+    return path

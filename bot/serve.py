@@ -1,0 +1,36 @@
+"""Run the bot service under uvicorn: `serve(settings)` for `supportbot up`, or `python -m bot.serve`.
+
+The schema is migrated first (idempotent), so a fresh SQLite file or PostgreSQL database works.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.settings import Settings, get_settings
+
+
+def serve(settings: Settings) -> None:
+    """Blocks until the process is told to stop (Ctrl-C / SIGTERM); the store is closed afterwards."""
+    import uvicorn
+
+    from bot.app import build_services, create_app
+
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Rasa call is noise
+    services = build_services(settings)
+    services.db.migrate()
+    app = create_app(services)
+    try:
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
+                    proxy_headers=True, ws_max_size=1 << 20, access_log=False)
+    finally:
+        services.db.dispose()
+
+
+def main() -> None:
+    serve(get_settings())
+
+
+if __name__ == "__main__":
+    main()

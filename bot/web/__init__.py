@@ -1,0 +1,1 @@
+"""The bot service's web layer: HTTP routes (bot.web.http) and the widget's WebSocket (bot.web.ws)."""

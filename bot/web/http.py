@@ -1,0 +1,148 @@
+"""HTTP routes of the bot service: health, the server-to-server message API, the widget and its demo page.
+
+`POST /api/messages` is for other servers (a CRM, a phone bot): it needs an API key from
+`supportbot apikey create`; widget session tokens are never accepted here. Errors answer with the
+table in bot/errors.py: `{"error": code, "message": what to do, "retry": bool}`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import FileResponse, JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import text as sql
+
+from bot.channel import public_turn
+from bot.errors import MessageTooLong, StoreUnavailable
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+router = APIRouter()
+
+
+class MessageIn(BaseModel):
+    session_id: Optional[str] = Field(None, description="Omit to start a new session; the answer names it.")
+    text: str = Field(..., description="The customer's message (at most `max_message_chars` characters).")
+    message_id: Optional[str] = Field(None, max_length=64,
+                                      description="Your id for this message; a retry with the same id is not "
+                                                  "stored or answered twice.")
+
+
+class Button(BaseModel):
+    title: str
+    payload: str
+
+
+class Source(BaseModel):
+    title: str
+    url: Optional[str] = None
+    doc_id: Optional[str] = None
+    score: Optional[float] = None
+
+
+class Reply(BaseModel):
+    text: str
+    speaker: str = "bot"
+    turn_id: Optional[int] = None
+    buttons: Optional[list[Button]] = None
+    sources: Optional[list[Source]] = None
+    agent_name: Optional[str] = None
+
+
+class MessageOut(BaseModel):
+    session_id: str
+    conversation_id: str
+    status: str = Field(..., description="bot, waiting (for a person), human, or closed")
+    answered: Optional[bool] = Field(None, description="False: Rasa was down or slow; the message is stored.")
+    notice: Optional[str] = None
+    duplicate: bool = False
+    replies: list[Reply]
+
+
+class HistoryOut(BaseModel):
+    session_id: str
+    conversation_id: str
+    status: str
+    turns: list[Reply]
+
+
+def _services(request: Request):
+    return request.app.state.services
+
+
+async def api_key(request: Request, authorization: Optional[str] = Header(None)) -> dict:
+    return await request.app.state.channel.db(request.app.state.apikeys.authenticate, authorization)
+
+
+async def body_size(request: Request, content_length: Optional[int] = Header(None)) -> None:
+    limit = request.app.state.services.settings.max_message_chars * 6 + 4096
+    if content_length is not None and content_length > limit:
+        raise MessageTooLong(f"The request body is {content_length} bytes; the limit is {limit}. "
+                             "Shorten the message.", max_bytes=limit)
+
+
+@router.post("/api/messages", response_model=MessageOut, response_model_exclude_none=True, tags=["messages"],
+             dependencies=[Depends(body_size)])
+async def post_message(body: MessageIn, request: Request, key: dict = Depends(api_key)) -> dict:
+    """Send one customer message and get the bot's replies (server-to-server; needs a Bearer API key)."""
+    state = request.app.state
+    if body.session_id is None:
+        session_id, session = await state.channel.db(state.sessions.create_api_session, key["id"])
+    else:
+        session_id = body.session_id
+        session = await state.channel.db(state.sessions.resolve_api_session, key["id"], session_id)
+    state.limits.session.hit(session["session_id"])
+    result = await state.channel.handle_message(session, body.text, body.message_id)
+    return {"session_id": session_id, "conversation_id": result["conversation_id"], "status": result["status"],
+            "answered": result["answered"], "notice": result.get("notice"), "duplicate": result["duplicate"],
+            "replies": [public_turn(t) for t in result["replies"]]}
+
+
+@router.get("/api/sessions/{session_id}/history", response_model=HistoryOut, response_model_exclude_none=True,
+            tags=["messages"])
+async def session_history(session_id: str, request: Request, key: dict = Depends(api_key)) -> dict:
+    """The session's open conversation so far: late answers and agents' messages appear here too."""
+    state = request.app.state
+    session = await state.channel.db(state.sessions.resolve_api_session, key["id"], session_id)
+    conv = await state.channel.db(state.services.store.current_conversation, session["session_id"], "api")
+    turns = await state.channel.db(state.services.store.history, conv["conversation_id"],
+                                   state.services.settings.history_limit)
+    return {"session_id": session_id, "conversation_id": conv["conversation_id"], "status": conv["status"],
+            "turns": [public_turn(t) for t in turns]}
+
+
+@router.get("/healthz", tags=["health"])
+async def healthz(request: Request) -> JSONResponse:
+    """200 while the service and its store work; `rasa` says whether Rasa answers (the widget copes if not)."""
+    services = _services(request)
+
+    def ping_store() -> None:
+        try:
+            with services.db.session() as s:
+                s.execute(sql("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 - reported as unhealthy
+            raise StoreUnavailable(f"The conversation store does not answer ({type(exc).__name__}).") from exc
+
+    store_ok = True
+    try:
+        await request.app.state.channel.db(ping_store)
+    except StoreUnavailable:
+        store_ok = False
+    rasa_ok = await services.rasa.health()
+    body = {"status": "ok" if store_ok else "degraded", "store": store_ok, "rasa": rasa_ok,
+            "handoff": services.handoff is not None}
+    return JSONResponse(body, status_code=200 if store_ok else 503)
+
+
+@router.get("/widget.js", include_in_schema=False)
+async def widget_js() -> FileResponse:
+    return FileResponse(STATIC / "widget.js", media_type="text/javascript",
+                        headers={"Cache-Control": "public, max-age=300"})
+
+
+@router.get("/", include_in_schema=False)
+@router.get("/demo", include_in_schema=False)
+async def demo_page() -> FileResponse:
+    return FileResponse(STATIC / "demo.html", media_type="text/html")

@@ -1,0 +1,213 @@
+"""The widget's WebSocket: one connection per browser tab, speaking docs/websocket-protocol.md.
+
+A connection checks the page's Origin, proves or creates the customer session (`hello`), replays
+the conversation's history, then handles events. Customer messages are processed one at a time in
+arrival order by a per-connection worker, so a slow answer never stops the tab from sending
+feedback or pings, and never holds up any other connection. Events for the conversation that
+happen elsewhere (an agent's message, the handoff queue, another tab) arrive through the hub.
+Every bad frame gets an `error` event; nothing a client sends can crash the service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from bot.channel import message_event, public_turn
+from bot.errors import InvalidJson, InvalidRequest, MessageTooLong, OriginNotAllowed, ServiceError, UnknownSession, error_event
+
+log = logging.getLogger(__name__)
+FORWARDED = {"message", "typing", "agent_joined", "agent_left", "handoff", "closed", "feedback", "csat"}
+
+
+def for_widget(event: dict) -> dict:
+    """A hub event as the customer may see it: public turn fields only, the agent by name only."""
+    if event["type"] == "message":
+        return message_event(event, **{k: event[k] for k in ("notice", "reply_to") if k in event})
+    out = {k: v for k, v in event.items() if k != "agent"}
+    if isinstance(event.get("agent"), dict):
+        out["agent_name"] = event["agent"].get("name")
+    return out
+
+
+def origin_allowed(origin: str | None, allowed: list[str], host: str | None) -> bool:
+    """Browsers always send Origin on WebSockets; pages on the service's own host are always allowed."""
+    if not origin:
+        return True  # not a browser (server, bench): the Origin check guards browsers only
+    if "*" in allowed:
+        return True
+    origin = origin.rstrip("/").lower()
+    return origin in {a.rstrip("/").lower() for a in allowed} or urlsplit(origin).netloc == (host or "").lower()
+
+
+class WidgetConnection:
+    def __init__(self, ws: WebSocket):
+        self.ws = ws
+        state = ws.app.state
+        self.services, self.channel, self.limits, self.sessions = (state.services, state.channel, state.limits,
+                                                                   state.sessions)
+        self.settings = self.services.settings
+        self.ip = ws.client.host if ws.client else "unknown"
+        self.session: dict | None = None
+        self.conversation_id: str | None = None
+        self._send_lock = asyncio.Lock()
+        self._sent_turns: set[int] = set()
+        self._inbox: asyncio.Queue = asyncio.Queue(maxsize=100)
+        self._sub: asyncio.Queue | None = None
+        self._worker: asyncio.Task | None = None
+        self._relay_task: asyncio.Task | None = None
+
+    async def send(self, event: dict) -> None:
+        if event.get("type") in ("message", "ack") and isinstance(event.get("turn_id"), int):
+            self._sent_turns.add(event["turn_id"])
+        if event.get("type") == "ack" and event.get("conversation_id") != self.conversation_id:
+            await self._follow(event["conversation_id"])
+        async with self._send_lock:
+            if self.ws.application_state == WebSocketState.CONNECTED:
+                try:
+                    await self.ws.send_json(event)
+                except (WebSocketDisconnect, RuntimeError):
+                    pass  # the tab went away; its messages are stored, history replays them
+
+    async def run(self) -> None:
+        await self.ws.accept()
+        if not origin_allowed(self.ws.headers.get("origin"), self.settings.allowed_origins,
+                              self.ws.headers.get("host")):
+            await self.send(error_event(OriginNotAllowed(
+                "This site is not allowed to embed the chat; the operator can add it to SUPPORTBOT_ALLOWED_ORIGINS.")))
+            await self.ws.close(code=1008)
+            return
+        self._worker = asyncio.ensure_future(self._work())
+        try:
+            while True:
+                raw = await self.ws.receive_text()
+                await self._on_frame(raw)
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            for task in (self._worker, self._relay_task):
+                if task is not None:
+                    task.cancel()
+            if self._sub is not None:
+                self.services.hub.unsubscribe(self.conversation_id, self._sub)
+
+    async def _on_frame(self, raw: str) -> None:
+        event: Any = None
+        try:
+            if len(raw) > self.settings.max_message_chars * 6 + 4096:
+                raise MessageTooLong(f"That message is far too long; the limit is {self.settings.max_message_chars} "
+                                     "characters. Please shorten it.", max_chars=self.settings.max_message_chars)
+            try:
+                event = json.loads(raw)
+            except ValueError:
+                raise InvalidJson('Each frame must be a JSON object such as {"type": "message", "text": "hi"}.')
+            if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+                raise InvalidRequest('Each frame must be a JSON object with a "type"; see docs/websocket-protocol.md.')
+            await self._dispatch(event)
+        except ServiceError as exc:
+            await self.send(error_event(exc, **self._echo(event)))
+        except Exception as exc:  # noqa: BLE001 - reported to the client, logged, never fatal
+            await self.send(error_event(exc, **self._echo(event)))
+
+    @staticmethod
+    def _echo(event: Any) -> dict:
+        return {"client_msg_id": event.get("client_msg_id")} if isinstance(event, dict) and event.get(
+            "client_msg_id") else {}
+
+    async def _dispatch(self, event: dict) -> None:
+        kind = event["type"]
+        if kind == "ping":
+            await self.send({"type": "pong"})
+            return
+        if kind == "hello":
+            await self._hello(event.get("token"))
+            return
+        if self.session is None:
+            raise InvalidRequest('Send {"type": "hello"} first (with your token, if you have one).')
+        if kind in ("message", "button"):
+            self.limits.session.hit(self.session["session_id"])
+            self.limits.ip.hit(self.ip)
+            try:
+                self._inbox.put_nowait(event)
+            except asyncio.QueueFull:
+                raise InvalidRequest("Too many messages are waiting for an answer; please wait a moment.")
+        elif kind == "feedback":
+            await self.send(await self.channel.feedback(self.session, event.get("turn_id"), event.get("value")))
+        elif kind == "csat":
+            await self.send(await self.channel.csat(self.session, event.get("conversation_id") or self.conversation_id,
+                                                    event.get("score")))
+        elif kind == "end":
+            await self.send(await self.channel.end(self.session, self.conversation_id))
+        elif kind == "handoff":
+            await self.send(await self.channel.handoff(self.session, self.conversation_id, "customer"))
+        elif kind == "contact":
+            await self.send(await self.channel.leave_contact(self.session, self.conversation_id, event.get("email")))
+        elif kind == "typing":
+            self.services.hub.publish(self.conversation_id, {"type": "typing", "speaker": "customer",
+                                                             "on": bool(event.get("on"))})
+        else:
+            raise InvalidRequest(f"Unknown event type {kind!r}; see docs/websocket-protocol.md.")
+
+    async def _hello(self, token: Any) -> None:
+        new_token = None
+        if token:
+            try:
+                self.session = await self.channel.db(self.sessions.resolve_widget_token, token)
+            except UnknownSession as exc:
+                await self.send(error_event(exc))
+        if self.session is None:
+            self.limits.ip.hit(self.ip)
+            new_token, self.session = await self.channel.db(self.sessions.create_widget_session,
+                                                            self.ws.headers.get("origin"))
+        conv = await self.channel.db(self.services.store.current_conversation, self.session["session_id"])
+        await self._follow(conv["conversation_id"])
+        await self.send({"type": "session", "session_id": self.session["session_id"],
+                         "conversation_id": conv["conversation_id"], "status": conv["status"],
+                         **({"token": new_token} if new_token else {})})
+        turns = await self.channel.db(self.services.store.history, conv["conversation_id"],
+                                      self.settings.history_limit)
+        self._sent_turns.update(t["turn_id"] for t in turns)
+        await self.send({"type": "history", "conversation_id": conv["conversation_id"], "status": conv["status"],
+                         "turns": [public_turn(t) for t in turns]})
+
+    async def _follow(self, conversation_id: str) -> None:
+        """Listen to the hub for this conversation (the session may move on to a new one)."""
+        hub = self.services.hub
+        if self._sub is not None:
+            hub.unsubscribe(self.conversation_id, self._sub)
+            self._relay_task.cancel()
+        self.conversation_id = conversation_id
+        self._sub = hub.subscribe(conversation_id)
+        self._relay_task = asyncio.ensure_future(self._relay(self._sub))
+
+    async def _relay(self, sub: asyncio.Queue) -> None:
+        while True:
+            event = await sub.get()
+            kind = event.get("type")
+            if kind not in FORWARDED or (kind == "typing" and event.get("speaker") == "customer"):
+                continue
+            if kind == "message" and event.get("turn_id") in self._sent_turns:
+                continue  # this tab already has it (its own message or the answer it waited for)
+            await self.send(for_widget(event))
+
+    async def _work(self) -> None:
+        """Answer this tab's messages one at a time, in the order they were typed."""
+        while True:
+            event = await self._inbox.get()
+            is_button = event["type"] == "button"
+            text = event.get("title") if is_button else event.get("text")
+            payload = event.get("payload") if is_button and isinstance(event.get("payload"), str) else None
+            try:
+                await self.channel.handle_message(self.session, text, event.get("client_msg_id"),
+                                                  rasa_text=payload, emit=self.send)
+            except Exception as exc:  # noqa: BLE001 - every failure becomes an error event
+                await self.send(error_event(exc, **self._echo(event)))
+
+
+async def widget_socket(ws: WebSocket) -> None:
+    await WidgetConnection(ws).run()

@@ -1,0 +1,94 @@
+"""Rasa featurizer: the sentence embedding of each message, from the exported ONNX encoder.
+
+Adds one dense *sentence* feature (the same L2-normalised vector the action server's
+sentence-transformer gives) to TEXT; no sequence features — word-piece vectors do not line up with
+Rasa's tokens, and our classifier only reads sentence features.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
+from rasa.shared.exceptions import InvalidConfigException
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from nlu import paths
+from nlu.onnx_encoder import EncoderNotExported, OnnxEncoder
+
+log = logging.getLogger(__name__)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
+class OnnxSentenceFeaturizer(DenseFeaturizer, GraphComponent):
+    """Dense sentence features from `var/models/encoder-onnx` (or `model_dir`)."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            **DenseFeaturizer.get_default_config(),
+            # exported encoder directory; empty: $SUPPORTBOT_NLU_ONNX_DIR, else var/models/encoder-onnx
+            "model_dir": None,
+            "batch_size": 64,
+            "threads": 0,  # onnxruntime intra-op threads; 0 = one per core
+        }
+
+    @staticmethod
+    def required_packages() -> List[Text]:
+        return ["onnxruntime", "tokenizers"]
+
+    def __init__(self, config: Dict[Text, Any], name: Text) -> None:
+        super().__init__(name, config)
+        self.encoder = OnnxEncoder(config.get("model_dir"), int(config["batch_size"]), int(config["threads"]))
+        try:
+            self.encoder.load()
+        except EncoderNotExported as exc:
+            raise InvalidConfigException(str(exc)) from exc
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "OnnxSentenceFeaturizer":
+        return cls(config, execution_context.node_name)
+
+    @classmethod
+    def validate_config(cls, config: Dict[Text, Any]) -> None:
+        if int(config.get("batch_size", 64)) < 1:
+            raise InvalidConfigException("OnnxSentenceFeaturizer: batch_size must be at least 1")
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
+        """The exported graph's hash: re-exporting another encoder retrains the model (no stale cache)."""
+        model_dir = paths.resolve(config.get("model_dir"))
+        try:
+            manifest = OnnxEncoder.read_manifest(model_dir)
+        except EncoderNotExported:
+            return "not-exported"
+        return f"{manifest.get('encoder_fingerprint')}:{manifest.get('onnx_sha256')}"
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        self._featurize(training_data.training_examples, progress=True)
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        self._featurize(messages, progress=False)
+        return messages
+
+    def _featurize(self, messages: List[Message], progress: bool) -> None:
+        todo = [m for m in messages if m.get(TEXT)]
+        if not todo:
+            return
+        vectors = self.encoder.encode([m.get(TEXT) for m in todo], progress=progress and len(todo) > 200)
+        for message, vector in zip(todo, vectors):
+            self.add_features_to_message(None, vector[None, :], TEXT, message)

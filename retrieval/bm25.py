@@ -1,0 +1,88 @@
+"""BM25 keyword search over passages (bm25s, English stop words, Snowball stemming).
+
+Why next to dense search: exact terms — product names, fee names, error codes — are where
+embeddings blur and keywords do not; fused by reciprocal rank they cover each other's misses.
+Rebuilt from the passage store on every ingest (seconds for a knowledge base) and saved with
+the index version.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+_STEMMER = None
+
+
+def _stemmer():
+    global _STEMMER
+    if _STEMMER is None:
+        import Stemmer
+
+        _STEMMER = Stemmer.Stemmer("english")
+    return _STEMMER
+
+
+def _tokenize(texts: list[str]):
+    import bm25s
+
+    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False)
+
+
+class BM25Index:
+    def __init__(self, ids: np.ndarray, model):
+        self.ids = np.asarray(ids, dtype=np.int64)
+        self._model = model
+        self._row_of = {int(i): r for r, i in enumerate(self.ids)}
+
+    @classmethod
+    def build(cls, ids, texts: list[str]) -> "BM25Index":
+        import bm25s
+
+        model = bm25s.BM25()
+        if texts:
+            model.index(_tokenize(texts), show_progress=False)
+        return cls(np.asarray(ids, dtype=np.int64), model if texts else None)
+
+    def __len__(self) -> int:
+        return int(self.ids.size)
+
+    def search(self, query: str, k: int, allowed_ids=None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, passage ids); only positive-score hits, so a query of stop words finds nothing."""
+        empty = (np.zeros(0, np.float32), np.zeros(0, np.int64))
+        if self._model is None or k <= 0:
+            return empty
+        tokens = _tokenize([query])
+        if not any(tokens.ids):
+            return empty
+        mask = None
+        if allowed_ids is not None:
+            rows = [self._row_of[int(i)] for i in allowed_ids if int(i) in self._row_of]
+            if not rows:
+                return empty
+            mask = np.zeros(len(self), dtype=np.float32)
+            mask[rows] = 1.0
+        k = min(k, len(self))
+        rows, scores = self._model.retrieve(tokens, k=k, show_progress=False, weight_mask=mask, n_threads=1)
+        rows, scores = rows[0], scores[0]
+        keep = scores > 0
+        return scores[keep].astype(np.float32), self.ids[rows[keep]]
+
+    def save(self, directory: Path) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        np.save(directory / "ids.npy", self.ids)
+        if self._model is not None:
+            self._model.save(str(directory / "model"), show_progress=False)
+        (directory / "bm25.json").write_text(json.dumps({"passages": len(self), "empty": self._model is None}))
+
+    @classmethod
+    def load(cls, directory: Path) -> "BM25Index":
+        import bm25s
+
+        directory = Path(directory)
+        meta = json.loads((directory / "bm25.json").read_text())
+        model = None if meta["empty"] else bm25s.BM25.load(str(directory / "model"))
+        return cls(np.load(directory / "ids.npy"), model)

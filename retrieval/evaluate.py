@@ -1,0 +1,121 @@
+"""`supportbot eval retrieval`: document-level ranking quality of dense, BM25 and hybrid search.
+
+The corpus is ingested exactly as a knowledge base would be (same chunking, same index), into a
+temporary index; each query's passages are collapsed to their documents (first occurrence keeps
+the rank) and compared with the query's relevant document ids. Latency is the wall time of one
+`Retriever.search` call — encoding included — on this machine.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from retrieval.errors import DocumentError, RetrievalError
+
+
+class RankingMetrics:
+    """Recall@1/5/k, MRR@k and nDCG@k (binary relevance) averaged over queries."""
+
+    def __init__(self, k: int):
+        self.k = k
+        self.rows: list[dict] = []
+
+    def add(self, ranked: list[str], relevant: set[str]) -> None:
+        hits = [1.0 if d in relevant else 0.0 for d in ranked[: self.k]]
+        first = next((i for i, h in enumerate(hits) if h), None)
+        dcg = sum(h / math.log2(i + 2) for i, h in enumerate(hits))
+        ideal = sum(1.0 / math.log2(i + 2) for i in range(min(len(relevant), self.k)))
+        row = {f"recall@{c}": len(set(ranked[:c]) & relevant) / len(relevant) for c in sorted({1, 5, self.k})}
+        row[f"mrr@{self.k}"] = 0.0 if first is None else 1.0 / (first + 1)
+        row[f"ndcg@{self.k}"] = dcg / ideal
+        self.rows.append(row)
+
+    def summary(self) -> dict:
+        return {key: round(float(np.mean([r[key] for r in self.rows])), 4) for key in self.rows[0]} if self.rows else {}
+
+
+def read_queries(path: Path) -> list[dict]:
+    out = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DocumentError(f"{path} line {n}: not valid JSON ({exc.msg})") from exc
+        relevant = rec.get("relevant_ids") if isinstance(rec, dict) else None
+        if not isinstance(rec, dict) or not isinstance(rec.get("query"), str) or not relevant \
+                or not isinstance(relevant, list):
+            raise DocumentError(f'{path} line {n}: expected {{"query": "...", "relevant_ids": ["doc id", ...]}}')
+        out.append({"query": rec["query"], "relevant": {str(r) for r in relevant}})
+    if not out:
+        raise DocumentError(f"{path} holds no queries")
+    return out
+
+
+def ranked_documents(results: list[dict], k: int) -> list[str]:
+    seen: list[str] = []
+    for r in results:
+        if r["doc_id"] not in seen:
+            seen.append(r["doc_id"])
+        if len(seen) == k:
+            break
+    return seen
+
+
+def evaluate(corpus: Path, queries: Path, k: int = 10, index_dir: Path | None = None, settings=None,
+             modes: tuple[str, ...] = ("dense", "bm25", "hybrid")) -> dict:
+    from retrieval.ingest import ingest_paths
+    from retrieval.service import MAX_K, Retriever
+
+    if settings is None:
+        from bot.settings import get_settings
+
+        settings = get_settings()
+    questions = read_queries(Path(queries))
+    with tempfile.TemporaryDirectory(prefix="supportbot-eval-") as tmp:
+        target = Path(index_dir) if index_dir else Path(tmp) / "index"
+        print(f"indexing {corpus} ...", file=sys.stderr)
+        report = ingest_paths([Path(corpus)], target, settings=settings)
+        if report["errors"]:
+            raise RetrievalError(f"the corpus did not ingest cleanly: {report['errors'][0]['error']}")
+        unknown = {r for q in questions for r in q["relevant"]} - set(_doc_ids(target))
+        if unknown:
+            raise RetrievalError(f"relevant_ids not in the corpus: {sorted(unknown)[:5]}")
+        retriever = Retriever(target, settings=settings).load()
+        out: dict = {}
+        depth = min(MAX_K, 5 * k)  # passages fetched so that k distinct documents remain
+        for mode in modes:
+            metrics, latencies = RankingMetrics(k), []
+            retriever.search(questions[0]["query"], k=depth, mode=mode)  # warm-up
+            for q in questions:
+                t0 = time.perf_counter()
+                results = retriever.search(q["query"], k=depth, mode=mode)
+                latencies.append((time.perf_counter() - t0) * 1000)
+                metrics.add(ranked_documents(results, k), q["relevant"])
+            out[mode] = {**metrics.summary(), "p50_ms": round(float(np.percentile(latencies, 50)), 2),
+                         "p95_ms": round(float(np.percentile(latencies, 95)), 2)}
+            print(f"{mode}: {out[mode]}", file=sys.stderr)
+        out["setup"] = {"corpus": str(corpus), "queries": len(questions), "documents": report["documents"],
+                        "passages": report["passages"], "index_type": report["index_type"], "k": k,
+                        "encoder": retriever.manifest["encoder"]["name"], "rrf_k": settings.rrf_k,
+                        "chunk_tokens": settings.chunk_tokens, "reranker": settings.reranker_model or None}
+    return out
+
+
+def _doc_ids(index_dir: Path) -> list[str]:
+    from retrieval.index_dir import IndexDir
+    from retrieval.passages import PassageStore
+
+    store = PassageStore(IndexDir(index_dir).current() / "passages.sqlite")
+    try:
+        return list(store.documents())
+    finally:
+        store.close()

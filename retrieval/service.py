@@ -1,0 +1,199 @@
+"""`Retriever`: the knowledge-base search the action server calls in-process.
+
+Cheap to construct; `load()` reads the manifest, refuses an index built with another encoder
+*before* loading any weights, then loads the encoder, the FAISS index, the passage store, BM25
+and (when configured) the cross-encoder. `search()` returns plain dicts, best first.
+
+Scores: results are ordered by the chosen mode (dense, BM25, or both fused by reciprocal rank,
+then optionally reranked), but `score` is always the cosine similarity of query and passage — a
+number comparable across queries and modes, which is what a "low confidence → offer a human"
+threshold needs. The ordering score is in `rank_score`.
+
+A newly published index version (`supportbot kb ingest` while the bot runs) is picked up by the
+next search after at most `RELOAD_CHECK_S` seconds: one stat of the manifest, then an atomic swap.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from retrieval.bm25 import BM25Index
+from retrieval.encoder import Encoder
+from retrieval.errors import IndexCorrupt
+from retrieval.index_dir import IndexDir, check_encoder
+from retrieval.passages import PassageStore
+from retrieval.rerank import Reranker
+from retrieval.vector_index import VectorIndex
+
+log = logging.getLogger(__name__)
+
+MODES = ("dense", "bm25", "hybrid")
+MAX_QUERY_CHARS = 2000
+MAX_K = 100
+RELOAD_CHECK_S = 5.0
+
+
+def reciprocal_rank_fusion(rankings: list[list[int]], k: int = 60) -> list[tuple[int, float]]:
+    """Sum of 1/(k + rank) over the rankings an id appears in; best first, ties by first seen."""
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, pid in enumerate(ranking, start=1):
+            scores[int(pid)] = scores.get(int(pid), 0.0) + 1.0 / (k + rank)
+    return sorted(scores.items(), key=lambda item: -item[1])
+
+
+@dataclass
+class _Loaded:
+    manifest: dict
+    index: VectorIndex
+    store: PassageStore
+    bm25: BM25Index
+    manifest_mtime: float
+
+
+class Retriever:
+    def __init__(self, index_dir: Path | None = None, settings=None, encoder: Encoder | None = None,
+                 mode: str | None = None, reranker: Reranker | None = None):
+        if settings is None:
+            from bot.settings import get_settings
+
+            settings = get_settings()
+        self.settings = settings
+        self.dir = IndexDir(Path(index_dir) if index_dir is not None else settings.index_dir)
+        self.encoder = encoder or Encoder(settings.encoder, device=settings.encoder_device,
+                                          batch_size=settings.encoder_batch_size)
+        self.mode = mode or settings.retrieval_mode
+        if self.mode not in MODES:
+            raise ValueError(f"retrieval mode {self.mode!r} is not one of {MODES} (SUPPORTBOT_RETRIEVAL_MODE)")
+        self.reranker = reranker or (Reranker(settings.reranker_model, device=settings.encoder_device)
+                                     if settings.reranker_model else None)
+        self._state: _Loaded | None = None
+        self._lock = threading.RLock()
+        self._next_check = 0.0
+
+    # -- loading ----------------------------------------------------------------------------------
+    def _read(self) -> _Loaded:
+        manifest = self.dir.require_manifest()
+        check_encoder(manifest, self.encoder.fingerprint, self.encoder.name, self.dir.root)
+        version = self.dir.current()
+        try:
+            return _Loaded(manifest, VectorIndex.load(version, device=self.settings.faiss_device),
+                           PassageStore(version / "passages.sqlite"), BM25Index.load(version / "bm25"),
+                           self.dir.manifest_path.stat().st_mtime)
+        except (OSError, ValueError) as exc:
+            raise IndexCorrupt(f"Cannot read the index version {version} ({exc}); rebuild it with "
+                               "`supportbot kb ingest --rebuild PATH...`.") from exc
+
+    def load(self) -> "Retriever":
+        """Load everything; raises IndexMissing / EncoderMismatch / IndexCorrupt with what to do."""
+        state = self._read()
+        self.encoder.load()
+        if self.reranker is not None:
+            self.reranker.load()
+        self._swap(state)
+        return self
+
+    def _swap(self, state: _Loaded) -> None:
+        with self._lock:
+            old, self._state = self._state, state
+            self._next_check = time.monotonic() + RELOAD_CHECK_S
+        if old is not None:
+            old.store.close()
+
+    def reload_if_changed(self, force: bool = False) -> bool:
+        """Pick up a newly published index version; keeps serving the old one if the new one fails."""
+        if self._state is None or (not force and time.monotonic() < self._next_check):
+            return False
+        self._next_check = time.monotonic() + RELOAD_CHECK_S
+        try:
+            if self.dir.manifest_path.stat().st_mtime == self._state.manifest_mtime:
+                return False
+            manifest = self.dir.require_manifest()
+            if manifest["version"] == self._state.manifest["version"]:
+                return False
+            self._swap(self._read())
+        except Exception as exc:  # a half-written or mismatched index must not take search down
+            log.warning("keeping index version %s: cannot load the new one (%s)",
+                        self._state.manifest["version"], exc)
+            return False
+        log.info("loaded index version %s", self._state.manifest["version"])
+        return True
+
+    @property
+    def manifest(self) -> dict:
+        return self._require().manifest
+
+    def _require(self) -> _Loaded:
+        if self._state is None:
+            raise RuntimeError("Retriever.load() must be called before searching.")
+        return self._state
+
+    # -- search -----------------------------------------------------------------------------------
+    def search(self, query: str, k: int = 5, filters: dict | None = None, mode: str | None = None) -> list[dict]:
+        """Top-k passages for `query`: dicts with passage_id, doc_id, title, url, text, score, ..."""
+        if not isinstance(query, str):
+            raise TypeError(f"query must be a string, got {type(query).__name__}")
+        query = " ".join(query.split())[:MAX_QUERY_CHARS]
+        mode = mode or self.mode
+        if mode not in MODES:
+            raise ValueError(f"mode {mode!r} is not one of {MODES}")
+        if filters is not None and not isinstance(filters, dict):
+            raise TypeError("filters must be a dict such as {'category': 'Cards'}")
+        k = max(1, min(int(k), MAX_K))
+        self.reload_if_changed()
+        state = self._require()
+        if not query:
+            return []
+        with self._lock:
+            return self._search(state, query, k, filters, mode)
+
+    def _search(self, state: _Loaded, query: str, k: int, filters: dict | None, mode: str) -> list[dict]:
+        allowed = state.store.allowed_ids(filters)
+        if allowed is not None and allowed.size == 0:
+            return []
+        qv = self.encoder.encode([query])
+        wide = mode == "hybrid" or self.reranker is not None
+        depth = max(k, self.settings.retrieval_candidates, self.settings.rerank_depth) if wide else k
+        dense: dict[int, float] = {}
+        rankings: list[list[int]] = []
+        if mode in ("dense", "hybrid"):
+            scores, ids = state.index.search(qv, depth, allowed_ids=allowed)
+            dense = {int(i): float(s) for s, i in zip(scores[0], ids[0]) if i >= 0}
+            rankings.append(list(dense))
+        if mode in ("bm25", "hybrid"):
+            scores, ids = state.bm25.search(query, depth, allowed_ids=allowed)
+            rankings.append([int(i) for i in ids])
+            lexical = dict(zip(rankings[-1], scores.tolist()))
+        if mode == "hybrid":
+            ranked = reciprocal_rank_fusion(rankings, self.settings.rrf_k)
+        else:
+            ranked = list((dense if mode == "dense" else lexical).items())
+        if self.reranker is not None and ranked:
+            ranked = self._rerank(state, query, ranked[: self.settings.rerank_depth])
+        ranked = ranked[:k]
+        ids = [pid for pid, _ in ranked]
+        missing = [pid for pid in ids if pid not in dense]
+        if missing:  # BM25-only hits: their cosine, from the stored vectors
+            dense.update(zip(missing, (state.index.reconstruct(missing) @ qv[0]).tolist()))
+        rows = state.store.get(ids)
+        return [{**rows[pid], "score": round(float(dense[pid]), 6), "rank_score": round(float(rs), 6)}
+                for pid, rs in ranked if pid in rows]
+
+    def _rerank(self, state: _Loaded, query: str, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        rows = state.store.get([pid for pid, _ in ranked])
+        ids = [pid for pid, _ in ranked if pid in rows]
+        scores = self.reranker.scores(query, [rows[pid]["text"] for pid in ids])
+        order = np.argsort(-scores, kind="stable")
+        return [(ids[i], float(scores[i])) for i in order]
+
+    def status(self) -> dict:
+        m = self.manifest
+        return {"index_dir": str(self.dir.root), "version": m["version"], "documents": m["documents"],
+                "passages": m["passages"], "index_type": m["index"]["factory"], "encoder": m["encoder"]["name"],
+                "built_at": m["built_at"], "mode": self.mode, "reranker": self.settings.reranker_model or None}
