@@ -83,7 +83,8 @@ class ActionAnswerQuestion(PoliteAction):
         self, dispatcher: CollectingDispatcher, decision: Decision, understanding: Understanding, thresholds: Thresholds
     ) -> None:
         if decision.kind == "kb":
-            dispatcher.utter_message(text=answer_text(decision.hit))
+            article = self.services.catalog.article_for(decision.hit)
+            dispatcher.utter_message(text=answer_text(decision.hit, article.body if article else None))
         elif decision.kind == "responses":
             dispatcher.utter_message(text=decision.selection["reply"])
         else:

@@ -1,9 +1,11 @@
-"""The knowledge base's table of contents: which article answers which intent.
+"""The knowledge base's table of contents: which article answers which intent, and its text.
 
 Each article in data/kb/ names its Banking77 topic in its front matter. When the NLU is confident
 about an intent, `action_answer_question` uses this map to prefer that topic's article among the
 retrieval hits (and to search by the article's title when the customer's wording missed it).
-Reading 77 front matters takes milliseconds, so the action server loads it at start.
+The retriever finds passages; an article is split into ~2 of them, and a passage from its middle
+makes a poor reply, so the reply is the whole (short) article whenever the hit is one of ours.
+Reading 77 small files takes milliseconds, so the action server loads them at start.
 """
 
 from __future__ import annotations
@@ -23,18 +25,19 @@ class Article:
     title: str
     url: str
     path: Path
+    body: str = ""
 
 
-def read_front_matter(path: Path) -> dict:
-    """The YAML between the leading `---` lines of a markdown file ({} when there is none)."""
-    text = path.read_text(encoding="utf-8")
+def split_front_matter(text: str) -> tuple[dict, str]:
+    """(the YAML between the leading `---` lines, the markdown after them)."""
     if not text.startswith("---"):
-        return {}
+        return {}, text
     end = text.find("\n---", 3)
     if end < 0:
-        return {}
+        return {}, text
     data = yaml.safe_load(text[3:end]) or {}
-    return data if isinstance(data, dict) else {}
+    body = text[end + 4 :].split("\n", 1)[-1] if "\n" in text[end + 4 :] else ""
+    return (data if isinstance(data, dict) else {}), body.strip()
 
 
 class KbCatalog:
@@ -42,6 +45,7 @@ class KbCatalog:
 
     def __init__(self, articles: list[Article] | None = None):
         self.by_topic: dict[str, Article] = {a.topic: a for a in articles or []}
+        self.by_url: dict[str, Article] = {a.url: a for a in articles or []}
 
     @classmethod
     def load(cls, kb_dir: Path) -> "KbCatalog":
@@ -49,18 +53,22 @@ class KbCatalog:
         articles = []
         for path in sorted(Path(kb_dir).glob("*.md")):
             try:
-                meta = read_front_matter(path)
+                meta, body = split_front_matter(path.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
                 log.warning("skipping KB article %s: %s", path, exc)
                 continue
             if meta.get("topic") and meta.get("url"):
                 articles.append(
-                    Article(str(meta["topic"]), str(meta.get("title") or path.stem), str(meta["url"]), path)
+                    Article(str(meta["topic"]), str(meta.get("title") or path.stem), str(meta["url"]), path, body)
                 )
         return cls(articles)
 
     def get(self, intent: str | None) -> Article | None:
         return self.by_topic.get(intent or "")
+
+    def article_for(self, hit: dict) -> Article | None:
+        """Our article a retrieval hit comes from (matched by URL), if any."""
+        return self.by_url.get(str(hit.get("url") or ""))
 
     def __len__(self) -> int:
         return len(self.by_topic)

@@ -12,7 +12,7 @@ from typing import Any
 
 from actions.knowledge import Decision, Understanding
 
-MAX_ANSWER_CHARS = 900
+MAX_ANSWER_CHARS = 1400  # a whole KB article (80-200 words) fits
 MAX_SOURCES = 3
 
 _STRONG = re.compile(r"\*\*|__")
@@ -50,10 +50,10 @@ def shorten(text: str, limit: int = MAX_ANSWER_CHARS) -> str:
     return cut.rstrip() + " …"
 
 
-def answer_text(hit: dict) -> str:
-    """The reply for a KB hit: the passage, then its source link."""
+def answer_text(hit: dict, article_body: str | None = None) -> str:
+    """The reply for a KB hit: its whole article when we have it (else the passage), then the link."""
     title = str(hit.get("title") or "our help centre")
-    body = shorten(plain_text(str(hit.get("text") or ""), title))
+    body = shorten(plain_text(article_body or str(hit.get("text") or ""), title))
     url = hit.get("url")
     source = f"Source: {title} – {url}" if url else f"Source: {title}"
     return f"{body}\n\n{source}"

@@ -92,22 +92,27 @@ class Channel:
                     "conversation_id": conv_id, "duplicate": turn["duplicate"]})
         result = {"conversation_id": conv_id, "customer_turn": turn, "status": turn["status"],
                   "duplicate": turn["duplicate"], "replies": [], "answered": None}
+        try:
+            return {**result, **await self._answer(turn, rasa_text or text, emit)}
+        finally:
+            # the end of this message's answer (also for resends and while a person has the chat)
+            await emit({"type": "typing", "on": False, "client_msg_id": client_msg_id})
+
+    async def _answer(self, turn: dict, text: str, emit: Emit) -> dict:
+        conv_id = turn["conversation_id"]
         if turn["duplicate"]:
             stored = await self.db(self.s.store.replies_to, conv_id, turn["turn_id"])
             if stored or turn["answered"] is not None or turn["status"] in HUMAN_STATUSES:
                 for t in stored:
-                    await emit(message_event(t))
-                return {**result, "replies": stored, "answered": turn["answered"]}
-            # stored before, but the answer was never stored (the store failed mid-way): ask again
+                    await emit(message_event(t, reply_to=turn["turn_id"]))
+                return {"replies": stored, "answered": turn["answered"]}
+            # stored before, but its answer never was (the store failed mid-way): ask again
         else:
             self.s.hub.publish(conv_id, message_event(turn))
         if turn["status"] in HUMAN_STATUSES:
-            return result  # a person has (or will have) this conversation; the hub told them
+            return {}  # a person has (or will have) this conversation; the hub told them
         await emit({"type": "typing", "on": True})
-        try:
-            return {**result, **await self._forward(conv_id, turn, rasa_text or text, emit)}
-        finally:
-            await emit({"type": "typing", "on": False, "client_msg_id": client_msg_id})
+        return await self._forward(conv_id, turn, text, emit)
 
     async def _forward(self, conv_id: str, turn: dict, text: str, emit: Emit) -> dict:
         call = asyncio.ensure_future(self.s.rasa.send(

@@ -93,8 +93,38 @@ class Settings(BaseSettings):
     index_versions_kept: int = 3
 
     # --- dialogue model / finetune ------------------------------------------------
+    finetune_context_turns: int = 3
+    finetune_min_turns: int = 2
+    finetune_epochs: int = 1
+    finetune_max_steps: int = 0
+    finetune_batch_size: int = 32
+    finetune_learning_rate: float = 1e-4
+    finetune_hard_negatives: int = 1
+    finetune_max_seq_length: int = 128
+    finetune_device: str = "auto"
+    finetune_holdout_fraction: float = 0.1
+    finetune_seed: int = 13
+    finetune_eval_cases: int = 2000
+    promotion_margin: float = 0.02
+    response_reload_s: float = 5.0
+    tracker_store_url: str = ""
+    generator_base_model: str = ""
+    generator_lora_rank: int = 8
+
+    @property
+    def finetune_models_dir(self) -> Path:
+        """Trained dialogue models, one directory per version: var_dir/models/<kind>/<version>."""
+        return self.var_dir / "models"
 
     # --- NLU ---------------------------------------------------------------------
+    # The Rasa runtime cannot read this object: it gets SUPPORTBOT_NLU_ONNX_DIR / SUPPORTBOT_VAR_DIR
+    # from the environment and applies the same rule (nlu/paths.py).
+    nlu_onnx_dir: str = ""
+
+    @property
+    def nlu_onnx_path(self) -> Path:
+        """The sentence encoder exported to ONNX for Rasa: nlu_onnx_dir, else var_dir/models/encoder-onnx."""
+        return Path(self.nlu_onnx_dir) if self.nlu_onnx_dir else self.var_dir / "models" / "encoder-onnx"
 
     # --- console -------------------------------------------------------------------
     console_secret_key: str = ""
@@ -107,7 +137,7 @@ class Settings(BaseSettings):
     console_live_minutes: int = 30
     console_page_size: int = 50
     console_unanswered_limit: int = 2000
-    console_cluster_similarity: float = 0.7
+    console_cluster_similarity: float = 0.65
 
     @property
     def db_url(self) -> str:

@@ -52,7 +52,7 @@ class BlockScaler:
             self.dims[name] = int(m.shape[1])
             if sp.issparse(m):
                 n = m.shape[0]
-                df = np.bincount(sp.csc_matrix(m).indices, minlength=m.shape[1])
+                df = np.asarray((sp.csr_matrix(m) > 0).sum(axis=0)).ravel()
                 self.idf[name] = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
         return self
 
@@ -70,7 +70,7 @@ class BlockScaler:
                 m.data = np.where(m.data > 0, 1.0 + np.log(np.maximum(m.data, 1e-12)), 0.0)  # sublinear tf
                 m = sp.csr_matrix(m.multiply(self.idf[name][None, :]))
                 norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1))).ravel()
-                m = sp.diags(1.0 / np.maximum(norms, 1e-12)) @ m * self.sparse_weight
+                m = sp.diags(self.sparse_weight / np.maximum(norms, 1e-12)) @ m
             else:
                 m = sp.csr_matrix(np.asarray(m, dtype=np.float32) * self.dense_weight)
             parts.append(m)

@@ -1,6 +1,6 @@
 """The sentence encoder at run time inside Rasa: onnxruntime + tokenizers, no torch.
 
-The graph (written by `nlu.onnx_export`) already holds mean pooling and L2 normalisation, so its
+The graph (written by `nlu.export`) already holds mean pooling and L2 normalisation, so its
 output is exactly what the action server's sentence-transformer returns for the same text
 (cosine >= 0.999, checked at export and in tests/nlu/test_onnx_export.py).
 """

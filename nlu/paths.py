@@ -2,7 +2,7 @@
 
 `.venv-rasa` has no pydantic-settings, so the Rasa components cannot read `bot.settings`; both
 sides agree on the environment variable instead: SUPPORTBOT_NLU_ONNX_DIR (documented with the
-`nlu_onnx_dir` setting), falling back to var/models/encoder-onnx in the repository.
+`nlu_onnx_dir` setting), falling back to models/encoder-onnx under SUPPORTBOT_VAR_DIR (default var/).
 """
 
 from __future__ import annotations
@@ -19,9 +19,15 @@ FORMAT_VERSION = 1  # bump when the exported graph's inputs/outputs change
 
 
 def default_onnx_dir() -> Path:
-    """The exported encoder directory: $SUPPORTBOT_NLU_ONNX_DIR, else <repo>/var/models/encoder-onnx."""
+    """The exported encoder: $SUPPORTBOT_NLU_ONNX_DIR, else $SUPPORTBOT_VAR_DIR (else <repo>/var)/models/encoder-onnx.
+
+    The same rule as `bot.settings.Settings.nlu_onnx_path`, for the runtime that cannot import it.
+    """
     env = os.environ.get(ONNX_DIR_ENV)
-    return Path(env) if env else ROOT / "var" / "models" / "encoder-onnx"
+    if env:
+        return Path(env)
+    var_dir = os.environ.get("SUPPORTBOT_VAR_DIR")
+    return (Path(var_dir) if var_dir else ROOT / "var") / "models" / "encoder-onnx"
 
 
 def resolve(path: str | os.PathLike | None) -> Path:

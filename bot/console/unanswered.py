@@ -10,6 +10,7 @@ the first dashboard view; results are cached until new turns arrive.
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Any
 
@@ -19,6 +20,14 @@ from sqlalchemy import or_, select
 from bot.store.models import Speaker, Turn
 
 UNANSWERED_INTENTS = ("nlu_fallback", "out_of_scope")
+
+
+@functools.lru_cache(maxsize=2)
+def shared_encoder(model: str):
+    """One loaded encoder per model and process (every app built in a process shares it)."""
+    from retrieval.encoder import Encoder
+
+    return Encoder(model).load()
 
 
 class UnansweredClusters:
@@ -31,9 +40,7 @@ class UnansweredClusters:
 
     def encoder(self):
         if self._encoder is None:
-            from retrieval.encoder import Encoder
-
-            self._encoder = Encoder().load()
+            self._encoder = shared_encoder(self.settings.encoder)
         return self._encoder
 
     def questions(self, rng) -> list[tuple[int, str, str]]:

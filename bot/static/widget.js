@@ -82,7 +82,8 @@
     return node;
   }
 
-  var host = el("div", { id: "supportbot-widget" });
+  // an autonomous custom element: host-page rules such as `div { display: none }` cannot reach it
+  var host = el("supportbot-widget", { id: "supportbot-widget" });
   var root = host.attachShadow({ mode: "open" });
   var style = el("style");
   style.textContent = CSS;

@@ -12,6 +12,7 @@ from typing import Optional
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import FileResponse, JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from sqlalchemy import text as sql
 
@@ -72,8 +73,12 @@ def _services(request: Request):
     return request.app.state.services
 
 
-async def api_key(request: Request, authorization: Optional[str] = Header(None)) -> dict:
-    return await request.app.state.channel.db(request.app.state.apikeys.authenticate, authorization)
+bearer = HTTPBearer(auto_error=False, description="An API key from `supportbot apikey create`.")
+
+
+async def api_key(request: Request, creds: Optional[HTTPAuthorizationCredentials] = Depends(bearer)) -> dict:
+    header = f"{creds.scheme} {creds.credentials}" if creds else request.headers.get("authorization")
+    return await request.app.state.channel.db(request.app.state.apikeys.authenticate, header)
 
 
 async def body_size(request: Request, content_length: Optional[int] = Header(None)) -> None:

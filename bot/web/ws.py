@@ -99,15 +99,15 @@ class WidgetConnection:
     async def _on_frame(self, raw: str) -> None:
         event: Any = None
         try:
-            if len(raw) > self.settings.max_message_chars * 6 + 4096:
-                raise MessageTooLong(f"That message is far too long; the limit is {self.settings.max_message_chars} "
-                                     "characters. Please shorten it.", max_chars=self.settings.max_message_chars)
-            try:
+            try:  # frames are capped by uvicorn's ws_max_size (1 MiB), so parsing first is cheap
                 event = json.loads(raw)
             except ValueError:
                 raise InvalidJson('Each frame must be a JSON object such as {"type": "message", "text": "hi"}.')
             if not isinstance(event, dict) or not isinstance(event.get("type"), str):
                 raise InvalidRequest('Each frame must be a JSON object with a "type"; see docs/websocket-protocol.md.')
+            if len(raw) > self.settings.max_message_chars * 6 + 4096:
+                raise MessageTooLong(f"That message is far too long; the limit is {self.settings.max_message_chars} "
+                                     "characters. Please shorten it.", max_chars=self.settings.max_message_chars)
             await self._dispatch(event)
         except ServiceError as exc:
             await self.send(error_event(exc, **self._echo(event)))

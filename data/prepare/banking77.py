@@ -2,7 +2,7 @@
 """Turn Banking77's train.csv into the demo bot's NLU data and a held-out evaluation split.
 
 Outputs (all deterministic: same input + same seed = byte-identical files, rewritten only when changed):
-  data/nlu/banking77.yml           every row of the CSV as Rasa NLU YAML (77 intents, named as in the CSV)
+  data/nlu/banking77.yml           every distinct row of the CSV as Rasa NLU YAML (77 intents, named as in the CSV)
   var/eval/banking77/train.csv     80 % of the rows, stratified per intent (`text,intent`)
   var/eval/banking77/test.csv      the other 20 %: held out, never tuned on
   var/eval/banking77/oos_train.csv train.csv + the bot's out_of_scope examples labelled `oos`
@@ -67,6 +67,12 @@ def read_banking77(csv_path: Path) -> list[Row]:
     if bad:
         raise PrepareError(f"{csv_path}: empty text or category on line(s) {bad[:10]}")
     return rows
+
+
+def unique(rows: list[Row]) -> list[Row]:
+    """Drops repeats of the same (text, intent): 4 CSV rows differ from others only by stray newlines,
+    Rasa would merge them anyway, and a pair split across train and test would leak."""
+    return list(dict.fromkeys(rows))
 
 
 def stratified_split(rows: list[Row], fraction: float = TEST_FRACTION, seed: int = SEED) -> tuple[list[Row], list[Row]]:
@@ -149,7 +155,8 @@ def write_if_changed(path: Path, content: str) -> bool:
 def prepare(data_dir: Path, nlu_out: Path = NLU_OUT, eval_dir: Path = EVAL_DIR, seed: int = SEED) -> dict:
     """Write every output; returns the manifest (also written to eval_dir/manifest.json)."""
     csv_path = data_dir / "banking77" / "train.csv"
-    rows = read_banking77(csv_path)
+    source_rows = read_banking77(csv_path)
+    rows = unique(source_rows)
     train, test = stratified_split(rows, TEST_FRACTION, seed)
     oos_train = [(t, OOS_LABEL) for t in read_oos_train()]
     oos_test = [(t, OOS_LABEL) for t in read_oos_test()]
@@ -163,17 +170,16 @@ def prepare(data_dir: Path, nlu_out: Path = NLU_OUT, eval_dir: Path = EVAL_DIR, 
     changed = [str(p) for p, content in files.items() if write_if_changed(p, content)]
     manifest = {
         "built_by": "data/prepare/banking77.py",
-        "source": str(csv_path),
+        "source": "banking77/train.csv",
         "source_fingerprint": fingerprint(csv_path.read_text(encoding="utf-8")),
         "oos_fingerprint": fingerprint(OOS_TRAIN_SOURCE.read_text("utf-8"), OOS_TEST_SOURCE.read_text("utf-8")),
         "seed": seed,
         "test_fraction": TEST_FRACTION,
         "counts": {
-            "all": len(rows), "intents": len({i for _, i in rows}), "train": len(train), "test": len(test),
+            "source_rows": len(source_rows), "all": len(rows), "intents": len({i for _, i in rows}), "train": len(train), "test": len(test),
             "oos_train": len(oos_train), "oos_test": len(oos_test),
         },
-        "outputs": {p.name if p.parent == eval_dir else str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p):
-                    fingerprint(c) for p, c in files.items()},
+        "outputs": {p.name: fingerprint(c) for p, c in files.items()},
     }
     write_if_changed(eval_dir / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     manifest["changed"] = changed

@@ -7,6 +7,7 @@ import hashlib
 import re
 
 from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
 
 from bot.console.accounts import Accounts
 from tests.console import seed
@@ -15,9 +16,18 @@ from tests.console.conftest import PASSWORD, csrf_of, login
 PUBLIC = {"/console/login", "/console/static"}
 
 
+def flat_routes(routes) -> list:
+    """Routes of the app, looking inside included routers (FastAPI wraps them)."""
+    out = []
+    for r in routes:
+        inner = getattr(r, "original_router", None)
+        out += flat_routes(inner.routes) if inner is not None else [r]
+    return out
+
+
 def console_routes(app) -> list[tuple[str, str]]:
     out = []
-    for r in app.routes:
+    for r in flat_routes(app.routes):
         if isinstance(r, APIRoute) and r.path.startswith(("/console", "/api/console")) and r.path not in PUBLIC:
             for method in r.methods:
                 out.append((method, r.path.replace("{conversation_id}", "c1").replace("{turn_id}", "1")
@@ -96,7 +106,7 @@ def test_every_form_on_every_page_carries_the_csrf_token(client_for, services):
     conv = seed.conversation(services.store, [{"text": "hi", "intent": "nlu_fallback", "confidence": 0.1,
                                                "candidates": [{"text": "Hello!", "score": 0.4}]}])
     for path in ("/console/conversations", f"/console/conversations/{conv['id']}", "/console/queue",
-                 "/console/review", "/console/admin/users", "/console/analytics"):
+                 "/console/review", "/console/admin/users"):
         html = admin.get(path).text
         posts = re.findall(r'<form method="post".*?</form>', html, re.S)
         for form in posts:
@@ -122,12 +132,13 @@ def test_session_cookie_flags_and_secure_behind_tls(app, users, client_for):
     r = login(client, "ann")
     cookie = r.headers["set-cookie"]
     assert "sb_console=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie
-    tls = client_for(None)
-    page = tls.get("/console/login", headers={"X-Forwarded-Proto": "https"})
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    r = tls.post("/console/login", data={"username": "ann", "password": PASSWORD, "csrf_token": token},
-                 headers={"X-Forwarded-Proto": "https"}, follow_redirects=False)
+    # behind a TLS-terminating proxy: the proxy says so, and the cookies become Secure
+    page = client_for(None).get("/console/login", headers={"X-Forwarded-Proto": "https"})
+    assert "; Secure" in page.headers["set-cookie"]
+    tls = TestClient(app, base_url="https://console.test")
+    r = login(tls, "ann")
     assert r.status_code == 303 and "; Secure" in r.headers["set-cookie"]
+    assert tls.get("/api/console/queue").status_code == 200
 
 
 def test_logout_password_change_and_disable_end_sessions(client_for, services):

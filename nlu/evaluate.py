@@ -1,0 +1,148 @@
+"""`supportbot eval intents`: train the product's Rasa NLU pipeline on TRAIN, score it on TEST.
+
+Runs in `.venv`; the training and the predictions happen in `.venv-rasa` through `nlu.eval_runner`
+(the real `config.yml` pipeline, the real Rasa 3.6 code path: `train_nlu` + `Agent.parse_message`).
+
+Metrics (all over TEST):
+  accuracy      the pipeline's final answer is right; `nlu_fallback` counts as right only for a row
+                labelled with --oos-label (then any prediction of that label also means "rejected")
+  top1_accuracy the best real intent is right, ignoring the fallback decision (the number the
+                literature reports for Banking77: BERT-large 93.7 %, MiniLM + LR 93.0 %)
+  macro_f1      of the final answers, over the labels present in TEST
+  in_scope_accuracy / in_scope_fallback_rate   over rows not labelled --oos-label
+  oos_recall / oos_precision                    only when --oos-label rows are present
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nlu.eval_data import read_rows
+
+FALLBACK = "nlu_fallback"
+REJECTED = "<fallback>"  # the pipeline declined to answer (nlu_fallback, or the out-of-scope intent)
+
+
+class EvalError(RuntimeError):
+    """The evaluation could not run; the message says what to do."""
+
+
+@dataclass
+class Scores:
+    gold: list[str]
+    final: list[str]  # the pipeline's answer, REJECTED for a fallback or an out-of-scope intent
+    top1: list[str]
+    oos_label: str | None
+
+    def answers(self) -> list[str]:
+        """Final labels, a rejection written as the out-of-scope label when there is one."""
+        return [self.oos_label if (p == REJECTED and self.oos_label) else p for p in self.final]
+
+    def metrics(self) -> dict:
+        from sklearn.metrics import f1_score
+
+        gold = np.array(self.gold)
+        final = np.array(self.answers())
+        top1 = np.array(self.top1)
+        is_oos = gold == self.oos_label if self.oos_label else np.zeros(len(gold), bool)
+        rejected = np.array([p == REJECTED for p in self.final])
+        inside = ~is_oos
+        labels = sorted(set(self.gold))
+        out = {
+            "accuracy": _rate(final == gold),
+            "top1_accuracy": _rate((top1 == gold)[inside]),
+            "macro_f1": round(float(f1_score(gold, final, labels=labels, average="macro", zero_division=0)), 4),
+            "in_scope_accuracy": _rate((final == gold)[inside]),
+            "in_scope_fallback_rate": _rate(rejected[inside]),
+        }
+        if is_oos.any():
+            out["oos_recall"] = _rate(rejected[is_oos])
+            out["oos_precision"] = _rate(is_oos[rejected]) if rejected.any() else 0.0
+        return out
+
+
+def _rate(mask: np.ndarray) -> float:
+    return round(float(np.mean(mask)), 4) if len(mask) else 0.0
+
+
+def rasa_python() -> Path:
+    from bot.settings import get_settings
+
+    python = Path(get_settings().rasa_venv) / "bin" / "python"
+    if not python.is_file():
+        raise EvalError(f"The Rasa runtime is missing ({python}); run `make setup`.")
+    return python
+
+
+def run_rasa(job: dict, workdir: Path, timeout_s: float | None = None) -> dict:
+    """Runs nlu.eval_runner in the Rasa runtime; its output goes to our stderr."""
+    job_path, result_path = workdir / "job.json", workdir / "result.json"
+    job_path.write_text(json.dumps(job), encoding="utf-8")
+    env = dict(os.environ, RASA_MAX_CACHE_SIZE="0", HF_HUB_OFFLINE="1", TF_CPP_MIN_LOG_LEVEL="2", RASA_TELEMETRY_ENABLED="false",
+               PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    try:
+        proc = subprocess.run([str(rasa_python()), "-m", "nlu.eval_runner", str(job_path), str(result_path)],
+                              stdout=sys.stderr, stderr=sys.stderr, env=env, timeout=timeout_s, cwd=workdir)
+    except subprocess.TimeoutExpired as exc:
+        raise EvalError(f"training and prediction took longer than {timeout_s:.0f} s") from exc
+    if proc.returncode != 0 or not result_path.is_file():
+        raise EvalError(f"the Rasa runtime failed (exit code {proc.returncode}); its messages are above")
+    return json.loads(result_path.read_text(encoding="utf-8"))
+
+
+def evaluate(train: Path, test: Path, config: Path, oos_label: str | None = None,
+             report_dir: Path | None = None, timeout_s: float | None = None) -> dict:
+    """Trains on `train`, predicts `test`, returns the metrics dict (see module docstring)."""
+    train_rows, test_rows = read_rows(train), read_rows(test)
+    if len({intent for _, intent in train_rows}) < 2:
+        raise EvalError(f"{train}: needs at least two intents to train a classifier")
+    if not Path(config).is_file():
+        raise EvalError(f"{config}: no such Rasa config")
+    unseen = sorted({i for _, i in test_rows} - {i for _, i in train_rows} - {oos_label})
+    with tempfile.TemporaryDirectory(prefix="supportbot-eval-") as tmp:
+        workdir = Path(tmp)
+        job = {
+            "config": str(Path(config).resolve()),
+            "workdir": str(workdir),
+            "test_texts": [t for t, _ in test_rows],
+            "oos_label": oos_label,
+        }
+        if Path(train).suffix.lower() in (".yml", ".yaml"):
+            job["train_yaml"] = str(Path(train).resolve())  # keeps entities, regexes, synonyms
+        else:
+            job["train_rows"] = train_rows
+        result = run_rasa(job, workdir, timeout_s)
+    oos_intents = {oos_label} if oos_label else set()
+    preds = result["predictions"]
+    scores = Scores(
+        gold=[i for _, i in test_rows],
+        final=[REJECTED if (p["intent"] == FALLBACK or p["intent"] in oos_intents) else str(p["intent"]) for p in preds],
+        top1=[str(p["top1"]) for p in preds],
+        oos_label=oos_label,
+    )
+    latencies = np.array(result["latencies_ms"])
+    out = scores.metrics() | {
+        "train_seconds": result["train_seconds"],
+        "p50_ms": round(float(np.percentile(latencies, 50)), 2),
+        "p95_ms": round(float(np.percentile(latencies, 95)), 2),
+        "n_train": len(train_rows),
+        "n_test": len(test_rows),
+        "n_intents": len({i for _, i in train_rows}),
+        "test_labels_unseen_in_train": unseen,
+        "config": str(config),
+        "calibration": result.get("calibration"),
+        "rasa_version": result.get("rasa_version"),
+    }
+    if report_dir is not None:
+        from nlu.eval_report import write_report
+
+        out["report"] = write_report(Path(report_dir), test_rows, scores, preds)
+    return out

@@ -1,0 +1,40 @@
+"""`python -m bot.serve` as its own process, driven by the real `supportbot bench chat` command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.support import ROOT, free_port, start, stop, wait_http
+
+pytestmark = pytest.mark.contract
+
+REQUIRED = {"sessions", "sent", "answered", "stored", "errors", "p50_ms", "p95_ms", "p99_ms"}
+
+
+def test_serve_runs_the_service_and_bench_chat_reports_every_message(rasa_url, sqlite_url, tmp_path):
+    port = free_port()
+    env = {"SUPPORTBOT_DATABASE_URL": sqlite_url, "SUPPORTBOT_PORT": str(port), "SUPPORTBOT_RASA_URL": rasa_url,
+           "SUPPORTBOT_SESSION_RATE_PER_MINUTE": "0", "SUPPORTBOT_IP_RATE_PER_MINUTE": "0"}
+    proc = start([sys.executable, "-m", "bot.serve"], tmp_path / "serve.log", env=env)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60, proc=proc)
+        done = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "bench", "chat", "--sessions", "3", "--messages", "4",
+             "--url", f"http://127.0.0.1:{port}", "--rasa-url", rasa_url, "--db-url", sqlite_url],
+            cwd=ROOT, capture_output=True, text=True, timeout=180)
+    finally:
+        stop(proc)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)  # exactly one JSON object on stdout
+    assert REQUIRED <= set(result)
+    assert (result["sessions"], result["sent"], result["answered"], result["stored"], result["errors"]) == (
+        3, 12, 12, 12, 0)
+    assert 0 < result["p50_ms"] <= result["p95_ms"] <= result["p99_ms"]
+    assert result["rasa_direct"]["answered"] == 12 and result["rasa_direct"]["errors"] == 0
+    assert isinstance(result["overhead_p50"], float)
+    assert "bench chat:" in done.stderr  # progress goes to stderr
+    assert proc.returncode is not None

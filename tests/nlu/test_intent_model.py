@@ -1,0 +1,98 @@
+"""The calibrated intent model on small real feature matrices: learns, calibrates, persists exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from nlu.calibration import choose_threshold, fit_temperature, softmax
+from nlu.intent_model import IntentModel
+
+INTENTS = ["card_arrival", "exchange_rate", "top_up_failed", "greet"]
+
+
+def blobs(seed: int, per_intent: int = 30, oos: int = 0):
+    """Dense 'embeddings' around one unit vector per intent plus sparse counts sharing a keyword
+    per intent; out-of-scope rows point elsewhere and share no keyword."""
+    rng = np.random.default_rng(seed)
+    centres = np.eye(16)[: len(INTENTS)]
+    dense, rows, labels = [], [], []
+    for k, intent in enumerate(INTENTS):
+        for _ in range(per_intent):
+            v = centres[k] + rng.normal(0, 0.2, 16)
+            dense.append(v / np.linalg.norm(v))
+            counts = np.zeros(40)
+            counts[k] = rng.integers(1, 3)
+            counts[rng.integers(10, 40, 3)] += 1
+            rows.append(counts)
+            labels.append(intent)
+    for _ in range(oos):
+        v = np.eye(16)[rng.integers(8, 16)] + rng.normal(0, 0.2, 16)
+        dense.append(v / np.linalg.norm(v))
+        counts = np.zeros(40)
+        counts[rng.integers(10, 40, 3)] += 1
+        rows.append(counts)
+        labels.append("out_of_scope")
+    blocks = {"minilm": np.array(dense, dtype=np.float32), "char_ngrams": sp.csr_matrix(np.array(rows))}
+    return blocks, labels
+
+
+def test_learns_calibrates_and_rejects_what_it_was_shown_as_out_of_scope():
+    blocks, labels = blobs(0, oos=30)
+    model = IntentModel(folds=5).fit(blocks, labels)
+    assert model.report["out_of_fold_accuracy"] > 0.9
+    assert 0.0 <= model.threshold < 1.0 and model.report["threshold_learnt"]
+    test_blocks, test_labels = blobs(1, per_intent=10, oos=10)
+    probs = model.predict_proba(test_blocks)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+    predicted = [model.classes[i] if p.max() >= model.threshold else "nlu_fallback" for i, p in zip(probs.argmax(1), probs)]
+    rejected = [p in ("nlu_fallback", "out_of_scope") for p in predicted]
+    in_scope = [label != "out_of_scope" for label in test_labels]
+    accuracy = np.mean([p == g for p, g, keep in zip(predicted, test_labels, in_scope) if keep])
+    oos_recall = np.mean([r for r, keep in zip(rejected, in_scope) if not keep])
+    assert accuracy >= 0.9 and oos_recall >= 0.9
+
+
+def test_persisted_model_predicts_identically(tmp_path):
+    blocks, labels = blobs(2)
+    model = IntentModel(folds=3).fit(blocks, labels)
+    model.save(tmp_path)
+    loaded = IntentModel.load(tmp_path)
+    assert loaded.classes == model.classes and loaded.threshold == model.threshold
+    test_blocks, _ = blobs(3, per_intent=5)
+    np.testing.assert_allclose(loaded.predict_proba(test_blocks), model.predict_proba(test_blocks), rtol=1e-6)
+
+
+def test_changed_features_are_refused_with_a_fix():
+    blocks, labels = blobs(4)
+    model = IntentModel(folds=3).fit(blocks, labels)
+    with pytest.raises(ValueError, match="retrain"):
+        model.predict_proba({"minilm": blocks["minilm"]})
+    with pytest.raises(ValueError, match="retrain"):
+        model.predict_proba({"minilm": blocks["minilm"][:, :8], "char_ngrams": blocks["char_ngrams"]})
+
+
+def test_one_intent_is_not_enough():
+    blocks, labels = blobs(5)
+    with pytest.raises(ValueError, match="two intents"):
+        IntentModel().fit(blocks, ["greet"] * len(labels))
+
+
+def test_temperature_recovers_the_scale_that_generated_the_labels():
+    rng = np.random.default_rng(0)
+    margins = rng.normal(0, 1, (4000, 5))
+    probs = softmax(3.0 * margins)
+    y = np.array([rng.choice(5, p=p) for p in probs])
+    assert fit_temperature(margins, y) == pytest.approx(3.0, rel=0.1)
+
+
+def test_threshold_rejects_only_where_answers_are_more_often_wrong():
+    # confidence 0.9: always right; 0.3: wrong 3 times out of 4 -> threshold sits between them
+    confidence = np.array([0.9] * 8 + [0.3] * 4)
+    correct = np.array([True] * 8 + [True, False, False, False])
+    none = np.zeros(12, bool)
+    choice = choose_threshold(confidence, correct, none, none, max_fallback_rate=0.5)
+    assert 0.3 < choice.threshold <= 0.9 and choice.in_scope_fallback_rate == pytest.approx(4 / 12)
+    capped = choose_threshold(confidence, correct, none, none, max_fallback_rate=0.1)
+    assert capped.threshold == 0.0  # rejecting a third of in-scope messages is not allowed
