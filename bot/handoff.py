@@ -10,18 +10,22 @@ where the customer's widget and every console tab pick it up.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections import Counter
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from bot.errors import RasaUnavailable
 from bot.store.base import utcnow
 from bot.store.models import Conversation, ConversationStatus, Outcome, Speaker, Turn, User
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 EMAIL = re.compile(r"^[^@\s<>]{1,64}@[^@\s<>]{1,189}\.[A-Za-z]{2,24}$")
 NO_AGENT_TEXT = (
@@ -82,28 +86,36 @@ class Handoff:
         return len(self._presence)
 
     # --- the handoff lifecycle ------------------------------------------------------------
+    # Each step runs its store work in a worker thread (a slow database never stalls the event
+    # loop, hence every other customer), then publishes on the hub from the loop.
     async def request(self, conversation_id: str, reason: str) -> dict:
         """Queue the conversation for a human; tells the customer whether anyone is online."""
         online = self.agents_online()
-        with self.db.session() as s:
+
+        def work(s) -> tuple[str, dict | None]:
             conv = self._get(s, conversation_id)
             if conv.status in (ConversationStatus.WAITING.value, ConversationStatus.HUMAN.value):
-                return {"status": conv.status, "agents_online": online}
+                return conv.status, None
             if conv.status == ConversationStatus.CLOSED.value:
                 raise AlreadyClaimed("This conversation is closed; start a new one to reach a person.")
             conv.status = ConversationStatus.WAITING.value
             conv.outcome = Outcome.HANDED_OFF.value
             conv.meta = {**(conv.meta or {}), "handoff_reason": reason, "handoff_at": utcnow().isoformat()}
-            turn = self._append(s, conv, Speaker.SYSTEM.value, NO_AGENT_TEXT if online == 0 else WAITING_TEXT)
-        self.hub.publish(conversation_id, {"type": "handoff", "status": "waiting", "reason": reason,
-                                           "agents_online": online, "leave_message": online == 0})
-        self._publish_turn(conversation_id, turn)
-        return {"status": ConversationStatus.WAITING.value, "agents_online": online}
+            note = NO_AGENT_TEXT if online == 0 else WAITING_TEXT
+            return ConversationStatus.WAITING.value, self._append(s, conv, Speaker.SYSTEM.value, note)
+
+        status, turn = await self._tx(work)
+        if turn is not None:
+            self.hub.publish(conversation_id, {"type": "handoff", "status": status, "reason": reason,
+                                               "agents_online": online, "leave_message": online == 0})
+            self._publish_turn(conversation_id, turn)
+        return {"status": status, "agents_online": online}
 
     async def claim(self, conversation_id: str, agent_user: Any) -> dict:
         """Give the conversation to this agent, atomically; raises AlreadyClaimed when someone else has it."""
         agent_id, name = agent_identity(agent_user)
-        with self.db.session() as s:
+
+        def work(s) -> dict | None:
             won = s.execute(
                 update(Conversation)
                 .where(Conversation.id == conversation_id, Conversation.status.in_(OPEN),
@@ -112,11 +124,15 @@ class Handoff:
                         outcome=Outcome.HANDED_OFF.value, last_activity_at=utcnow())
             ).rowcount
             conv = self._get(s, conversation_id)
-            if not won:
-                if conv.status == ConversationStatus.HUMAN.value and conv.assigned_agent_id == agent_id:
-                    return {"status": conv.status, "agent": name, "rasa_paused": None}
-                raise AlreadyClaimed(self._taken_message(s, conv))
-            turn = self._append(s, conv, Speaker.SYSTEM.value, f"{name} joined the conversation.")
+            if won:
+                return self._append(s, conv, Speaker.SYSTEM.value, f"{name} joined the conversation.")
+            if conv.status == ConversationStatus.HUMAN.value and conv.assigned_agent_id == agent_id:
+                return None  # already theirs
+            raise AlreadyClaimed(self._taken_message(s, conv))
+
+        turn = await self._tx(work)
+        if turn is None:
+            return {"status": ConversationStatus.HUMAN.value, "agent": name, "rasa_paused": None}
         paused = await self._rasa_event(conversation_id, "pause")
         self.hub.publish(conversation_id, {"type": "agent_joined", "agent": {"id": agent_id, "name": name}})
         self._publish_turn(conversation_id, turn)
@@ -131,18 +147,22 @@ class Handoff:
             raise InvalidInput("Type a message before sending.")
         if len(text) > limit:
             raise InvalidInput(f"Messages are limited to {limit} characters; split it into several.")
-        with self.db.session() as s:
+
+        def work(s) -> dict:
             conv = self._get(s, conversation_id)
             if conv.status != ConversationStatus.HUMAN.value or conv.assigned_agent_id != agent_id:
                 raise NotAssigned("Claim the conversation before writing to the customer.")
-            turn = self._append(s, conv, Speaker.AGENT.value, text, agent_id=agent_id, agent_name=name)
+            return self._append(s, conv, Speaker.AGENT.value, text, agent_id=agent_id, agent_name=name)
+
+        turn = await self._tx(work)
         self._publish_turn(conversation_id, turn)
         return turn
 
     async def hand_back(self, conversation_id: str, agent_user: Any) -> dict:
         """Return the conversation to the bot; Rasa is resumed and answers the next message."""
         agent_id, name = agent_identity(agent_user)
-        with self.db.session() as s:
+
+        def work(s) -> dict:
             released = s.execute(
                 update(Conversation)
                 .where(Conversation.id == conversation_id, Conversation.status == ConversationStatus.HUMAN.value,
@@ -152,7 +172,9 @@ class Handoff:
             conv = self._get(s, conversation_id)
             if not released:
                 raise NotAssigned("Only the agent who has this conversation can hand it back.")
-            turn = self._append(s, conv, Speaker.SYSTEM.value, f"{name} handed the conversation back to the bot.")
+            return self._append(s, conv, Speaker.SYSTEM.value, f"{name} handed the conversation back to the bot.")
+
+        turn = await self._tx(work)
         resumed = await self._rasa_event(conversation_id, "resume")
         self.hub.publish(conversation_id, {"type": "agent_left", "agent": {"id": agent_id, "name": name},
                                            "status": ConversationStatus.BOT.value})
@@ -161,23 +183,27 @@ class Handoff:
 
     async def close(self, conversation_id: str, by: Any) -> dict:
         """End the conversation (an agent, the customer or the system); idempotent."""
-        by_id, name = agent_identity(by)
-        with self.db.session() as s:
+        _, name = agent_identity(by)
+
+        def work(s) -> tuple[int | None, dict | None]:
             conv = self._get(s, conversation_id)
             if conv.status == ConversationStatus.CLOSED.value:
-                return {"status": conv.status}
+                return None, None
             had_agent = conv.assigned_agent_id
             conv.status = ConversationStatus.CLOSED.value
             conv.ended_at = conv.last_activity_at = utcnow()
             conv.assigned_agent_id = None
             if conv.outcome is None:
                 conv.outcome = Outcome.ANSWERED.value if self._bot_spoke(s, conv.id) else Outcome.ABANDONED.value
-            turn = self._append(s, conv, Speaker.SYSTEM.value, f"Conversation closed by {name}.")
-        if had_agent is not None:
-            self.hub.publish(conversation_id, {"type": "agent_left", "agent": {"id": had_agent, "name": name},
-                                               "status": ConversationStatus.CLOSED.value})
-        self.hub.publish(conversation_id, {"type": "closed", "by": name})
-        self._publish_turn(conversation_id, turn)
+            return had_agent, self._append(s, conv, Speaker.SYSTEM.value, f"Conversation closed by {name}.")
+
+        had_agent, turn = await self._tx(work)
+        if turn is not None:
+            if had_agent is not None:
+                self.hub.publish(conversation_id, {"type": "agent_left", "agent": {"id": had_agent, "name": name},
+                                                   "status": ConversationStatus.CLOSED.value})
+            self.hub.publish(conversation_id, {"type": "closed", "by": name})
+            self._publish_turn(conversation_id, turn)
         return {"status": ConversationStatus.CLOSED.value}
 
     async def leave_contact(self, conversation_id: str, contact: str) -> dict:
@@ -185,14 +211,24 @@ class Handoff:
         contact = (contact or "").strip()
         if not EMAIL.match(contact):
             raise InvalidInput("That does not look like an email address; check it and try again.")
-        with self.db.session() as s:
+
+        def work(s) -> dict:
             conv = self._get(s, conversation_id)
             conv.contact = contact
-            turn = self._append(s, conv, Speaker.SYSTEM.value, "Thanks, we'll reply by email.")
-        self._publish_turn(conversation_id, turn)
+            return self._append(s, conv, Speaker.SYSTEM.value, "Thanks, we'll reply by email.")
+
+        self._publish_turn(conversation_id, await self._tx(work))
         return {"status": "ok"}
 
     # --- helpers --------------------------------------------------------------------------
+    async def _tx(self, work: Callable[[Session], T]) -> T:
+        """One unit of work (committed before it returns) in a worker thread."""
+        def run() -> T:
+            with self.db.session() as s:
+                return work(s)
+
+        return await asyncio.to_thread(run)
+
     @staticmethod
     def _get(s, conversation_id: str) -> Conversation:
         # FOR UPDATE (PostgreSQL): the same row lock the channel's appends take, so seqs never race
@@ -239,7 +275,7 @@ class Handoff:
         try:
             await self.rasa.append_event(conversation_id, {"event": name})
             return True
-        except Exception as exc:  # RasaUnavailable, RasaTimeout, or a transport error
+        except RasaUnavailable as exc:  # also RasaTimeout; the client maps every transport error to these
             log.warning("could not %s Rasa for %s: %s", name, conversation_id, exc)
             return False
 

@@ -60,7 +60,8 @@ STRONG_INTRO = re.compile(r"\b(?:my name is|my name's|name is|name's|call me|nam
                           r"((?:[A-Za-z][a-zA-Z'-]*)(?:\s+[A-Za-z][a-zA-Z'-]*){0,2})", re.I)
 WEAK_INTRO = re.compile(r"\b(?:[Ii]'m|[Ii] am|[Tt]his is|[Ii]t's|[Ii]t is|[Ss]peaking with|[Rr]egards,?|"
                         r"[Tt]hanks,|[Cc]heers,)\s+(" + WORD + r"(?:\s+" + WORD + r")?)")
-GAZETTEER = re.compile(r"\b(" + WORD + r")(?:\s+([A-Za-z][a-zA-Z'-]+))?")
+GAZETTEER = re.compile(r"\b(" + "|".join(sorted(FIRST_NAMES, key=len, reverse=True)) + r")\b"
+                       r"(?:\s+([A-Za-z][a-zA-Z'-]+))?")
 LEADING_WORDS = re.compile(r"^\s*(?:(?:yes|sure|ok|okay|it's|it is|this is|i am|i'm|my name is)[,.!]?\s+)*"
                            r"([A-Za-z][a-zA-Z'-]*(?:\s+[A-Za-z][a-zA-Z'-]*){0,2})", re.I)
 
@@ -102,6 +103,10 @@ class Anonymiser:
 
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
+        self.known_names: set[str] = set()  # names seen in this conversation, caught again when repeated
+
+    def new_conversation(self) -> None:
+        self.known_names = set()
 
     def _sub(self, kind: str, pattern: re.Pattern, text: str, group: int = 0,
              accept: Callable[[re.Match], bool] | None = None) -> str:
@@ -155,30 +160,37 @@ class Anonymiser:
         self.counts[kind] += 1
         return f"[{kind}]"
 
+    def _name(self, words: str) -> str:
+        """Count a name, remember its words for later turns, return the placeholder."""
+        self.known_names.update(w for w in re.findall(r"[A-Za-z][A-Za-z'-]+", words) if len(w) > 2
+                                and w.lower() not in _LOWER_NOT_NAMES)
+        return self._count("NAME")
+
     def _names(self, text: str, previous: str | None) -> str:
-        text = HONORIFIC.sub(lambda m: f"{m.group(1)}{m.group(2)}{self._count('NAME')}", text)
+        text = HONORIFIC.sub(lambda m: f"{m.group(1)}{m.group(2)}{self._name(m.group(3))}", text)
 
         def intro(m: re.Match) -> str:
             span = _name_span(m.group(1))
             if not span:
                 return m.group(0)
             s = m.start(1) - m.start()
-            return m.group(0)[:s] + self._count("NAME") + m.group(0)[s + len(span):]
+            return m.group(0)[:s] + self._name(span) + m.group(0)[s + len(span):]
 
         text = STRONG_INTRO.sub(intro, text)
         text = WEAK_INTRO.sub(intro, text)
 
         def gazetteer(m: re.Match) -> str:
-            if m.group(1) not in FIRST_NAMES:
-                return m.group(0)
             surname = m.group(2)
             if surname and (surname.lower() in SURNAMES or (surname[0].isupper() and _is_name_word(surname))):
-                return self._count("NAME")
-            return self._count("NAME") + m.group(0)[len(m.group(1)):]
+                return self._name(m.group(0))
+            return self._name(m.group(1)) + m.group(0)[len(m.group(1)):]
 
         text = GAZETTEER.sub(gazetteer, text)
         if previous and ASKS_NAME.search(previous) and ("?" in previous or "please" in previous.lower()):
             text = self._answer_to_name_question(text)
+        if self.known_names:
+            known = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(self.known_names))) + r")\b", re.I)
+            text = known.sub(lambda m: self._count("NAME"), text)
         return text
 
     def _answer_to_name_question(self, text: str) -> str:
@@ -190,7 +202,7 @@ class Anonymiser:
         if not span or not (span[0].isupper() or short_reply):
             return text
         s = m.start(1)
-        return text[:s] + self._count("NAME") + text[s + len(span):]
+        return text[:s] + self._name(span) + text[s + len(span):]
 
 
 def anonymise_text(text: str, previous: str | None = None) -> str:
@@ -202,6 +214,7 @@ def anonymise_conversations(conversations: list[dict]) -> tuple[list[dict], dict
     anon = Anonymiser()
     out = []
     for conv in conversations:
+        anon.new_conversation()
         turns, previous = [], None
         for turn in conv["turns"]:
             turns.append({**turn, "text": anon.text(turn["text"], previous)})

@@ -1,5 +1,5 @@
-"""Training examples for the dual encoder: hard negatives mined from the response bank, and batches
-in which no reply appears twice.
+"""Training examples for the dual encoder: hard negatives mined from the response bank's FAISS
+index, and batches in which no reply appears twice.
 
 Why no duplicates: MultipleNegativesRankingLoss treats every other reply in the batch as wrong for a
 context. If "Thank you and goodbye." is the answer to two contexts of one batch, each copy is
@@ -15,23 +15,27 @@ import numpy as np
 
 def mine_hard_negatives(encoder, pairs: list[dict], bank: list[str], per_pair: int = 1, top_k: int = 10,
                         seed: int = 13, faiss_device: str = "cpu", progress: bool = False) -> list[list[str]]:
-    """For each pair, `per_pair` replies from the bank that the current encoder ranks among the
-    `top_k` for its context but that are not its reply (drawn at random among those, so the
-    very nearest paraphrase is not always the one chosen)."""
+    """For each pair, `per_pair` replies drawn among the `top_k` nearest neighbours of its true reply
+    in a FAISS index of the response bank, as the starting encoder sees them.
+
+    Why neighbours of the reply rather than of the context: the bank has a few thousand distinct
+    replies but the logs tens of thousands of contexts, so this encodes a fraction of the text
+    (mining on 2 CPU cores takes minutes, not an hour), and a reply's neighbours are exactly the
+    near-misses to tell apart ("For what time…" vs "For how many people should the reservation be made?").
+    """
     from retrieval.vector_index import VectorIndex, choose_factory
 
-    if per_pair <= 0 or not pairs:
+    if per_pair <= 0 or not pairs or len(bank) < 2:
         return [[] for _ in pairs]
     bank_vecs = encoder.encode(bank, progress=progress)
     index = VectorIndex(bank_vecs.shape[1], choose_factory(len(bank), bank_vecs.shape[1]), device=faiss_device)
     index.add(np.arange(len(bank), dtype=np.int64), bank_vecs)
-    contexts = sorted({p["context"] for p in pairs})
-    row = {c: i for i, c in enumerate(contexts)}
-    _, ids = index.search(encoder.encode(contexts, progress=progress), min(top_k + per_pair, len(bank)))
+    _, ids = index.search(bank_vecs, min(top_k + 1, len(bank)))
+    neighbours = {text: [bank[j] for j in ids[i] if j >= 0 and j != i][:top_k] for i, text in enumerate(bank)}
     rng = random.Random(seed)
     out = []
     for p in pairs:
-        near = [bank[i] for i in ids[row[p["context"]]] if i >= 0 and bank[i] != p["reply"]][:top_k]
+        near = neighbours.get(p["reply"], [])
         out.append(rng.sample(near, min(per_pair, len(near))))
     return out
 

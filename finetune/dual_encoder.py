@@ -31,7 +31,7 @@ class TrainConfig:
     learning_rate: float = 5e-5
     warmup_ratio: float = 0.1
     hard_negatives: int = 1  # mined per pair; 0 trains on in-batch negatives only
-    hard_negative_top_k: int = 10
+    hard_negative_top_k: int = 10  # drawn among the nearest neighbours of the true reply
     max_seq_length: int = 128
     scale: float = 20.0  # similarity scale of the loss (1 / temperature)
     eval_every: int = 0  # steps between validation passes; 0: only at the start and the end

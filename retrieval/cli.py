@@ -128,8 +128,8 @@ def eval_retrieval(corpus: Path, queries: Path, k: int, index_dir: Path | None) 
 @click.option("--dim", default=384, show_default=True)
 @click.option("--queries", "n_queries", default=500, show_default=True, help="Queries per measurement.")
 @click.option("--k", default=10, show_default=True)
-@click.option("--types", default="flat,hnsw,ivf,ivfpq", show_default=True,
-              help="Index types to measure (flat,hnsw,ivf,ivfpq) or FAISS factory strings separated by ';'.")
+@click.option("--types", default="flat,hnsw,ivf,ivfsq8,ivfpq", show_default=True,
+              help="Index types to measure (flat,hnsw,ivf,ivfsq8,ivfpq) or FAISS factory strings separated by ';'.")
 @click.option("--target-recall", default=0.95, show_default=True)
 @click.option("--seed", default=0, show_default=True)
 @click.option("--device", type=click.Choice(["cpu", "gpu", "auto"]), default="cpu", show_default=True)

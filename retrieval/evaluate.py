@@ -27,6 +27,10 @@ class RankingMetrics:
         self.k = k
         self.rows: list[dict] = []
 
+    @property
+    def depth(self) -> int:
+        return max(self.k, 5)
+
     def add(self, ranked: list[str], relevant: set[str]) -> None:
         hits = [1.0 if d in relevant else 0.0 for d in ranked[: self.k]]
         first = next((i for i, h in enumerate(hits) if h), None)
@@ -91,7 +95,7 @@ def evaluate(corpus: Path, queries: Path, k: int = 10, index_dir: Path | None = 
             raise RetrievalError(f"relevant_ids not in the corpus: {sorted(unknown)[:5]}")
         retriever = Retriever(target, settings=settings).load()
         out: dict = {}
-        depth = min(MAX_K, 5 * k)  # passages fetched so that k distinct documents remain
+        depth = min(MAX_K, 5 * max(k, 5))  # passages fetched so that k distinct documents remain
         for mode in modes:
             metrics, latencies = RankingMetrics(k), []
             retriever.search(questions[0]["query"], k=depth, mode=mode)  # warm-up
@@ -99,7 +103,7 @@ def evaluate(corpus: Path, queries: Path, k: int = 10, index_dir: Path | None = 
                 t0 = time.perf_counter()
                 results = retriever.search(q["query"], k=depth, mode=mode)
                 latencies.append((time.perf_counter() - t0) * 1000)
-                metrics.add(ranked_documents(results, k), q["relevant"])
+                metrics.add(ranked_documents(results, metrics.depth), q["relevant"])
             out[mode] = {**metrics.summary(), "p50_ms": round(float(np.percentile(latencies, 50)), 2),
                          "p95_ms": round(float(np.percentile(latencies, 95)), 2)}
             print(f"{mode}: {out[mode]}", file=sys.stderr)

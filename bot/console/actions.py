@@ -22,7 +22,7 @@ from bot.console.corrections import add_correction, mark_reviewed
 from bot.console.errors import BadRequest, ConsoleRoute, is_api
 from bot.console.views import jsonable
 
-router = APIRouter(route_class=ConsoleRoute)
+router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)  # see docs/console.md
 MAX_BODY = 64 * 1024
 
 
@@ -61,10 +61,18 @@ def transcript_url(conversation_id: str, anchor: str = "") -> str:
     return f"/console/conversations/{quote(conversation_id, safe='')}" + (f"#{anchor}" if anchor else "")
 
 
-@both("/conversations/{conversation_id}/claim")
-async def claim(conversation_id: str, request: Request, agent: Agent = Depends(agent_required)):
-    result = await console_of(request).handoff.claim(conversation_id, agent)
-    return done(request, result, transcript_url(conversation_id))
+def lifecycle_step(step: str, method: str) -> None:
+    """Take over (claim), hand back, close: the same handler around one Handoff method."""
+    async def handler(conversation_id: str, request: Request, agent: Agent = Depends(agent_required)):
+        result = await getattr(console_of(request).handoff, method)(conversation_id, agent)
+        return done(request, result, transcript_url(conversation_id))
+
+    handler.__name__ = f"{method}_conversation"
+    both(f"/conversations/{{conversation_id}}/{step}")(handler)
+
+
+for _step, _method in (("claim", "claim"), ("handback", "hand_back"), ("close", "close")):
+    lifecycle_step(_step, _method)
 
 
 @both("/conversations/{conversation_id}/messages")
@@ -72,18 +80,6 @@ async def send_message(conversation_id: str, request: Request, agent: Agent = De
     text = str((await fields(request)).get("text", ""))
     turn = await console_of(request).handoff.agent_message(conversation_id, agent, text)
     return done(request, turn, transcript_url(conversation_id, "composer"))
-
-
-@both("/conversations/{conversation_id}/handback")
-async def hand_back(conversation_id: str, request: Request, agent: Agent = Depends(agent_required)):
-    result = await console_of(request).handoff.hand_back(conversation_id, agent)
-    return done(request, result, transcript_url(conversation_id))
-
-
-@both("/conversations/{conversation_id}/close")
-async def close(conversation_id: str, request: Request, agent: Agent = Depends(agent_required)):
-    result = await console_of(request).handoff.close(conversation_id, agent)
-    return done(request, result, transcript_url(conversation_id))
 
 
 @both("/turns/{turn_id}/corrections")

@@ -13,7 +13,7 @@ from bot.console.corrections import review_queue
 from bot.console.errors import BadRequest, ConsoleRoute
 from bot.console.views import jsonable, render
 
-router = APIRouter(route_class=ConsoleRoute)
+router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)  # see docs/console.md
 
 
 @router.get("/console/review")

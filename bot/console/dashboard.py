@@ -4,6 +4,7 @@ and its CSV export."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
@@ -18,7 +19,8 @@ from bot.console.context import console_of
 from bot.console.errors import BadRequest, ConsoleRoute
 from bot.console.views import jsonable, render
 
-router = APIRouter(route_class=ConsoleRoute)
+log = logging.getLogger(__name__)
+router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)  # see docs/console.md
 MAX_DAYS = 366
 
 
@@ -44,9 +46,13 @@ def list_link(rng: analytics.DateRange, **filters: str) -> str:
 def collect(request: Request, rng: analytics.DateRange) -> dict:
     console = console_of(request)
     days = analytics.daily(console.db, rng, console.settings)
+    try:
+        clusters, clusters_error = console.clusters.clusters(rng), None
+    except (ImportError, OSError, RuntimeError, ValueError) as exc:  # the encoder could not be loaded
+        log.warning("unanswered-question clusters unavailable: %s", exc)
+        clusters, clusters_error = [], f"Clustering is unavailable: {exc}"
     return {"days": days, "summary": analytics.summary(days), "csat": analytics.csat_distribution(console.db, rng),
-            "intents": analytics.top_intents(console.db, rng),
-            "clusters": console.clusters.clusters(rng)}
+            "intents": analytics.top_intents(console.db, rng), "clusters": clusters, "clusters_error": clusters_error}
 
 
 @router.get("/console/analytics")

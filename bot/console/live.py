@@ -19,12 +19,18 @@ from starlette.concurrency import run_in_threadpool
 from bot.console.accounts import Agent
 from bot.console.auth import agent_required
 from bot.console.context import console_of
-from bot.console.errors import ConsoleRoute, LoginRequired
+from bot.console.errors import ConsoleRoute, LoginRequired, NotFound
 from bot.hub import ALL
+from bot.store.models import Conversation
 
-router = APIRouter(route_class=ConsoleRoute)
+router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)  # see docs/console.md
 KEEPALIVE_S = 15.0
 QUEUE_EVENTS = {"handoff", "agent_joined", "agent_left", "closed"}
+
+
+def _missing(db, conversation_id: str) -> bool:
+    with db.session() as s:
+        return s.get(Conversation, conversation_id) is None
 
 
 def sse(event: dict) -> bytes:
@@ -35,6 +41,8 @@ def sse(event: dict) -> bytes:
 async def events(request: Request, conversation: str = "", agent: Agent = Depends(agent_required)):
     console = console_of(request)
     hub, handoff = console.services.hub, console.handoff
+    if conversation and await run_in_threadpool(_missing, console.db, conversation):
+        raise NotFound(f"No conversation {conversation!r}.")
     key = conversation or ALL
 
     async def stream():

@@ -18,7 +18,7 @@ from bot.console.listing import OUTCOMES, STATUSES, ListFilters, list_conversati
 from bot.console.transcript import load_transcript
 from bot.console.views import jsonable, render
 
-router = APIRouter(route_class=ConsoleRoute)
+router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)  # see docs/console.md
 
 
 def safe_next(target: str | None) -> str:

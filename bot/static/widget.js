@@ -113,7 +113,7 @@
   panel.append(header, status, log, typing, csat, contact, form);
   root.append(style, launcher, panel);
 
-  // ---- rendering (text only: textContent and safe links, never innerHTML) ------------------------
+  // ---- rendering: text only (textContent and http(s) links), never parsed as HTML -----------------
   var byTurn = {}, byClient = {}, convId = null, lastError = "";
   var URL_RE = /\bhttps?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]]/g;
 

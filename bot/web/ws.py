@@ -22,7 +22,7 @@ from bot.channel import message_event, public_turn
 from bot.errors import InvalidJson, InvalidRequest, MessageTooLong, OriginNotAllowed, ServiceError, UnknownSession, error_event
 
 log = logging.getLogger(__name__)
-FORWARDED = {"message", "typing", "agent_joined", "agent_left", "handoff", "closed", "feedback", "csat"}
+FORWARDED = {"message", "typing", "agent_joined", "agent_left", "handoff", "closed"}
 
 
 def for_widget(event: dict) -> dict:

@@ -76,8 +76,8 @@ async def test_the_widget_in_a_real_browser(service_factory, host_site):
             await expect(hours).to_be_visible(timeout=15_000)
             source = hours.get_by_role("link", name="Opening hours")
             assert await source.get_attribute("href") == "https://bank.example/help/hours"
-            await hours.get_by_role("button", name="Helpful").click()
-            await expect(hours.get_by_role("button", name="Helpful")).to_have_attribute("aria-pressed", "true")
+            await hours.get_by_role("button", name="Helpful", exact=True).click()
+            await expect(hours.get_by_role("button", name="Helpful", exact=True)).to_have_attribute("aria-pressed", "true")
             turn_id = int(await hours.get_attribute("data-turn-id"))
             with svc.services.db.session() as s:
                 assert s.get(Turn, turn_id).feedback == 1
@@ -90,6 +90,7 @@ async def test_the_widget_in_a_real_browser(service_factory, host_site):
             await w.get_by_role("textbox", name="Type your message").fill(XSS)
             await w.get_by_role("button", name="Send", exact=True).click()
             await expect(w.locator(".msg.customer").last).to_have_text(XSS)
+            await expect(w.get_by_text("Sorry, I didn't get that. Could you rephrase?")).to_be_visible(timeout=15_000)
             await w.get_by_role("textbox", name="Type your message").fill("show markup")
             await page.keyboard.press("Enter")
             await expect(w.locator(".msg.bot").filter(has_text="<script>window.__xss_bot=2</script>")).to_be_visible(

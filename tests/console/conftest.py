@@ -23,21 +23,22 @@ def make_settings(db_url: str, tmp_path, **overrides) -> Settings:
                     rasa_timeout_s=1.0, **overrides)
 
 
-@pytest.fixture
-def services(sqlite_url, tmp_path):
-    svc = build_services(make_settings(sqlite_url, tmp_path))
+def started(db_url: str, tmp_path):
+    svc = build_services(make_settings(db_url, tmp_path))
     svc.db.migrate()
     yield svc
     svc.db.dispose()
+
+
+@pytest.fixture
+def services(sqlite_url, tmp_path):
+    yield from started(sqlite_url, tmp_path)
 
 
 @pytest.fixture
 def db_services(db_url, tmp_path):
     """Services on SQLite and on PostgreSQL (the `db_url` fixture)."""
-    svc = build_services(make_settings(db_url, tmp_path))
-    svc.db.migrate()
-    yield svc
-    svc.db.dispose()
+    yield from started(db_url, tmp_path)
 
 
 @pytest.fixture

@@ -3,16 +3,21 @@ the SVG charts' click-through links, and the CSV export."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import io
 from urllib.parse import parse_qs, urlsplit
 
 from bs4 import BeautifulSoup
+from fastapi.testclient import TestClient
 
+from bot.app import build_services, create_app
 from bot.console import analytics
+from bot.console.accounts import Accounts
 from bot.console.listing import ListFilters, list_conversations
 from tests.console import seed
+from tests.console.conftest import PASSWORD, login, make_settings
 
 D1 = dt.datetime(2026, 5, 4, 10, tzinfo=dt.timezone.utc)
 D2 = D1 + dt.timedelta(days=1)
@@ -21,8 +26,6 @@ RANGE = {"date_from": "2026-05-04", "date_to": "2026-05-06"}
 
 def build(services):
     store, handoff = services.store, services.handoff
-    import asyncio
-
     seed.conversation(store, [{"text": "where is my card", "intent": "card_arrival", "confidence": 0.9,
                                "feedback": 1}], csat=5, started=D1)
     seed.conversation(store, [{"text": "card still not here", "intent": "card_arrival", "confidence": 0.8,
@@ -94,3 +97,15 @@ def test_csv_cells_never_become_formulas(services, client_for):
     assert "'=HYPERLINK" in body
     assert client_for("agent").get("/console/analytics", params={"date_from": "2020-01-01",
                                                                  "date_to": "2026-01-01"}).status_code == 422
+
+
+def test_a_missing_encoder_leaves_the_rest_of_the_dashboard(sqlite_url, tmp_path):
+    services = build_services(make_settings(sqlite_url, tmp_path, encoder_model=str(tmp_path / "no-model")))
+    services.db.migrate()
+    build(services)
+    Accounts(services.db).add("ann", PASSWORD, "agent")
+    with TestClient(create_app(services)) as client:
+        login(client, "ann")
+        page = client.get("/console/analytics", params=RANGE)
+        assert page.status_code == 200 and "Clustering is unavailable" in page.text and "no-model" in page.text
+        assert "conversations" in BeautifulSoup(page.text, "html.parser").select_one("a.tile").text

@@ -1,0 +1,173 @@
+"""`supportbot logs|retrain|models|eval responses`: light at import time (heavy imports inside commands).
+
+Reports and results go to stdout as JSON; progress bars and step messages go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+KIND_CHOICE = click.Choice(["responses", "generator"])
+
+
+def _settings():
+    from bot.settings import get_settings
+
+    return get_settings()
+
+
+def _emit(obj: dict) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, default=str))
+
+
+def _fail_politely(exc: Exception) -> None:
+    from finetune.errors import FinetuneError
+
+    if isinstance(exc, FinetuneError):
+        raise click.ClickException(str(exc)) from exc
+    raise exc
+
+
+def _registry():
+    from finetune.registry import Registry
+
+    return Registry.open(_settings().db_url)
+
+
+@click.group()
+def logs() -> None:
+    """Import conversation logs for training (cleaned and anonymised before they are stored)."""
+
+
+@logs.command("import")
+@click.argument("file", required=False, type=click.Path(path_type=Path))
+@click.option("--since", default=None, help="only conversations with activity on or after DATE (YYYY-MM-DD)")
+@click.option("--from-store", is_flag=True, help="read the platform's conversation store (DATABASE_URL)")
+@click.option("--tracker-url", default=None, help="read Rasa's SQL tracker store at this SQLAlchemy URL")
+def import_logs(file: Path | None, since: str | None, from_store: bool, tracker_url: str | None) -> None:
+    """Import FILE (JSONL, one conversation per line) and/or the store and Rasa's tracker store.
+
+    Malformed lines are reported with their line numbers and skipped; the rest is kept.
+    """
+    from finetune.archive import save_import
+    from finetune.importers import read_jsonl, read_store, read_tracker_store
+    from finetune.preprocess import preprocess
+
+    if not (file or from_store or tracker_url):
+        raise click.UsageError("give a FILE, --from-store or --tracker-url")
+    settings = _settings()
+    reports = []
+    try:
+        sources = ([(str(file), lambda: read_jsonl(file, since))] if file else []) + \
+            ([("store", lambda: read_store(settings.db_url, since))] if from_store else []) + \
+            ([("tracker", lambda: read_tracker_store(tracker_url, since))] if tracker_url else [])
+        for name, read in sources:
+            result = read()
+            conversations, prep = preprocess(result.conversations, settings.finetune_min_turns)
+            report = {"import": result.report(), **prep}
+            for err in result.errors[:20]:
+                click.echo(f"{name}: line {err['line']}: {err['error']}", err=True)
+            report["saved_to"] = str(save_import(conversations, report, settings.var_dir, name))
+            reports.append(report)
+    except Exception as exc:
+        _fail_politely(exc)
+    _emit(reports[0] if len(reports) == 1 else {"sources": reports})
+
+
+@click.command()
+@click.option("--since", default=None, help="train on logs with activity on or after DATE (YYYY-MM-DD)")
+@click.option("--file", "files", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="also read this JSONL log file (repeatable)")
+@click.option("--no-store", is_flag=True, help="do not read the platform's conversation store")
+@click.option("--from-base", is_flag=True, help="start from the base encoder, not from the serving model")
+@click.option("--max-steps", type=int, default=None, help="cap optimiser steps (default: setting)")
+@click.option("--epochs", type=int, default=None)
+def retrain(since, files, no_store, from_base, max_steps, epochs) -> None:
+    """import → clean → anonymise → train → evaluate → promote only if better than the serving model."""
+    from finetune.pipeline import retrain as run
+
+    registry = _registry()
+    try:
+        report = run(_settings(), registry, since=since, files=list(files), use_store=not no_store,
+                     from_base=from_base, max_steps=max_steps, epochs=epochs)
+    except Exception as exc:
+        _fail_politely(exc)
+    finally:
+        registry.close()
+    _emit(report)
+
+
+@click.group()
+def models() -> None:
+    """The model registry: list, promote, roll back."""
+
+
+@models.command("list")
+@click.option("--kind", type=KIND_CHOICE, default=None)
+def list_models(kind: str | None) -> None:
+    registry = _registry()
+    try:
+        rows = registry.list(kind)
+    finally:
+        registry.close()
+    for row in rows:
+        r1 = row["metrics"].get("heldout", {}).get("recall@1", "")
+        click.echo(f"{row['kind']:10} {row['version']:28} {row['status']:9} recall@1={r1!s:6} {row['note'][:80]}")
+    if not rows:
+        click.echo("no models registered yet: run `supportbot retrain`", err=True)
+
+
+@models.command("promote")
+@click.argument("version")
+@click.option("--kind", type=KIND_CHOICE, default="responses")
+def promote(version: str, kind: str) -> None:
+    """Serve VERSION now (the action server picks it up without a restart)."""
+    registry = _registry()
+    try:
+        _emit(registry.promote(kind, version, note="promoted by hand"))
+    except Exception as exc:
+        _fail_politely(exc)
+    finally:
+        registry.close()
+
+
+@models.command("rollback")
+@click.option("--kind", type=KIND_CHOICE, default="responses")
+def rollback(kind: str) -> None:
+    """Go back to the model that served before the current one."""
+    registry = _registry()
+    try:
+        _emit(registry.rollback(kind))
+    except Exception as exc:
+        _fail_politely(exc)
+    finally:
+        registry.close()
+
+
+@click.command("responses")
+@click.option("--train-logs", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--test-logs", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--max-steps", type=int, default=None, help="cap optimiser steps (default: setting)")
+@click.option("--epochs", type=int, default=None)
+@click.option("--batch-size", type=int, default=None)
+@click.option("--learning-rate", type=float, default=None)
+@click.option("--hard-negatives", type=int, default=None)
+@click.option("--max-cases", type=int, default=None, help="evaluate on this many test cases (seeded sample)")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="models folder (default var/models/eval)")
+def eval_responses(train_logs, test_logs, max_steps, epochs, batch_size, learning_rate, hard_negatives,
+                   max_cases, out) -> None:
+    """Train on A, evaluate on B: base encoder, BM25 and the fine-tuned model side by side (recall@1 of 100)."""
+    from finetune.benchmark import run_eval_responses
+
+    try:
+        result = run_eval_responses(_settings(), train_logs, test_logs, out, max_cases=max_cases,
+                                    max_steps=max_steps, epochs=epochs, batch_size=batch_size,
+                                    learning_rate=learning_rate, hard_negatives=hard_negatives)
+    except Exception as exc:
+        _fail_politely(exc)
+    sys.stderr.flush()
+    _emit(result)

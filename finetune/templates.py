@@ -1,0 +1,44 @@
+"""Filling the placeholders a learnt reply keeps ("Thank you, [NAME].") from the conversation's slots.
+
+The action server calls `fill_placeholders(reply, tracker.slots)`. A placeholder with no slot value
+is dropped and the sentence tidied ("Thank you, [NAME]." → "Thank you."), and reported, so the
+action can prefer another candidate. A PIN is never filled: a bot must not repeat one.
+"""
+
+from __future__ import annotations
+
+import re
+
+SLOTS: dict[str, tuple[str, ...]] = {
+    "NAME": ("customer_name", "name", "full_name", "first_name"),
+    "EMAIL": ("email", "customer_email"),
+    "PHONE": ("phone", "phone_number"),
+    "CARD": ("card_last4",),
+    "ACCOUNT": ("account_number", "account"),
+    "IBAN": ("iban",),
+    "ADDRESS": ("address", "postal_address"),
+    "DOB": ("date_of_birth", "dob"),
+    "PIN": (),
+}
+FORMATS = {"CARD": "ending in {}"}
+PLACEHOLDER = re.compile(r"\[(" + "|".join(SLOTS) + r")\]")
+
+
+def fill_placeholders(text: str, slots: dict) -> tuple[str, list[str]]:
+    """(filled text, placeholder types that had no value), in order of appearance."""
+    missing: list[str] = []
+
+    def repl(m: re.Match) -> str:
+        kind = m.group(1)
+        value = next((slots[s] for s in SLOTS[kind] if slots.get(s) not in (None, "")), None)
+        if value is None:
+            missing.append(kind)
+            return ""
+        return FORMATS.get(kind, "{}").format(value)
+
+    filled = PLACEHOLDER.sub(repl, text)
+    if missing:
+        filled = re.sub(r"\s+([,.!?;:])", r"\1", filled)
+        filled = re.sub(r",([.!?])", r"\1", filled)
+        filled = re.sub(r"\s{2,}", " ", filled).strip()
+    return filled, missing

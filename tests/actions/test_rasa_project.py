@@ -1,0 +1,164 @@
+"""The demo bot's Rasa files: consistent with Banking77 and the actions, valid for Rasa 3.6, and
+driving the real Rasa server through the rules and the lost-card form.
+
+The dialogue test trains only the dialogue part (`rasa train core`, ~40 s): messages are sent as
+`/intent{entities}` payloads, so it checks our rules, form and actions whatever NLU is configured.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import subprocess
+import sys
+
+import httpx
+import pytest
+import yaml
+
+from bot.settings import ROOT
+from tests.actions.test_catalog import banking77_topics
+from tests.support import RASA_BIN, free_port, start, stop, wait_http
+
+CONVERSATIONAL = {"greet", "goodbye", "thank", "affirm", "deny", "request_human", "bot_challenge",
+                  "out_of_scope", "inform"}
+
+
+def rules() -> list[dict]:
+    return yaml.safe_load((ROOT / "data" / "rules.yml").read_text())["rules"]
+
+
+def first_action_after(intent: str) -> set[str]:
+    found = set()
+    for rule in rules():
+        steps = rule["steps"]
+        for i, step in enumerate(steps[:-1]):
+            if step.get("intent") == intent and "condition" not in rule:
+                found.add(steps[i + 1]["action"])
+    return found
+
+
+def test_domain_intents_are_banking77_plus_the_conversational_ones(domain):
+    assert set(domain["intents"]) == banking77_topics() | CONVERSATIONAL
+    assert len(domain["intents"]) == len(set(domain["intents"]))
+
+
+def test_every_banking_intent_goes_to_the_knowledge_base_and_lost_card_to_the_form():
+    for intent in banking77_topics() - {"lost_or_stolen_card"}:
+        assert first_action_after(intent) == {"action_answer_question"}, intent
+    assert first_action_after("lost_or_stolen_card") == {"block_card_form"}
+    assert first_action_after("request_human") == {"action_handoff"}
+    assert first_action_after("nlu_fallback") == {"action_answer_question"}
+    for intent in CONVERSATIONAL - {"request_human"}:
+        [action] = first_action_after(intent)
+        assert action.startswith("utter_"), intent
+
+
+def responses_used_by_actions() -> set[str]:
+    names = set()
+    for path in (ROOT / "actions").glob("*.py"):
+        names |= set(re.findall(r'"(utter_\w+)"', path.read_text()))
+    return names
+
+
+def test_responses_the_actions_use_exist_and_greeting_has_quick_replies(domain):
+    responses = domain["responses"]
+    assert responses_used_by_actions() <= set(responses)
+    assert len(responses["utter_greet"][0]["buttons"]) >= 3
+    for name in ("utter_ask_card_last4", "utter_ask_block_confirmed"):  # the form's questions
+        assert name in responses
+
+
+def test_rasa_data_validate_finds_no_problem():
+    """The real validator over domain, rules, stories and the NLU engineer's data/nlu + config.yml."""
+    out = subprocess.run([str(RASA_BIN), "data", "validate"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    warnings = re.findall(r"UserWarning: (.+)", out.stdout + out.stderr)
+    unused = {m for w in warnings for m in re.findall(r"The utterance '(\w+)' is not used in any story or rule", w)}
+    other = [w for w in warnings if "is not used in any story or rule" not in w]
+    assert other == [], other
+    # Utterances only actions and forms send are expected to be "unused" by stories and rules.
+    assert unused <= responses_used_by_actions() | {"utter_ask_card_last4", "utter_ask_block_confirmed"}
+
+
+# -- the real Rasa server over the dialogue model ------------------------------------------------
+@pytest.fixture(scope="module")
+def rasa(tmp_path_factory, kb_dir, kb_index):
+    tmp = tmp_path_factory.mktemp("rasa-dialogue")
+    config = yaml.safe_load((ROOT / "config.yml").read_text())
+    (tmp / "config.yml").write_text(yaml.safe_dump({"recipe": "default.v1", "language": "en",
+                                                   "assistant_id": "dialogue-test", "policies": config["policies"]}))
+    trained = subprocess.run(
+        [str(RASA_BIN), "train", "core", "--domain", "domain.yml", "--stories", "data",
+         "--config", str(tmp / "config.yml"), "--out", str(tmp), "--fixed-model-name", "core"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert trained.returncode == 0, trained.stdout[-3000:] + trained.stderr[-3000:]
+    action_port, rasa_port, db = free_port(), free_port(), tmp / "bank.db"
+    (tmp / "endpoints.yml").write_text(yaml.safe_dump(
+        {"action_endpoint": {"url": f"http://127.0.0.1:{action_port}/webhook"}}))
+    env = {"SUPPORTBOT_VAR_DIR": str(tmp), "SUPPORTBOT_KB_DIR": str(kb_dir),
+           "SUPPORTBOT_DATABASE_URL": f"sqlite:///{db}"}
+    actions = start([sys.executable, "-m", "actions", "--port", str(action_port), "--index-dir", str(kb_index)],
+                    tmp / "actions.log", env)
+    server = start([str(RASA_BIN), "run", "--model", str(tmp / "core.tar.gz"), "--port", str(rasa_port),
+                    "--interface", "127.0.0.1", "--endpoints", str(tmp / "endpoints.yml"),
+                    "--credentials", "credentials.yml"], tmp / "rasa.log", env)
+    try:
+        wait_http(f"http://127.0.0.1:{action_port}/health", timeout=180, proc=actions)
+        wait_http(f"http://127.0.0.1:{rasa_port}/", timeout=180, proc=server)
+        yield {"url": f"http://127.0.0.1:{rasa_port}", "db": db}
+    finally:
+        stop(server)
+        stop(actions)
+
+
+def say(rasa, sender: str, message: str) -> list[dict]:
+    r = httpx.post(f"{rasa['url']}/webhooks/rest/webhook", json={"sender": sender, "message": message}, timeout=60)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def text_of(replies: list[dict]) -> str:
+    return " ".join(r.get("text", "") for r in replies)
+
+
+def blocks(rasa, sender: str) -> list[tuple]:
+    with sqlite3.connect(rasa["db"]) as conn:
+        return conn.execute("SELECT card_last4, status FROM bank_card_blocks WHERE customer_id = ?", (sender,)).fetchall()
+
+
+def test_greeting_and_a_kb_answer_through_rasa(rasa):
+    greeting = say(rasa, "c1", "/greet")
+    assert greeting[0]["buttons"]
+    answer = say(rasa, "c1", "/top_up_by_bank_transfer_charge")
+    assert "Source: Fees for topping up by bank transfer" in text_of(answer)
+    custom = [r["custom"]["supportbot"] for r in answer if "custom" in r]
+    assert custom[0]["sources"][0]["url"].endswith("/top-up-by-bank-transfer-charge")
+
+
+def test_lost_card_form_blocks_the_card(rasa):
+    assert "four digits" in text_of(say(rasa, "c2", "/lost_or_stolen_card"))
+    assert "couldn't find the four digits" in text_of(say(rasa, "c2", "the blue one"))
+    assert "ending in 4821" in text_of(say(rasa, "c2", "it ends in 4821"))
+    assert "didn't catch that" in text_of(say(rasa, "c2", "hmm what happens then"))
+    done = say(rasa, "c2", "/affirm")
+    assert "is now blocked" in text_of(done)
+    assert blocks(rasa, "c2") == [("4821", "blocked")]
+    assert "Hi, I'm the Harbor Bank assistant" in text_of(say(rasa, "c2", "/greet"))  # the form is over
+
+
+def test_digits_in_the_first_message_skip_the_question(rasa):
+    assert "ending in 7310" in text_of(say(rasa, "c3", '/lost_or_stolen_card{"card_last4": "7310"}'))
+    assert "Okay, I haven't blocked any card" in text_of(say(rasa, "c3", "/deny"))
+    assert blocks(rasa, "c3") == []
+
+
+def test_customer_can_cancel_or_ask_for_a_person_mid_form(rasa):
+    say(rasa, "c4", "/lost_or_stolen_card")
+    assert "haven't blocked any card" in text_of(say(rasa, "c4", "never mind"))
+    say(rasa, "c4", "/lost_or_stolen_card")
+    handoff = say(rasa, "c4", "/request_human")
+    assert any(r.get("custom", {}).get("supportbot", {}).get("handoff") for r in handoff)
+    assert "Hi, I'm the Harbor Bank assistant" in text_of(say(rasa, "c4", "/greet"))
+    assert blocks(rasa, "c4") == []

@@ -1,0 +1,35 @@
+"""Contract: with Rasa stopped, the bot service says "temporarily unavailable" and keeps the message.
+
+Runs last in this package (file order): it stops the session's Rasa process.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import httpx
+import pytest
+
+from bot.apikeys import ApiKeys
+from bot.store.db import Database
+
+pytestmark = pytest.mark.contract
+
+
+def test_rasa_stopped_customer_told_and_message_stored(stack):
+    db = Database(stack.settings.db_url)
+    key, _ = ApiKeys(db).create("contract-rasa-down")
+    db.dispose()
+    stack.services["rasa"].stop()
+    r = httpx.post(f"{stack.url}/api/messages", json={"text": "where is my card?"},
+                   headers={"Authorization": f"Bearer {key}"}, timeout=30.0)
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["answered"] is False
+    assert "temporarily unavailable" in (out.get("notice") or " ".join(x["text"] for x in out["replies"])).lower()
+    path = stack.settings.db_url.split(":///", 1)[1]
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("SELECT speaker, text, answered FROM turns WHERE conversation_id = ?",
+                            (out["conversation_id"],)).fetchall()
+    assert ("customer", "where is my card?", 0) in rows
+    assert httpx.get(f"{stack.url}/healthz", timeout=5).status_code in (200, 503)
