@@ -26,6 +26,7 @@ from bot.ratelimit import RateLimiter
 from bot.sessions import Sessions
 from bot.settings import Settings
 from bot.store.db import Database
+from bot.tracker_events import TrackerEvents, rasa_tracker_db_url
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class Services:
     rasa: RasaClient
     store: ConversationStore
     handoff: Any = None  # bot.handoff.Handoff when the console is installed
+    tracker_events: TrackerEvents | None = None  # None: NLU details from Rasa's HTTP API
 
 
 @dataclass
@@ -63,8 +65,14 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
         from bot.handoff import Handoff
 
         handoff = Handoff(db, hub, rasa, settings)
+    if settings.nlu_details_source not in ("tracker_store", "tracker_api"):
+        raise ValueError(f"SUPPORTBOT_NLU_DETAILS_SOURCE is {settings.nlu_details_source!r}; "
+                         "use tracker_store or tracker_api.")
+    tracker_events = TrackerEvents(rasa, rasa_tracker_db_url(settings)
+                                   if settings.nlu_details_source == "tracker_store" else None)
     return Services(settings=settings, db=db, hub=hub, rasa=rasa,
-                    store=ConversationStore(db, retry_s=settings.store_retry_s), handoff=handoff)
+                    store=ConversationStore(db, retry_s=settings.store_retry_s), handoff=handoff,
+                    tracker_events=tracker_events)
 
 
 def _mount_console(app: FastAPI, services: Services) -> None:
@@ -87,6 +95,8 @@ def create_app(services: Services) -> FastAPI:
         yield
         await channel.aclose()
         await services.rasa.aclose()
+        if services.tracker_events is not None:
+            services.tracker_events.dispose()
 
     app = FastAPI(title="supportbot", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.services = services

@@ -165,8 +165,11 @@ class Channel:
 
     async def _annotate(self, conv_id: str, turn_id: int, replies: list[dict], bot_turn_ids: list[int]) -> None:
         """NLU details from Rasa's tracker (no second NLU call), stored on the turns after delivery."""
-        tracker = await self.s.rasa.tracker(conv_id)
-        await self.db(self.s.store.annotate, conv_id, turn_id, bot_turn_ids, nlu_details(tracker, turn_id, replies))
+        if self.s.tracker_events is not None:
+            events = await self.s.tracker_events.recent(conv_id)
+        else:
+            events = (await self.s.rasa.tracker(conv_id)).get("events") or []
+        await self.db(self.s.store.annotate, conv_id, turn_id, bot_turn_ids, nlu_details(events, turn_id, replies))
 
     # --- everything else the customer can do ---------------------------------------------------
     async def _owned(self, session: dict, conversation_id: str) -> dict:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import random
 import time
 import uuid
 from typing import Any, Callable, TypeVar
@@ -67,10 +68,12 @@ class ConversationStore:
                 with self.db.session() as s:
                     return work(s)
             except IntegrityError:
-                # a concurrent writer took the same seq (or client_msg_id): re-run against the new state
+                # a writer that does not lock (e.g. another service) took the same seq, or the same
+                # client_msg_id arrived twice at once: re-run against the new state
                 conflicts += 1
-                if conflicts > 5:
+                if conflicts > 20:
                     raise
+                time.sleep(random.uniform(0.0, 0.02 * conflicts))
             except (OperationalError, InterfaceError) as exc:
                 if time.monotonic() + delay > deadline:
                     log.error("store unavailable after %.1fs: %s", self.retry_s, exc)
@@ -157,6 +160,9 @@ class ConversationStore:
     # --- turns -------------------------------------------------------------------------------
     @staticmethod
     def _append(s: Session, conv: Conversation, speaker: str, text: str, **fields: Any) -> Turn:
+        # Writing the conversation row first takes its lock (PostgreSQL: the row; SQLite: the database),
+        # so no other writer can take the same seq between our read of max(seq) and our insert.
+        s.execute(update(Conversation).where(Conversation.id == conv.id).values(last_activity_at=utcnow()))
         seq = s.execute(select(func.coalesce(func.max(Turn.seq), -1) + 1)
                         .where(Turn.conversation_id == conv.id)).scalar_one()
         turn = Turn(conversation_id=conv.id, seq=seq, speaker=speaker, text=text, created_at=utcnow(), **fields)

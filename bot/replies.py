@@ -79,12 +79,11 @@ def _annotate(reply: dict, ours: dict) -> None:
         reply["model_versions"] = ours["model_versions"]
 
 
-def nlu_details(tracker: dict, turn_id: int, replies: list[dict]) -> dict:
+def nlu_details(events: list[dict], turn_id: int, replies: list[dict]) -> dict:
     """{"intent", "confidence", "entities", "actions": [action per reply], "rasa_model_id"} for one turn.
 
-    Empty values when the tracker does not (yet) hold our message, e.g. when Rasa lost it.
+    `events` are the tracker's events, oldest first. Empty values when they do not hold our message.
     """
-    events = tracker.get("events") or []
     start = None
     for i in range(len(events) - 1, -1, -1):
         e = events[i]

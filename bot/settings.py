@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     ip_rate_per_minute: float = 300.0
     ip_rate_burst: int = 100
     history_limit: int = 200
+    nlu_details_source: str = "tracker_store"
 
     # --- Rasa and the action server ---------------------------------------------
     rasa_port: int = 5005
@@ -100,7 +101,7 @@ class Settings(BaseSettings):
     finetune_batch_size: int = 32
     finetune_learning_rate: float = 1e-4
     finetune_hard_negatives: int = 1
-    finetune_max_seq_length: int = 128
+    finetune_max_seq_length: int = 64
     finetune_device: str = "auto"
     finetune_holdout_fraction: float = 0.1
     finetune_seed: int = 13

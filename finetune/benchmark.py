@@ -50,8 +50,8 @@ def run_eval_responses(settings, train_logs: Path, test_logs: Path, out: Path | 
     training = manifest["training"]
     update_metrics(model_dir, {"test": {**results, "test_logs": str(test_logs), "cases": len(cases)}})
     eval_chart(training["validation"], model_dir / "eval.png", final=results)
-    _log(f"steps {training['steps']} on {training['device']}, {training['train_seconds']} s "
-         f"(hard-negative mining {training['hard_negative_mining_seconds']} s)")
+    _log(f"steps {training['steps']} on {training['device']}, {training['train_seconds']} s wall, "
+         f"{training['cpu_seconds']} s CPU (hard-negative mining {training['hard_negative_mining_seconds']} s)")
     return {
         "base": _pick(results["base"]),
         "bm25": _pick(results["bm25"]),

@@ -156,17 +156,19 @@ def rollback(kind: str) -> None:
 @click.option("--batch-size", type=int, default=None)
 @click.option("--learning-rate", type=float, default=None)
 @click.option("--hard-negatives", type=int, default=None)
+@click.option("--eval-every", type=int, default=None, help="validation pass every N steps (for the chart)")
 @click.option("--max-cases", type=int, default=None, help="evaluate on this many test cases (seeded sample)")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="models folder (default var/models/eval)")
 def eval_responses(train_logs, test_logs, max_steps, epochs, batch_size, learning_rate, hard_negatives,
-                   max_cases, out) -> None:
+                   eval_every, max_cases, out) -> None:
     """Train on A, evaluate on B: base encoder, BM25 and the fine-tuned model side by side (recall@1 of 100)."""
     from finetune.benchmark import run_eval_responses
 
     try:
         result = run_eval_responses(_settings(), train_logs, test_logs, out, max_cases=max_cases,
                                     max_steps=max_steps, epochs=epochs, batch_size=batch_size,
-                                    learning_rate=learning_rate, hard_negatives=hard_negatives)
+                                    learning_rate=learning_rate, hard_negatives=hard_negatives,
+                                    eval_every=eval_every)
     except Exception as exc:
         _fail_politely(exc)
     sys.stderr.flush()

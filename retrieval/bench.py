@@ -38,6 +38,7 @@ def clustered_vectors(n: int, dim: int, seed: int, data_seed: int = 1234, cluste
                       latent_dim: int = DATA["latent_dim"], spread: float = DATA["spread"],
                       noise: float = DATA["noise"]) -> np.ndarray:
     """`n` unit vectors; `data_seed` fixes the space (centres, projection), `seed` the sample."""
+    latent_dim = min(latent_dim, dim)
     space = np.random.default_rng(data_seed)
     centres = space.standard_normal((clusters, latent_dim)).astype(np.float32)
     projection = np.linalg.qr(space.standard_normal((dim, latent_dim)))[0].T.astype(np.float32)

@@ -92,8 +92,9 @@ def search(query: str, k: int, mode: str | None, filters: tuple[str, ...], index
     """Search the knowledge base and print the passages as JSON."""
     from retrieval.service import Retriever
 
+    parsed = _parse_filters(filters)
     retriever = Retriever(index_dir, settings=_settings(), mode=mode).load()
-    _emit({"query": query, "results": retriever.search(query, k=k, filters=_parse_filters(filters))})
+    _emit({"query": query, "results": retriever.search(query, k=k, filters=parsed)})
 
 
 @kb.command("status")

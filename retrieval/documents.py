@@ -164,17 +164,19 @@ def read_json(raw: str, doc_id: str) -> list[Document]:
     return [_record(rec, doc_id, i) for i, rec in enumerate(data)]
 
 
-def read_jsonl(raw: str, doc_id: str) -> list[Document]:
-    docs = []
+def iter_jsonl(raw: str):
+    """(line number, parsed object) for each non-blank line; a bad line names its number."""
     for n, line in enumerate(raw.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            rec = json.loads(line)
+            yield n, json.loads(line)
         except json.JSONDecodeError as exc:
             raise DocumentError(f"line {n} is not valid JSON ({exc.msg})") from exc
-        docs.append(_record(rec, doc_id, n))
-    return docs
+
+
+def read_jsonl(raw: str, doc_id: str) -> list[Document]:
+    return [_record(rec, doc_id, n) for n, rec in iter_jsonl(raw)]
 
 
 def read_csv(raw: str, doc_id: str) -> list[Document]:

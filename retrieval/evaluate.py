@@ -8,7 +8,6 @@ the rank) and compared with the query's relevant document ids. Latency is the wa
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import tempfile
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from retrieval.documents import iter_jsonl
 from retrieval.errors import DocumentError, RetrievalError
 
 
@@ -47,18 +47,14 @@ class RankingMetrics:
 
 def read_queries(path: Path) -> list[dict]:
     out = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DocumentError(f"{path} line {n}: not valid JSON ({exc.msg})") from exc
-        relevant = rec.get("relevant_ids") if isinstance(rec, dict) else None
-        if not isinstance(rec, dict) or not isinstance(rec.get("query"), str) or not relevant \
-                or not isinstance(relevant, list):
-            raise DocumentError(f'{path} line {n}: expected {{"query": "...", "relevant_ids": ["doc id", ...]}}')
-        out.append({"query": rec["query"], "relevant": {str(r) for r in relevant}})
+    try:
+        for n, rec in iter_jsonl(path.read_text(encoding="utf-8")):
+            relevant = rec.get("relevant_ids") if isinstance(rec, dict) else None
+            if not isinstance(relevant, list) or not relevant or not isinstance(rec.get("query"), str):
+                raise DocumentError(f'line {n}: expected {{"query": "...", "relevant_ids": ["doc id", ...]}}')
+            out.append({"query": rec["query"], "relevant": {str(r) for r in relevant}})
+    except DocumentError as exc:
+        raise DocumentError(f"{path}: {exc}") from exc
     if not out:
         raise DocumentError(f"{path} holds no queries")
     return out

@@ -159,7 +159,8 @@ def build_query(f: ListFilters, settings, dialect: str) -> Select:
         where.append(c.id.in_(f.ids))
     if f.cursor:
         at, cid = decode_cursor(f.cursor)
-        where.append(or_(c.started_at < at, and_(c.started_at == at, c.id < cid)))
+        # the `<=` gives both planners an index range on started_at; the OR settles ties by id
+        where += [c.started_at <= at, or_(c.started_at < at, c.id < cid)]
     return select(c).where(*where).order_by(c.started_at.desc(), c.id.desc())
 
 

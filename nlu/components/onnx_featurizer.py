@@ -3,10 +3,15 @@
 Adds one dense *sentence* feature (the same L2-normalised vector the action server's
 sentence-transformer gives) to TEXT; no sequence features — word-piece vectors do not line up with
 Rasa's tokens, and our classifier only reads sentence features.
+
+The ONNX graph itself stays in var/models/encoder-onnx (90 MB; not copied into every Rasa model).
+"Training" records which export the model was trained with; loading refuses a different one, so a
+re-exported encoder can never silently feed a classifier vectors from another space.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any, Dict, List, Optional, Text
 
@@ -26,7 +31,7 @@ from nlu.onnx_encoder import EncoderNotExported, OnnxEncoder
 log = logging.getLogger(__name__)
 
 
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
 class OnnxSentenceFeaturizer(DenseFeaturizer, GraphComponent):
     """Dense sentence features from `var/models/encoder-onnx` (or `model_dir`)."""
 
@@ -44,8 +49,10 @@ class OnnxSentenceFeaturizer(DenseFeaturizer, GraphComponent):
     def required_packages() -> List[Text]:
         return ["onnxruntime", "tokenizers"]
 
-    def __init__(self, config: Dict[Text, Any], name: Text) -> None:
+    def __init__(self, config: Dict[Text, Any], name: Text, model_storage: ModelStorage, resource: Resource) -> None:
         super().__init__(name, config)
+        self._model_storage = model_storage
+        self._resource = resource
         self.encoder = OnnxEncoder(config.get("model_dir"), int(config["batch_size"]), int(config["threads"]))
         try:
             self.encoder.load()
@@ -60,7 +67,39 @@ class OnnxSentenceFeaturizer(DenseFeaturizer, GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> "OnnxSentenceFeaturizer":
-        return cls(config, execution_context.node_name)
+        return cls(config, execution_context.node_name, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Nothing to learn: records the identity of the export this model is trained with."""
+        with self._model_storage.write_to(self._resource) as directory:
+            (directory / "encoder.json").write_text(json.dumps(self._identity()), encoding="utf-8")
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "OnnxSentenceFeaturizer":
+        component = cls(config, execution_context.node_name, model_storage, resource)
+        try:
+            with model_storage.read_from(resource) as directory:
+                trained_with = json.loads((directory / "encoder.json").read_text(encoding="utf-8"))
+        except (ValueError, OSError):
+            return component  # Rasa loads untrained nodes during training, before `train` ran
+        if trained_with != component._identity():
+            raise InvalidConfigException(
+                f"This Rasa model was trained with the ONNX encoder {trained_with}, but {component.encoder.model_dir} "
+                f"holds {component._identity()}. Retrain the model (`supportbot train`) or restore that export."
+            )
+        return component
+
+    def _identity(self) -> Dict[str, str]:
+        manifest = self.encoder.manifest
+        return {"encoder_fingerprint": manifest["encoder_fingerprint"], "onnx_sha256": manifest["onnx_sha256"]}
 
     @classmethod
     def validate_config(cls, config: Dict[Text, Any]) -> None:

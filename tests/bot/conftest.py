@@ -61,12 +61,20 @@ def action_server(tmp_path_factory):
     server.stop()
 
 
+@dataclass
+class RasaServer:
+    url: str
+    tracker_url: str  # its SQL tracker store, as `supportbot up` configures one
+
+
 @pytest.fixture(scope="session")
-def rasa_url(tiny_model, action_server, tmp_path_factory) -> str:
-    """A real `rasa run --enable-api` serving the tiny bot on a free port."""
+def rasa_server(tiny_model, action_server, tmp_path_factory) -> RasaServer:
+    """A real `rasa run --enable-api` serving the tiny bot on a free port, with a SQLite tracker store."""
     run_dir = tmp_path_factory.mktemp("rasa_run")
+    tracker_db = run_dir / "rasa_tracker.db"
     (run_dir / "endpoints.yml").write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{action_server.port}/webhook"\n')
+        f'action_endpoint:\n  url: "http://127.0.0.1:{action_server.port}/webhook"\n'
+        f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: "{tracker_db}"\n')
     shutil.copy(PROJECT / "credentials.yml", run_dir / "credentials.yml")
     port = free_port()
     proc = start([str(RASA_BIN), "run", "--enable-api", "--model", str(tiny_model), "--port", str(port),
@@ -78,8 +86,13 @@ def rasa_url(tiny_model, action_server, tmp_path_factory) -> str:
     except Exception:
         stop(proc)
         raise AssertionError(f"rasa run did not start:\n{(run_dir / 'rasa.log').read_text()[-3000:]}")
-    yield url
+    yield RasaServer(url, f"sqlite:///{tracker_db}")
     stop(proc)
+
+
+@pytest.fixture(scope="session")
+def rasa_url(rasa_server) -> str:
+    return rasa_server.url
 
 
 @dataclass
@@ -124,10 +137,11 @@ async def running_service(db_url: str, rasa_url: str, port: int | None = None, *
 
 
 @pytest.fixture
-def service_factory(sqlite_url, rasa_url):
+def service_factory(sqlite_url, rasa_server):
     """`async with service_factory(**settings) as svc:` -> a running bot service on a fresh SQLite file."""
 
     def make(db_url: str | None = None, rasa: str | None = None, **overrides):
-        return running_service(db_url or sqlite_url, rasa or rasa_url, **overrides)
+        overrides.setdefault("rasa_tracker_url", rasa_server.tracker_url)
+        return running_service(db_url or sqlite_url, rasa or rasa_server.url, **overrides)
 
     return make

@@ -40,9 +40,9 @@ def test_only_absolute_http_links_are_safe():
         assert safe_url(bad) is None
 
 
-def _tracker() -> dict:
+def _events() -> list[dict]:
     meta = {"model_id": "m1", "assistant_id": "a"}
-    return {"events": [
+    return [
         {"event": "action", "name": "action_listen"},
         {"event": "user", "text": "hi", "metadata": {"turn_id": 1, **meta},
          "parse_data": {"intent": {"name": "greet", "confidence": 0.93}, "entities": []}},
@@ -57,20 +57,20 @@ def _tracker() -> dict:
         {"event": "bot", "text": "I have blocked it.", "metadata": meta},
         {"event": "bot", "text": "Anything else?", "metadata": meta},
         {"event": "action", "name": "action_listen"},
-    ]}
+    ]
 
 
 def test_nlu_details_come_from_the_user_event_of_that_turn():
-    details = nlu_details(_tracker(), 3, [{"text": "I have blocked it."}, {"text": "Anything else?"}])
+    details = nlu_details(_events(), 3, [{"text": "I have blocked it."}, {"text": "Anything else?"}])
     assert details == {
         "intent": "lost_or_stolen_card", "confidence": 0.61,
         "entities": [{"entity": "card_last4", "value": "4821", "start": 5, "end": 9,
                       "extractor": "RegexEntityExtractor"}],
         "actions": ["action_answer_question", "action_answer_question"], "rasa_model_id": "m1"}
-    first = nlu_details(_tracker(), 1, [{"text": "Hello!"}])
+    first = nlu_details(_events(), 1, [{"text": "Hello!"}])
     assert (first["intent"], first["actions"]) == ("greet", ["utter_greet"])
 
 
 def test_a_turn_rasa_never_saw_has_no_details():
-    assert nlu_details(_tracker(), 99, [{"text": "x"}]) == {
+    assert nlu_details(_events(), 99, [{"text": "x"}]) == {
         "intent": None, "confidence": None, "entities": None, "actions": [None], "rasa_model_id": None}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 
@@ -15,9 +16,11 @@ pytestmark = pytest.mark.contract
 REQUIRED = {"sessions", "sent", "answered", "stored", "errors", "p50_ms", "p95_ms", "p99_ms"}
 
 
-def test_serve_runs_the_service_and_bench_chat_reports_every_message(rasa_url, sqlite_url, tmp_path):
+def test_serve_runs_the_service_and_bench_chat_reports_every_message(rasa_server, sqlite_url, tmp_path):
     port = free_port()
+    rasa_url = rasa_server.url
     env = {"SUPPORTBOT_DATABASE_URL": sqlite_url, "SUPPORTBOT_PORT": str(port), "SUPPORTBOT_RASA_URL": rasa_url,
+           "SUPPORTBOT_RASA_TRACKER_URL": rasa_server.tracker_url,
            "SUPPORTBOT_SESSION_RATE_PER_MINUTE": "0", "SUPPORTBOT_IP_RATE_PER_MINUTE": "0"}
     proc = start([sys.executable, "-m", "bot.serve"], tmp_path / "serve.log", env=env)
     try:
@@ -37,4 +40,6 @@ def test_serve_runs_the_service_and_bench_chat_reports_every_message(rasa_url, s
     assert result["rasa_direct"]["answered"] == 12 and result["rasa_direct"]["errors"] == 0
     assert isinstance(result["overhead_p50"], float)
     assert "bench chat:" in done.stderr  # progress goes to stderr
-    assert proc.returncode is not None
+    with sqlite3.connect(sqlite_url.split(":///", 1)[1]) as conn:  # annotated from Rasa's tracker store
+        intents = {row[0] for row in conn.execute("SELECT intent FROM turns WHERE speaker = 'customer'")}
+    assert intents == {"greet", "goodbye"}

@@ -142,7 +142,7 @@ class TestConversationStore:
             t.start()
         for t in threads:
             t.join()
-        assert not errors
+        assert not errors, errors
         history = store.history(conv)
         assert [t["seq"] for t in history] == list(range(48))
         for n in range(6):  # each writer's turns in its own order

@@ -185,3 +185,19 @@ async def test_rate_limits_answer_with_a_clear_error(service_factory):
         assert (await c.next("error"))["code"] == "rate_limited"
         for client in (a, b, c):
             await client.close()
+
+
+@pytest.mark.parametrize("source,tracker_url", [
+    ("tracker_api", None),  # a Rasa whose tracker store the service cannot read
+    ("tracker_store", "sqlite:////nonexistent/dir/rasa_tracker.db"),  # unreadable: falls back to the API
+])
+async def test_nlu_details_also_come_from_rasas_api(service_factory, source, tracker_url):
+    overrides = {"rasa_tracker_url": tracker_url} if tracker_url else {}
+    async with service_factory(nlu_details_source=source, **overrides) as svc:
+        client = await WidgetClient.open(svc.ws_url)
+        await client.say("what is my balance")
+        await svc.channel.drain()
+        asked, answer = svc.store.history(client.session["conversation_id"])
+        assert (asked["intent"], answer["action"]) == ("check_balance", "action_balance")
+        assert asked["confidence"] > 0.5
+        await client.close()

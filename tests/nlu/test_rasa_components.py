@@ -136,3 +136,18 @@ def test_missing_encoder_export_fails_training_with_the_fix(small_bot, rasa_env,
     proc = subprocess.run(cmd, cwd=bot, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0
     assert "supportbot nlu export-onnx" in proc.stdout + proc.stderr
+
+
+def test_model_refuses_an_encoder_it_was_not_trained_with(small_bot, rasa_env, onnx_dir, tmp_path):
+    bot, _ = small_bot
+    other = tmp_path / "other-export"
+    other.mkdir()
+    for name in ("model.onnx", "tokenizer.json"):
+        (other / name).symlink_to(onnx_dir / name)
+    manifest = json.loads((onnx_dir / "manifest.json").read_text())
+    (other / "manifest.json").write_text(json.dumps(manifest | {"encoder_fingerprint": "sha256:fine-tuned-elsewhere"}))
+    code = "from rasa.core.agent import Agent\nAgent.load('models/small.tar.gz')\n"
+    proc = subprocess.run([str(RASA_PYTHON), "-c", code], cwd=bot, capture_output=True, text=True, timeout=300,
+                          env={**rasa_env, "SUPPORTBOT_NLU_ONNX_DIR": str(other)})
+    assert proc.returncode != 0
+    assert "Retrain the model (`supportbot train`)" in proc.stderr

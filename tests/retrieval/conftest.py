@@ -33,18 +33,25 @@ def encoder():
     return Encoder().load()
 
 
+def tiny_bert(**config):
+    """MiniLM's tokenizer and a one-layer, 32-wide BERT config (random weights, no download)."""
+    from transformers import BertConfig, BertTokenizerFast
+
+    from bot.settings import default_encoder_path
+
+    tokenizer = BertTokenizerFast.from_pretrained(default_encoder_path())
+    return tokenizer, BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1,
+                                 num_attention_heads=2, intermediate_size=64, **config)
+
+
 @pytest.fixture(scope="session")
 def tiny_encoder_dir(tmp_path_factory) -> Path:
     """A real (randomly initialised) 32-dimensional sentence-transformer: another encoder."""
     from sentence_transformers import SentenceTransformer, models
-    from transformers import BertConfig, BertModel, BertTokenizerFast
-
-    from bot.settings import default_encoder_path
+    from transformers import BertModel
 
     folder = tmp_path_factory.mktemp("tiny-encoder")
-    tokenizer = BertTokenizerFast.from_pretrained(default_encoder_path())
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
+    tokenizer, config = tiny_bert(max_position_embeddings=128)
     BertModel(config).save_pretrained(folder / "bert")
     tokenizer.save_pretrained(folder / "bert")
     word = models.Transformer(str(folder / "bert"), max_seq_length=128)
@@ -56,14 +63,10 @@ def tiny_encoder_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_reranker_dir(tmp_path_factory) -> Path:
     """A real (randomly initialised) one-layer cross-encoder."""
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
-
-    from bot.settings import default_encoder_path
+    from transformers import BertForSequenceClassification
 
     folder = tmp_path_factory.mktemp("tiny-reranker")
-    tokenizer = BertTokenizerFast.from_pretrained(default_encoder_path())
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1,
-                        num_attention_heads=2, intermediate_size=64, num_labels=1)
+    tokenizer, config = tiny_bert(num_labels=1)
     BertForSequenceClassification(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder

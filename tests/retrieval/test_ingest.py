@@ -112,13 +112,19 @@ def test_broken_or_missing_input_never_deletes_what_was_indexed(tmp_path, kb_fol
     assert r.search("international wire fee", k=1)[0]["doc_id"] == "fee-wire"
 
 
-def test_paths_outside_the_ingested_scope_are_kept(tmp_path, kb_folder, encoder):
+def two_sources(tmp_path, kb_folder, encoder, moved: str):
+    """An index over kb_folder plus a second folder holding `moved` (taken out of kb_folder)."""
     settings = make_settings(tmp_path)
     index_dir = tmp_path / "index"
     other = tmp_path / "other"
     other.mkdir()
-    shutil.move(str(kb_folder / "limits.csv"), other / "limits.csv")
+    shutil.move(str(kb_folder / moved), other / moved)
     ingest_paths([kb_folder, other], index_dir, settings=settings, encoder=encoder)
+    return settings, index_dir, other
+
+
+def test_paths_outside_the_ingested_scope_are_kept(tmp_path, kb_folder, encoder):
+    settings, index_dir, _ = two_sources(tmp_path, kb_folder, encoder, "limits.csv")
     report = ingest_paths([kb_folder], index_dir, settings=settings, encoder=encoder)
     assert report["removed"] == 0
     assert retriever(index_dir, settings, encoder).search("daily spending limit", k=1)[0]["doc_id"] == "lim-daily"
@@ -140,12 +146,7 @@ def test_index_type_follows_size_and_a_factory_string_forces_it(tmp_path, kb_fol
 
 
 def test_another_encoder_is_refused_and_a_full_reingest_rebuilds(tmp_path, kb_folder, encoder, tiny_encoder_dir):
-    settings = make_settings(tmp_path)
-    index_dir = tmp_path / "index"
-    other_source = tmp_path / "more"
-    other_source.mkdir()
-    shutil.move(str(kb_folder / "faq.jsonl"), other_source / "faq.jsonl")
-    ingest_paths([kb_folder, other_source], index_dir, settings=settings, encoder=encoder)
+    settings, index_dir, other_source = two_sources(tmp_path, kb_folder, encoder, "faq.jsonl")
 
     tiny = Encoder(str(tiny_encoder_dir))
     with pytest.raises(EncoderMismatch, match="kb ingest --rebuild"):

@@ -81,3 +81,18 @@ def test_cross_encoder_reranks_when_configured(shared_index, encoder, tiny_reran
     candidates = {r["passage_id"] for r in fused.search("how do I close my account", k=8)}
     assert {r["passage_id"] for r in results} == candidates  # reordered, not replaced
     assert not np.allclose([r["rank_score"] for r in results], 0)
+
+
+def test_a_broken_new_version_does_not_take_search_down(shared_index, encoder, tmp_path):
+    import json
+    import shutil
+
+    index_dir, settings, _, _ = shared_index
+    copy = tmp_path / "index"
+    shutil.copytree(index_dir, copy)
+    retriever = Retriever(copy, settings=settings, encoder=encoder).load()
+    manifest = json.loads((copy / "manifest.json").read_text())
+    (copy / "manifest.json").write_text(json.dumps({**manifest, "version": "next", "path": "versions/gone"}))
+    assert retriever.reload_if_changed(force=True) is False
+    assert retriever.search("I lost my card", k=1)[0]["doc_id"] == "lost_or_stolen_card.md"
+    assert retriever.manifest["version"] == manifest["version"]

@@ -1,0 +1,77 @@
+"""Where the NLU details of a turn come from: Rasa's own record of the conversation, never a second parse.
+
+Two readers of the same events:
+- Rasa's SQL tracker store (`events` table), which `supportbot up` always configures. It is one
+  indexed query and costs Rasa nothing. On 2 cores, asking Rasa's HTTP API for the tracker after every
+  message doubled the CPU Rasa spends per message (docs/benchmarks.md, "Customer channel").
+- Rasa's HTTP API (`GET /conversations/{id}/tracker`), for a Rasa whose tracker store we cannot read
+  (in-memory, or another database). The SQL reader also falls back to it when the table cannot be read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+
+from bot.rasa_client import RasaClient
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+RECENT_EVENTS = 200  # enough to reach back past one turn's actions, slots and bot events
+
+
+def rasa_tracker_db_url(settings: Settings) -> str:
+    """Rasa's SQL tracker store, as bot/processes.py configures it for `supportbot up`."""
+    if settings.rasa_tracker_url:
+        return settings.rasa_tracker_url
+    if settings.db_url.startswith("postgresql"):
+        return settings.db_url
+    return f"sqlite:///{settings.var_dir / 'rasa_tracker.db'}"
+
+
+class TrackerEvents:
+    def __init__(self, rasa: RasaClient, store_url: str | None = None):
+        self.rasa = rasa
+        self.store_url = store_url
+        self._engine: Engine | None = None
+        self._warned = False
+
+    def _db(self) -> Engine:
+        if self._engine is None:
+            url = self.store_url
+            if url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url[len("postgresql://"):]
+            kwargs: dict[str, Any] = {"connect_args": {"timeout": 5}} if url.startswith("sqlite") else {
+                "pool_pre_ping": True, "pool_size": 2, "max_overflow": 4}
+            self._engine = create_engine(url, **kwargs)  # read only: Rasa owns this database
+        return self._engine
+
+    def _from_store(self, sender_id: str) -> list[dict]:
+        with self._db().connect() as conn:
+            rows = conn.execute(text("SELECT data FROM events WHERE sender_id = :sender ORDER BY id DESC LIMIT :n"),
+                                {"sender": sender_id, "n": RECENT_EVENTS}).scalars().all()
+        return [json.loads(row) for row in reversed(rows)]
+
+    async def recent(self, sender_id: str) -> list[dict]:
+        """The conversation's latest events, oldest first."""
+        if self.store_url:
+            try:
+                events = await run_in_threadpool(self._from_store, sender_id)
+                if events:
+                    return events
+            except (SQLAlchemyError, ValueError) as exc:
+                if not self._warned:
+                    log.warning("cannot read Rasa's tracker store at %s (%s); asking Rasa's API instead. Set "
+                                "SUPPORTBOT_NLU_DETAILS_SOURCE=tracker_api if Rasa keeps its trackers elsewhere.",
+                                self.store_url, exc)
+                    self._warned = True
+        return (await self.rasa.tracker(sender_id)).get("events") or []
+
+    def dispose(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()

@@ -1,0 +1,114 @@
+"""docker-compose.yml, validated by Debian's `docker-compose config` (no Docker engine needed),
+plus the consistency of .env.example and the Dockerfiles with the repository."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+
+import pytest
+import yaml
+
+from bot.settings import ROOT
+
+COMPOSE = ROOT / "docker-compose.yml"
+ENV_EXAMPLE = ROOT / ".env.example"
+
+
+def compose_config(*args: str, compose_file=COMPOSE) -> subprocess.CompletedProcess:
+    """`docker-compose config` with a clean environment (no POSTGRES_* / SUPPORTBOT_* of the caller)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES_", "SUPPORTBOT_", "COMPOSE_"))}
+    return subprocess.run(["docker-compose", "-f", str(compose_file), "--project-directory", str(ROOT), *args,
+                           "config"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def config() -> dict:
+    out = compose_config("--env-file", str(ENV_EXAMPLE))
+    assert out.returncode == 0, out.stderr
+    return yaml.safe_load(out.stdout)
+
+
+def test_services_and_their_images(config):
+    services = config["services"]
+    assert set(services) == {"postgres", "prepare", "rasa", "actions", "bot"}
+    assert services["rasa"]["build"]["dockerfile"] == "docker/rasa.Dockerfile"
+    for name in ("prepare", "actions", "bot"):
+        assert services[name]["build"]["dockerfile"] == "docker/app.Dockerfile"
+    assert services["actions"]["command"] == ["python", "-m", "actions"]
+
+
+def test_postgres_has_a_healthcheck_and_a_volume_and_everyone_waits_for_it(config):
+    pg = config["services"]["postgres"]
+    assert "pg_isready" in " ".join(pg["healthcheck"]["test"])
+    assert any(v["target"] == "/var/lib/postgresql/data" and v["type"] == "volume" for v in _volumes(pg))
+    assert "pgdata" in config["volumes"]
+    for name in ("prepare", "rasa", "actions", "bot"):
+        assert config["services"][name]["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def _volumes(service: dict) -> list[dict]:
+    return [v if isinstance(v, dict) else {"type": "volume", "source": v.split(":")[0], "target": v.split(":")[1]}
+            for v in service.get("volumes", [])]
+
+
+def test_start_order_and_published_ports(config):
+    s = config["services"]
+    assert s["rasa"]["depends_on"]["prepare"]["condition"] == "service_completed_successfully"
+    assert s["actions"]["depends_on"]["prepare"]["condition"] == "service_completed_successfully"
+    assert {s["bot"]["depends_on"][n]["condition"] for n in ("rasa", "actions")} == {"service_healthy"}
+    assert [p["target"] for p in s["bot"]["ports"]] == [8000]
+    assert all("ports" not in s[n] for n in ("postgres", "rasa", "actions"))  # internal only
+
+
+def test_services_share_the_postgres_database(config):
+    s = config["services"]
+    for name in ("actions", "bot", "prepare"):
+        assert s[name]["environment"]["DATABASE_URL"] == "postgresql://supportbot:change-me@postgres:5432/supportbot"
+    assert s["rasa"]["environment"]["POSTGRES_HOST"] == "postgres"
+    assert s["actions"]["environment"]["SUPPORTBOT_ACTION_HOST"] == "0.0.0.0"
+    assert s["bot"]["environment"]["SUPPORTBOT_RASA_URL"] == "http://rasa:5005"
+
+
+def test_missing_password_is_refused_with_a_clear_message(tmp_path):
+    empty = tmp_path / "empty.env"
+    empty.write_text("")
+    out = compose_config("--env-file", str(empty))
+    assert out.returncode != 0
+    assert "set POSTGRES_PASSWORD in .env" in out.stderr
+
+
+def test_commented_gpu_reservation_is_valid_when_uncommented(tmp_path):
+    text = COMPOSE.read_text()
+    block = re.search(r"(    # deploy:\n(?:    #.*\n)+)", text)
+    assert block and "driver: nvidia" in block.group(1) and "capabilities: [gpu]" in block.group(1)
+    uncommented = text.replace(block.group(1), re.sub(r"(?m)^    # ", "    ", block.group(1)))
+    gpu_file = tmp_path / "docker-compose.gpu.yml"
+    gpu_file.write_text(uncommented)
+    out = compose_config("--env-file", str(ENV_EXAMPLE), compose_file=gpu_file)
+    assert out.returncode == 0, out.stderr
+    devices = yaml.safe_load(out.stdout)["services"]["actions"]["deploy"]["resources"]["reservations"]["devices"]
+    assert devices == [{"driver": "nvidia", "count": 1, "capabilities": ["gpu"]}]
+
+
+def test_env_example_documents_exactly_the_variables_compose_uses():
+    used = set(re.findall(r"\$\{([A-Z_]+)", COMPOSE.read_text()))
+    documented = {line.split("=", 1)[0] for line in ENV_EXAMPLE.read_text().splitlines()
+                  if line and not line.startswith("#")}
+    assert used == documented
+
+
+@pytest.mark.parametrize("dockerfile, python", [("app.Dockerfile", "3.11"), ("rasa.Dockerfile", "3.10")])
+def test_dockerfiles_use_the_right_python_and_copy_files_that_exist(dockerfile, python):
+    text = (ROOT / "docker" / dockerfile).read_text()
+    assert re.search(rf"^FROM python:{re.escape(python)}-slim", text, re.M)
+    for line in re.findall(r"^COPY (.+)$", text, re.M):
+        for source in line.split()[:-1]:
+            assert (ROOT / source).exists(), f"{dockerfile}: COPY source {source} does not exist"
+
+
+def test_rasa_image_talks_to_the_actions_service():
+    endpoints = yaml.safe_load((ROOT / "docker" / "endpoints.yml").read_text())
+    assert endpoints["action_endpoint"]["url"] == "http://actions:5055/webhook"
+    assert endpoints["tracker_store"]["dialect"] == "postgresql"
