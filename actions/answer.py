@@ -16,7 +16,7 @@ import logging
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import Events, PoliteAction
+from actions.base import Events, PoliteAction, annotate
 from actions.formatting import answer_text, payload
 from actions.knowledge import Decision, Thresholds, Understanding, decide, find_hits
 from actions.services import ActionServices
@@ -43,7 +43,7 @@ def conversation_context(events: list[dict], limit: int = CONTEXT_TURNS) -> list
 def _kb_unavailable(dispatcher: CollectingDispatcher, error: str) -> None:
     """Polite "can't search right now" (the details go to the log, not to the customer)."""
     dispatcher.utter_message(response="utter_kb_unavailable")
-    dispatcher.utter_message(json_message={"supportbot": {"sources": [], "error": error}})
+    annotate(dispatcher, error=error)
 
 
 class ActionAnswerQuestion(PoliteAction):

@@ -18,10 +18,15 @@ log = logging.getLogger(__name__)
 Events = list[dict[str, Any]]
 
 
+def annotate(dispatcher: CollectingDispatcher, **fields: Any) -> None:
+    """Send the `supportbot` custom payload (INTERFACES.md) that annotates the reply before it."""
+    dispatcher.utter_message(json_message={"supportbot": {"sources": [], **fields}})
+
+
 def apologise(dispatcher: CollectingDispatcher, action: str, error: str = "action_failed") -> None:
     """The reply when a dependency failed: a polite message plus a machine-readable marker."""
     dispatcher.utter_message(response="utter_something_went_wrong")
-    dispatcher.utter_message(json_message={"supportbot": {"error": error, "action": action, "sources": []}})
+    annotate(dispatcher, error=error, action=action)
 
 
 class PoliteAction(Action):

@@ -19,7 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
 from actions.bank import BankBackend, BankUnavailable
-from actions.base import Events, PoliteAction, apologise
+from actions.base import Events, PoliteAction, annotate, apologise
 
 FOUR_DIGITS = re.compile(r"(?<!\d)(\d)\s?(\d)\s?(\d)\s?(\d)(?!\s?\d)")
 CANCEL = re.compile(r"\b(cancel|stop|never ?mind|forget it|don'?t block|do not block|found it)\b", re.I)
@@ -104,18 +104,9 @@ class ActionBlockCard(PoliteAction):
             block = await asyncio.to_thread(self.bank.block_card, tracker.sender_id, last4)
         except BankUnavailable:
             dispatcher.utter_message(response="utter_block_failed", card_last4=last4)
-            dispatcher.utter_message(
-                json_message={"supportbot": {"error": "bank_unavailable", "action": self.name(), "sources": []}}
-            )
+            annotate(dispatcher, error="bank_unavailable", action=self.name())
             return reset
         response = "utter_card_already_blocked" if block["already_blocked"] else "utter_card_blocked"
         dispatcher.utter_message(response=response, card_last4=last4, reference=block["reference"])
-        dispatcher.utter_message(
-            json_message={
-                "supportbot": {
-                    "sources": [],
-                    "card_block": {k: block[k] for k in ("reference", "card_last4", "status", "already_blocked")},
-                }
-            }
-        )
+        annotate(dispatcher, card_block={k: block[k] for k in ("reference", "card_last4", "status", "already_blocked")})
         return reset

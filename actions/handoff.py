@@ -11,7 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import Events, PoliteAction
+from actions.base import Events, PoliteAction, annotate
 from actions.block_card import FORM_SLOTS
 from actions.knowledge import Understanding
 
@@ -24,8 +24,6 @@ class ActionHandoff(PoliteAction):
         understanding = Understanding.from_message(tracker.latest_message)
         reason = "customer_request" if understanding.intent == "request_human" else f"intent:{understanding.intent}"
         dispatcher.utter_message(response="utter_handoff")
-        dispatcher.utter_message(
-            json_message={"supportbot": {"handoff": True, "reason": reason, "sources": []}}
-        )
+        annotate(dispatcher, handoff=True, reason=reason)
         # Always end any form (the rules expect `active_loop: null` after this action).
         return [ActiveLoop(None), SlotSet("requested_slot", None)] + [SlotSet(s, None) for s in FORM_SLOTS]

@@ -50,10 +50,9 @@ class ApiKeys:
 
     def revoke(self, id_or_prefix: str) -> dict:
         with self.db.session() as s:
-            q = select(ApiKey).where(ApiKey.prefix == id_or_prefix)
-            if id_or_prefix.isdigit():
-                q = select(ApiKey).where(ApiKey.id == int(id_or_prefix))
-            row = s.execute(q).scalar_one_or_none()
+            row = s.execute(select(ApiKey).where(ApiKey.prefix == id_or_prefix)).scalar_one_or_none()
+            if row is None and id_or_prefix.isdigit():
+                row = s.get(ApiKey, int(id_or_prefix))
             if row is None:
                 raise NotFound(f"No API key with id or prefix {id_or_prefix!r}; see `supportbot apikey list`.")
             row.revoked_at = row.revoked_at or utcnow()

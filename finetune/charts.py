@@ -50,7 +50,8 @@ def eval_chart(history: list[dict], path: Path, final: dict | None = None) -> Pa
     ax.set_xlabel("step")
     ax.set_ylim(0, 1)
     ax.set_title("validation during training (recall of 100)")
-    ax.legend()
+    if history:
+        ax.legend()
     if final:
         bx = axes[0][1]
         names = [n for n in ("bm25", "base", "serving", "finetuned") if n in final]

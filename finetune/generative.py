@@ -196,13 +196,15 @@ class Generator:
         text = self.tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
         return text.split("\n")[0].strip()
 
-    def score(self, contexts: list[str], candidates: list[list[str]]) -> list[np.ndarray]:
+    def score(self, contexts: list[str], candidates: list[list[str]],
+              passages: list[list[str]] | None = None) -> list[np.ndarray]:
         """Mean log-likelihood per reply token of each candidate after its context's prompt."""
         import torch
 
         out = []
-        for context, cands in zip(contexts, candidates):
-            rows = [_encode_example(self.tokenizer, build_prompt(context), c, 256) for c in cands]
+        for i, (context, cands) in enumerate(zip(contexts, candidates)):
+            prompt = build_prompt(context, passages[i] if passages else None)
+            rows = [_encode_example(self.tokenizer, prompt, c, 256) for c in cands]
             ids, labels, mask = GeneratorTrainer._collate(rows, self.tokenizer.pad_token_id or 0,
                                                           str(self.model.device))
             with torch.no_grad():

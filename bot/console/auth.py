@@ -18,6 +18,7 @@ from pathlib import Path
 
 from fastapi import Request, Response
 from sqlalchemy import delete, func, or_, select
+from starlette.concurrency import run_in_threadpool
 
 from bot.console.accounts import Accounts, Agent
 from bot.console.errors import CsrfFailed, Forbidden, LoginRequired, TooManyAttempts
@@ -36,6 +37,11 @@ def _sha(value: str) -> str:
 def _aware(ts: dt.datetime) -> dt.datetime:
     """SQLite hands datetimes back naive; everything we store is UTC."""
     return ts if ts.tzinfo else ts.replace(tzinfo=dt.timezone.utc)
+
+
+def same(a: str, b: str) -> bool:
+    """Constant-time comparison that also copes with non-ASCII input (compare_digest on str does not)."""
+    return hmac.compare_digest(a.encode("utf-8", "surrogateescape"), b.encode("utf-8", "surrogateescape"))
 
 
 def client_ip(request: Request) -> str:
@@ -86,7 +92,7 @@ class Auth:
     def check_login_token(self, request: Request, token: str) -> None:
         nonce = request.cookies.get(LOGIN_COOKIE, "")
         want = hmac.new(self._key, nonce.encode(), hashlib.sha256).hexdigest()
-        if not nonce or not hmac.compare_digest(want, token or ""):
+        if not nonce or not same(want, token or ""):
             raise CsrfFailed()
 
     # --- login / logout --------------------------------------------------------------------
@@ -148,7 +154,7 @@ class Auth:
         origin = request.headers.get("origin")
         if origin and origin != "null" and origin.rstrip("/") != self._own_origin(request):
             raise CsrfFailed("Cross-site requests are refused; use the console itself.")
-        if not submitted or not hmac.compare_digest(csrf, submitted):
+        if not isinstance(submitted, str) or not same(csrf, submitted):
             raise CsrfFailed()
 
     @staticmethod
@@ -165,7 +171,7 @@ class LoginFailed(LoginRequired):
 async def require(request: Request, admin: bool = False) -> Agent:
     """The guard every console route runs: logged in, CSRF on unsafe methods, admin when asked."""
     auth: Auth = request.app.state.console.auth
-    agent, csrf = await _in_thread(auth.session_of, request)
+    agent, csrf = await run_in_threadpool(auth.session_of, request)
     request.state.agent = agent
     request.state.csrf = csrf
     if request.method not in SAFE_METHODS:
@@ -176,12 +182,6 @@ async def require(request: Request, admin: bool = False) -> Agent:
     if admin and not agent.is_admin:
         raise Forbidden()
     return agent
-
-
-async def _in_thread(fn, *args):
-    from starlette.concurrency import run_in_threadpool
-
-    return await run_in_threadpool(fn, *args)
 
 
 async def agent_required(request: Request) -> Agent:

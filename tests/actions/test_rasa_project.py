@@ -7,6 +7,7 @@ The dialogue test trains only the dialogue part (`rasa train core`, ~40 s): mess
 
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
 import subprocess
@@ -24,6 +25,7 @@ CONVERSATIONAL = {"greet", "goodbye", "thank", "affirm", "deny", "request_human"
                   "out_of_scope", "inform"}
 
 
+@functools.lru_cache(maxsize=1)
 def rules() -> list[dict]:
     return yaml.safe_load((ROOT / "data" / "rules.yml").read_text())["rules"]
 

@@ -36,8 +36,9 @@ def servers(tmp_path_factory, kb_dir, kb_index):
             stop(proc)
 
 
-def action_call(domain: dict, action: str, *args, **kwargs) -> dict:
-    return {"next_action": action, "sender_id": "http-customer", "tracker": tracker_state(*args, **kwargs),
+def action_call(domain: dict, action: str, *args, sender_id: str = "http-customer", **kwargs) -> dict:
+    return {"next_action": action, "sender_id": sender_id,
+            "tracker": tracker_state(*args, sender_id=sender_id, **kwargs),
             "domain": domain, "version": "3.6.21", "domain_digest": "test"}
 
 

@@ -162,6 +162,11 @@ class TestConversationStore:
         keys.revoke(record["prefix"])
         with pytest.raises(Unauthorized, match="revoked"):
             keys.authenticate(f"Bearer {key}")
+        _second, record2 = keys.create("phone-bot")
+        assert keys.revoke(str(record2["id"]))["revoked_at"]
+        with pytest.raises(NotFound, match="apikey list"):
+            keys.revoke("no-such-key")
+        assert [k["revoked_at"] is not None for k in keys.list()] == [True, True]
 
 
 def test_an_unreachable_database_is_reported_not_dropped():

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from bot.console.accounts import Accounts
 from tests.console import seed
-from tests.console.conftest import PASSWORD, csrf_of, login
+from tests.console.conftest import PASSWORD, login
 
 PUBLIC = {"/console/login", "/console/static"}
 
@@ -88,6 +88,7 @@ def test_csrf_is_required_on_every_state_change(client_for, services):
     assert ann.post(url).status_code == 403                                        # no token
     assert ann.post(url, headers={"X-CSRF-Token": "x" * 43}).status_code == 403    # a made-up one
     assert ann.post(url, headers={"X-CSRF-Token": bob.csrf}).status_code == 403    # another session's
+    assert ann.post(url, headers={"X-CSRF-Token": "é".encode("latin-1")}).status_code == 403  # not even ASCII
     r = ann.post(url, headers={"X-CSRF-Token": ann.csrf, "Origin": "https://evil.example"})
     assert r.status_code == 403 and "Cross-site" in r.json()["error"]
     form = ann.post(f"/console/conversations/{conv['id']}/claim", data={"csrf_token": "nope"}, follow_redirects=False)

@@ -18,7 +18,7 @@ def build_tiny_lm(directory: Path, texts: list[str], vocab_size: int = 400) -> P
                                         pad_token="<|endoftext|>")
     eos = tokenizer.eos_token_id
     config = GPT2Config(vocab_size=len(tokenizer), n_positions=256, n_embd=64, n_layer=2, n_head=2,
-                        bos_token_id=eos, eos_token_id=eos, pad_token_id=eos)
+                        bos_token_id=eos, eos_token_id=eos, pad_token_id=eos, initializer_range=0.1)
     GPT2LMHeadModel(config).save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return Path(directory)

@@ -1,0 +1,51 @@
+"""The generative option on a tiny GPT-2 built from a config: LoRA training, then generation from the
+saved adapter reproduces the replies it learnt, and scoring ranks the true reply first."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import torch
+from safetensors.torch import load_file
+
+from finetune.generative import Generator, GeneratorConfig, build_prompt, train_generator
+from tests.finetune.tiny_lm import build_tiny_lm
+
+PAIRS = [
+    {"context": "customer: my card has not arrived", "reply": "Sorry to hear that. When did you order it?"},
+    {"context": "customer: hello", "reply": "Hello, how can I help?"},
+    {"context": "customer: I lost my card", "reply": "I have frozen your card [CARD]."},
+]
+PASSAGES = [["Cards arrive within 5 working days."], [], ["Lost cards are frozen at once."]]
+
+
+def test_tiny_generator_train_then_generate_round_trip(tmp_path):
+    texts = [build_prompt(p["context"], ps) + " " + p["reply"] for p, ps in zip(PAIRS, PASSAGES)]
+    base = build_tiny_lm(tmp_path / "base", texts * 3)
+    base_weights = load_file(str(base / "model.safetensors"))
+    config = GeneratorConfig(base_model=str(base), lora_rank=16, lora_alpha=64, lora_dropout=0.0,
+                             target_modules=["c_attn", "c_proj", "c_fc"], max_steps=50, batch_size=3,
+                             learning_rate=1e-2, device="cpu")
+    model_dir, manifest = train_generator(PAIRS, tmp_path / "models", config, "fp123", passages=PASSAGES,
+                                          progress=False)
+
+    assert manifest["kind"] == "generator" and manifest["data"] == {"fingerprint": "fp123", "pairs": 3,
+                                                                    "grounded": True}
+    assert manifest["training"]["final_loss"] < manifest["training"]["first_loss"]
+    assert json.loads((model_dir / "manifest.json").read_text()) == manifest
+    assert (model_dir / "loss.png").read_bytes()[:4] == b"\x89PNG"
+    adapter = model_dir / "adapter" / "adapter_model.safetensors"
+    assert adapter.stat().st_size < (base / "model.safetensors").stat().st_size  # only the adapter is saved
+    after = load_file(str(base / "model.safetensors"))
+    assert all(torch.equal(base_weights[k], after[k]) for k in base_weights)  # base model untouched
+
+    generator = Generator(model_dir, device="cpu").load()
+    for pair, passages in zip(PAIRS, PASSAGES):
+        assert generator.generate(pair["context"], passages) == pair["reply"]
+    untuned = Generator(model_dir, device="cpu").load(with_adapter=False)
+    assert untuned.generate(PAIRS[1]["context"]) != PAIRS[1]["reply"]
+
+    replies = [p["reply"] for p in PAIRS]
+    scores = generator.score([p["context"] for p in PAIRS], [replies] * 3, PASSAGES)
+    assert [int(np.argmax(s)) for s in scores] == [0, 1, 2]

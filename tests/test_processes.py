@@ -1,0 +1,39 @@
+"""How `supportbot up` configures Rasa: endpoints file, tracker store, lock store, event broker."""
+
+from __future__ import annotations
+
+import yaml
+
+from bot.processes import platform_services, render_endpoints, tracker_store_config
+from bot.settings import Settings
+
+
+def test_sqlite_store_gives_rasa_its_own_tracker_file(tmp_path):
+    s = Settings(var_dir=tmp_path, database_url="")
+    cfg = tracker_store_config(s)
+    assert cfg == {"type": "SQL", "dialect": "sqlite", "db": str(tmp_path / "rasa_tracker.db")}
+
+
+def test_postgres_store_is_shared_with_rasa(tmp_path):
+    s = Settings(var_dir=tmp_path, database_url="postgresql://bot:secret@db.internal:5433/supportbot")
+    cfg = tracker_store_config(s)
+    assert cfg == {"type": "SQL", "dialect": "postgresql", "url": "db.internal", "port": 5433,
+                   "db": "supportbot", "username": "bot", "password": "secret"}
+
+
+def test_endpoints_carry_action_port_lock_store_and_broker(tmp_path):
+    s = Settings(var_dir=tmp_path, action_port=6123, rasa_lock_store_url="redis://127.0.0.1:6379/3",
+                 rasa_event_broker_url="amqp://guest:guest@127.0.0.1:5672/")
+    path = render_endpoints(s, tmp_path / "run")
+    cfg = yaml.safe_load(path.read_text())
+    assert cfg["action_endpoint"]["url"] == "http://127.0.0.1:6123/webhook"
+    assert cfg["lock_store"] == {"type": "redis", "url": "127.0.0.1", "port": 6379, "db": 3,
+                                 "key_prefix": "supportbot"}
+    assert cfg["event_broker"]["type"] == "pika" and cfg["event_broker"]["queues"] == ["rasa_events"]
+
+
+def test_services_start_in_dependency_order_with_configured_ports(tmp_path):
+    s = Settings(var_dir=tmp_path, port=9001, rasa_port=9002, action_port=9003)
+    names = [(svc.name, svc.health_url) for svc in platform_services(s)]
+    assert names == [("actions", "http://127.0.0.1:9003/health"), ("rasa", "http://127.0.0.1:9002/status"),
+                     ("bot", "http://127.0.0.1:9001/healthz")]
