@@ -61,19 +61,18 @@ class ActionAnswerQuestion(PoliteAction):
             log.warning("KB unavailable in conversation %s: %s", tracker.sender_id, self.services.kb_error)
             _kb_unavailable(dispatcher, "kb_unavailable")
             return []
+        context = conversation_context(tracker.events)
+        previous = next((t["text"] for t in reversed(context[:-1]) if t["speaker"] == "customer"), None)
         try:
             hits, best, guided = await asyncio.to_thread(
-                find_hits, retriever, understanding, self.services.catalog, thresholds
+                find_hits, retriever, understanding, self.services.catalog, thresholds, previous
             )
         except Exception as exc:  # noqa: BLE001 - any search failure is a polite "can't search now"
             log.error("KB search failed in conversation %s: %s", tracker.sender_id, exc)
             _kb_unavailable(dispatcher, "kb_search_failed")
             return []
 
-        selection = None
-        if not understanding.is_payload:
-            context = conversation_context(tracker.events)
-            selection = await self.services.select_response(context)
+        selection = None if understanding.is_payload else await self.services.select_response(context)
 
         decision = decide(understanding, hits, best, guided, selection, thresholds)
         self._reply(dispatcher, decision, understanding, thresholds)

@@ -83,17 +83,29 @@ def _same_article(hit: dict, url: str) -> bool:
     return bool(url) and hit.get("url") == url
 
 
+def _top_score(hits: list[dict]) -> float:
+    return float(hits[0].get("score", 0.0)) if hits else 0.0
+
+
 def find_hits(
-    retriever: SearchesKb, understanding: Understanding, catalog: KbCatalog, thresholds: Thresholds, k: int = 5
+    retriever: SearchesKb,
+    understanding: Understanding,
+    catalog: KbCatalog,
+    thresholds: Thresholds,
+    previous: str | None = None,
+    k: int = 5,
 ) -> tuple[list[dict], dict | None, bool]:
     """Search the KB; returns (hits, the hit to answer with or None, whether the intent guided it).
 
     When the NLU is confident about an intent that has an article, that article's passage wins even
     when another article scored higher; if the customer's wording did not retrieve it at all, a
-    second search with the article's title finds its best passage.
+    second search with the article's title finds its best passage. When neither the NLU nor the
+    search is confident, a follow-up ("is there a fee for that?") is searched again together with
+    the customer's previous message, and that result is used if it clears the KB threshold.
     """
     hits = retriever.search(query_for(understanding, catalog), k=k)
-    article = catalog.get(understanding.intent) if understanding.nlu_confident(thresholds) else None
+    confident = understanding.nlu_confident(thresholds)
+    article = catalog.get(understanding.intent) if confident else None
     if article is not None:
         match = next((h for h in hits if _same_article(h, article.url)), None)
         if match is None:
@@ -101,6 +113,10 @@ def find_hits(
             match = next((h for h in by_title if _same_article(h, article.url)), None)
         if match is not None:
             return hits, match, True
+    if not confident and previous and not understanding.is_payload and _top_score(hits) < thresholds.kb_min_score:
+        in_context = retriever.search(f"{previous[:MAX_QUERY_CHARS]} {understanding.text[:MAX_QUERY_CHARS]}", k=k)
+        if _top_score(in_context) >= thresholds.kb_min_score:
+            hits = in_context
     return hits, (hits[0] if hits else None), False
 
 

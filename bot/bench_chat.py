@@ -2,7 +2,8 @@
 
 Each session connects, says hello, then sends M messages one after another (the next once the
 previous is answered); all sessions run at once. Latency is from sending a message to the end of
-its answer (the `typing: false` event, i.e. replies stored and delivered). Afterwards the store is
+its answer (the `typing: false` event, i.e. replies stored and delivered). `answered` counts
+messages that got a bot reply, including late ones after a "taking longer" notice (`slow_notices`). Afterwards the store is
 asked how many of the sent messages it holds (`stored`), and the same messages are sent with the
 same concurrency straight to Rasa's REST channel, so `overhead_p50`/`overhead_p95` show what the
 bot service adds. Prints one JSON object on stdout; progress goes to stderr.
@@ -44,24 +45,42 @@ async def _widget_session(ws_url: str, run: str, n: int, texts: list[str], messa
             while json.loads(await asyncio.wait_for(ws.recv(), timeout))["type"] != "history":
                 pass
             await start.wait()
+            acked: set[int] = set()
+            answered: set[int] = set()
+            waiting_late = 0
+
+            def note(ev: dict) -> None:
+                nonlocal waiting_late
+                if ev["type"] == "ack":
+                    acked.add(ev["turn_id"])
+                elif ev["type"] == "message" and ev.get("reply_to") in acked:
+                    if ev.get("speaker") == "bot":
+                        answered.add(ev["reply_to"])
+                    elif ev.get("notice"):
+                        out["notices"] += 1
+                        waiting_late += ev["notice"] == "rasa_timeout"
+
             for i in range(messages):
                 msg_id = f"{run}-{n}-{i}"
                 out["ids"].append(msg_id)
                 t0 = time.perf_counter()
                 await ws.send(json.dumps({"type": "message", "text": texts[i % len(texts)], "client_msg_id": msg_id}))
-                answered = False
                 while True:
                     ev = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+                    note(ev)
                     if ev["type"] == "error":
-                        key = "rate_limited" if ev.get("code") == "rate_limited" else "errors"
-                        out[key] += 1
+                        out["rate_limited" if ev.get("code") == "rate_limited" else "errors"] += 1
                         break
-                    if ev["type"] == "message" and ev.get("speaker") == "bot" and ev.get("reply_to") is not None:
-                        answered = True
                     if ev["type"] == "typing" and ev.get("on") is False and ev.get("client_msg_id") == msg_id:
                         out["latencies"].append((time.perf_counter() - t0) * 1000)
-                        out["answered"] += answered
                         break
+            deadline = time.perf_counter() + (timeout if waiting_late else 0)
+            while len(answered) < len(acked) and time.perf_counter() < deadline:  # late answers still count
+                try:
+                    note(json.loads(await asyncio.wait_for(ws.recv(), deadline - time.perf_counter())))
+                except asyncio.TimeoutError:
+                    break
+            out["answered"] += len(answered)
     except Exception as exc:  # noqa: BLE001 - counted, the run goes on
         out["errors"] += 1
         print(f"session {n}: {type(exc).__name__}: {exc}", file=sys.stderr)
@@ -110,7 +129,7 @@ async def run_bench(url: str, sessions: int, messages: int, texts: list[str], ra
 
     run = f"bench-{uuid.uuid4().hex[:8]}"
     ws_url = url.replace("https://", "wss://").replace("http://", "ws://").rstrip("/") + "/ws"
-    out = {"ids": [], "latencies": [], "answered": 0, "errors": 0, "rate_limited": 0}
+    out = {"ids": [], "latencies": [], "answered": 0, "errors": 0, "rate_limited": 0, "notices": 0}
     start = asyncio.Event()
     print(f"bench chat: {sessions} sessions x {messages} messages via {ws_url}", file=sys.stderr)
     tasks = [asyncio.ensure_future(_widget_session(ws_url, run, n, texts, messages, start, out, timeout))
@@ -122,7 +141,7 @@ async def run_bench(url: str, sessions: int, messages: int, texts: list[str], ra
     wall = time.perf_counter() - t0
     result = {"sessions": sessions, "sent": len(out["ids"]), "answered": out["answered"],
               "stored": _stored(db_url, out["ids"]) if db_url else None, "errors": out["errors"],
-              "rate_limited": out["rate_limited"], **summary(out["latencies"]),
+              "rate_limited": out["rate_limited"], "slow_notices": out["notices"], **summary(out["latencies"]),
               "throughput_msg_s": round(len(out["latencies"]) / wall, 1) if wall > 0 else None,
               "texts": texts, "url": url}
     if rasa_url:

@@ -1,7 +1,7 @@
 """What happens to a customer's message, the same for the widget's WebSocket and `POST /api/messages`.
 
-  store the customer turn (durable) -> ack -> status bot? -> Rasa (bounded wait) -> store replies
-  (durable) -> deliver -> annotate the turns from Rasa's tracker (in the background)
+  store the customer turn (durable) -> ack -> status bot? -> Rasa (bounded wait) -> NLU details from
+  Rasa's tracker -> store replies and details (durable) -> deliver
 
 Rasa is awaited with `asyncio`, so a slow answer never holds up another session. When Rasa or the
 action server is down, or slower than `rasa_timeout_s`, the customer gets a polite notice at once,
@@ -135,13 +135,25 @@ class Channel:
         return {"replies": stored, "answered": True}
 
     async def _deliver(self, conv_id: str, turn: dict, replies: list[dict], emit: Emit) -> list[dict]:
-        stored = await self.db(self.s.store.record_replies, conv_id, turn["turn_id"], replies)
+        nlu = await self._nlu(conv_id, turn["turn_id"], replies)
+        stored = await self.db(self.s.store.record_replies, conv_id, turn["turn_id"], replies, nlu)
         for t in stored:
             event = message_event(t, reply_to=turn["turn_id"])
             await emit(event)
             self.s.hub.publish(conv_id, event)
-        self._spawn(self._annotate(conv_id, turn["turn_id"], replies, [t["turn_id"] for t in stored]))
         return stored
+
+    async def _nlu(self, conv_id: str, turn_id: int, replies: list[dict]) -> dict:
+        """What Rasa understood, from its tracker (never a second NLU call); empty if it cannot be read."""
+        try:
+            if self.s.tracker_events is not None:
+                events = await self.s.tracker_events.around(conv_id, turn_id)
+            else:
+                events = (await self.s.rasa.tracker(conv_id)).get("events") or []
+        except RasaUnavailable as exc:
+            log.warning("no NLU details for turn %s: %s", turn_id, exc)
+            events = []
+        return nlu_details(events, turn_id, replies)
 
     async def _unanswered(self, conv_id: str, turn: dict, reason: str, emit: Emit) -> dict:
         notice = NOTICES.get(reason, NOTICES["rasa_unavailable"])
@@ -162,14 +174,6 @@ class Channel:
             await self._deliver(conv_id, turn, replies, _quiet)
         if handoff:
             await self._bot_handoff(conv_id)
-
-    async def _annotate(self, conv_id: str, turn_id: int, replies: list[dict], bot_turn_ids: list[int]) -> None:
-        """NLU details from Rasa's tracker (no second NLU call), stored on the turns after delivery."""
-        if self.s.tracker_events is not None:
-            events = await self.s.tracker_events.recent(conv_id)
-        else:
-            events = (await self.s.rasa.tracker(conv_id)).get("events") or []
-        await self.db(self.s.store.annotate, conv_id, turn_id, bot_turn_ids, nlu_details(events, turn_id, replies))
 
     # --- everything else the customer can do ---------------------------------------------------
     async def _owned(self, session: dict, conversation_id: str) -> dict:
@@ -255,7 +259,7 @@ class Channel:
             log.warning("background step failed (the customer already has the answer): %s", exc)
 
     async def drain(self, timeout: float = 30.0) -> None:
-        """Wait for background work (annotations, late replies); used at shutdown and by tests."""
+        """Wait for background work (late replies); used at shutdown and by tests."""
         if self._background:
             await asyncio.wait(list(self._background), timeout=timeout)
 

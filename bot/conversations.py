@@ -159,17 +159,20 @@ class ConversationStore:
 
     # --- turns -------------------------------------------------------------------------------
     @staticmethod
-    def _append(s: Session, conv: Conversation, speaker: str, text: str, **fields: Any) -> Turn:
-        # Writing the conversation row first takes its lock (PostgreSQL: the row; SQLite: the database),
-        # so no other writer can take the same seq between our read of max(seq) and our insert.
-        s.execute(update(Conversation).where(Conversation.id == conv.id).values(last_activity_at=utcnow()))
+    def _append(s: Session, conv_id: str, rows: list[dict]) -> list[Turn]:
+        """Insert turns (dicts of Turn fields) with the next seqs of the conversation.
+
+        Writing the conversation row first takes its lock (PostgreSQL: the row; SQLite: the database),
+        so no other writer can take the same seq between our read of max(seq) and our insert.
+        """
+        now = utcnow()
+        s.execute(update(Conversation).where(Conversation.id == conv_id).values(last_activity_at=now))
         seq = s.execute(select(func.coalesce(func.max(Turn.seq), -1) + 1)
-                        .where(Turn.conversation_id == conv.id)).scalar_one()
-        turn = Turn(conversation_id=conv.id, seq=seq, speaker=speaker, text=text, created_at=utcnow(), **fields)
-        s.add(turn)
+                        .where(Turn.conversation_id == conv_id)).scalar_one()
+        turns = [Turn(conversation_id=conv_id, seq=seq + i, created_at=now, **row) for i, row in enumerate(rows)]
+        s.add_all(turns)
         s.flush()
-        conv.last_activity_at = turn.created_at
-        return turn
+        return turns
 
     def append_customer_turn(self, session_id: str, channel: str, text: str, client_msg_id: str | None) -> dict:
         """Store a customer message in the session's open conversation (a new one if none is open).
@@ -187,7 +190,8 @@ class ConversationStore:
                 if old is not None:
                     return {**turn_dict(old), "duplicate": True, "status": old.conversation.status}
             conv = self._open_conversation(s, session_id, channel)
-            turn = self._append(s, conv, Speaker.CUSTOMER.value, text, client_msg_id=client_msg_id)
+            [turn] = self._append(s, conv.id, [{"speaker": Speaker.CUSTOMER.value, "text": text,
+                                                 "client_msg_id": client_msg_id}])
             return {**turn_dict(turn), "duplicate": False, "status": conv.status}
 
         return self._run(work)
@@ -203,22 +207,36 @@ class ConversationStore:
                              .with_for_update()).scalar_one_or_none()
             if conv is None:
                 raise NotFound(f"No conversation {conversation_id!r}.")
-            return {**turn_dict(self._append(s, conv, speaker, text, **fields)), "status": conv.status}
+            [turn] = self._append(s, conv.id, [{"speaker": speaker, "text": text, **fields}])
+            return {**turn_dict(turn), "status": conv.status}
 
         return self._run(work)
 
-    def record_replies(self, conversation_id: str, customer_turn_id: int, replies: list[dict]) -> list[dict]:
-        """Store the bot's replies to a customer turn and mark that turn answered, in one transaction."""
+    def record_replies(self, conversation_id: str, customer_turn_id: int, replies: list[dict],
+                       nlu: dict | None = None) -> list[dict]:
+        """Store the bot's replies to a customer turn and mark it answered, in one transaction.
+
+        `nlu` (from Rasa's tracker: intent, confidence, entities, an action per reply) is stored with
+        them, so a transcript never shows an answer without what the bot understood.
+        """
+        nlu = nlu or {}
+        actions = list(nlu.get("actions") or []) + [None] * len(replies)
 
         def work(s: Session) -> list[dict]:
             conv = s.execute(select(Conversation).where(Conversation.id == conversation_id)
                              .with_for_update()).scalar_one()
-            s.execute(update(Turn).where(Turn.id == customer_turn_id).values(answered=True))
+            s.execute(update(Turn).where(Turn.id == customer_turn_id).values(
+                answered=True, intent=nlu.get("intent"), confidence=nlu.get("confidence"),
+                entities=nlu.get("entities")))
             if conv.outcome in (None, Outcome.FALLBACK.value, Outcome.ABANDONED.value):
-                conv.outcome = Outcome.ANSWERED.value
-            turns = [self._append(s, conv, Speaker.BOT.value, r.get("text", ""),
-                                  **{k: r.get(k) for k in ("buttons", "sources", "candidates", "model_versions")})
-                     for r in replies]
+                conv.outcome = Outcome.FALLBACK.value if nlu.get("intent") == "nlu_fallback" else Outcome.ANSWERED.value
+            conf = nlu.get("confidence")
+            if conf is not None and (conv.min_confidence is None or conf < conv.min_confidence):
+                conv.min_confidence = conf
+            turns = self._append(s, conversation_id, [
+                {"speaker": Speaker.BOT.value, "text": r.get("text", ""), "action": action,
+                 **{k: r.get(k) for k in ("buttons", "sources", "candidates", "model_versions")}}
+                for r, action in zip(replies, actions)])
             return [turn_dict(t) for t in turns]
 
         return self._run(work)
@@ -233,27 +251,10 @@ class ConversationStore:
             conv.meta = {**(conv.meta or {}), "last_unanswered_reason": reason}
             if conv.outcome is None:
                 conv.outcome = Outcome.FALLBACK.value
-            return turn_dict(self._append(s, conv, Speaker.SYSTEM.value, notice))
+            [turn] = self._append(s, conversation_id, [{"speaker": Speaker.SYSTEM.value, "text": notice}])
+            return turn_dict(turn)
 
         return self._run(work)
-
-    def annotate(self, conversation_id: str, customer_turn_id: int, bot_turn_ids: list[int], nlu: dict) -> None:
-        """Attach the tracker's NLU details: intent/confidence/entities to the customer turn, actions to bot turns."""
-
-        def work(s: Session) -> None:
-            s.execute(update(Turn).where(Turn.id == customer_turn_id).values(
-                intent=nlu.get("intent"), confidence=nlu.get("confidence"), entities=nlu.get("entities")))
-            for turn_id, action in zip(bot_turn_ids, nlu.get("actions") or []):
-                s.execute(update(Turn).where(Turn.id == turn_id).values(action=action))
-            conf = nlu.get("confidence")
-            if conf is not None:
-                conv = s.get(Conversation, conversation_id)
-                if conv.min_confidence is None or conf < conv.min_confidence:
-                    conv.min_confidence = conf
-                if nlu.get("intent") == "nlu_fallback" and conv.outcome == Outcome.ANSWERED.value:
-                    conv.outcome = Outcome.FALLBACK.value
-
-        self._run(work)
 
     def history(self, conversation_id: str, limit: int | None = None) -> list[dict]:
         """The conversation's turns in order (the last `limit` when given)."""

@@ -22,7 +22,8 @@ from bot.rasa_client import RasaClient
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
-RECENT_EVENTS = 200  # enough to reach back past one turn's actions, slots and bot events
+RECENT_USER_EVENTS = 10  # our message is the newest user event unless the customer typed on meanwhile
+EVENTS_PER_TURN = 100  # a turn's user event, its actions, slots and bot messages
 
 
 def rasa_tracker_db_url(settings: Settings) -> str:
@@ -51,17 +52,26 @@ class TrackerEvents:
             self._engine = create_engine(url, **kwargs)  # read only: Rasa owns this database
         return self._engine
 
-    def _from_store(self, sender_id: str) -> list[dict]:
+    def _from_store(self, sender_id: str, turn_id: int) -> list[dict]:
+        """Our user event (found by the turn_id we sent as metadata) and everything after it."""
         with self._db().connect() as conn:
-            rows = conn.execute(text("SELECT data FROM events WHERE sender_id = :sender ORDER BY id DESC LIMIT :n"),
-                                {"sender": sender_id, "n": RECENT_EVENTS}).scalars().all()
-        return [json.loads(row) for row in reversed(rows)]
+            users = conn.execute(text(
+                "SELECT id, data FROM events WHERE sender_id = :sender AND type_name = 'user' "
+                "ORDER BY id DESC LIMIT :n"), {"sender": sender_id, "n": RECENT_USER_EVENTS}).all()
+            start = next((row_id for row_id, data in users
+                          if (json.loads(data).get("metadata") or {}).get("turn_id") == turn_id), None)
+            if start is None:
+                return []
+            rows = conn.execute(text("SELECT data FROM events WHERE sender_id = :sender AND id >= :start "
+                                     "ORDER BY id LIMIT :n"),
+                                {"sender": sender_id, "start": start, "n": EVENTS_PER_TURN}).scalars().all()
+        return [json.loads(row) for row in rows]
 
-    async def recent(self, sender_id: str) -> list[dict]:
-        """The conversation's latest events, oldest first."""
+    async def around(self, sender_id: str, turn_id: int) -> list[dict]:
+        """Events holding the NLU details of one turn (oldest first): its user event and what followed."""
         if self.store_url:
             try:
-                events = await run_in_threadpool(self._from_store, sender_id)
+                events = await run_in_threadpool(self._from_store, sender_id, turn_id)
                 if events:
                     return events
             except (SQLAlchemyError, ValueError) as exc:

@@ -89,6 +89,7 @@ class IntentModel:
         oos_intents: tuple[str, ...] = ("out_of_scope", "oos"),
         threshold: float | None = None,
         max_fallback_rate: float = 0.15,
+        oos_share: float = 0.2,
         seed: int = 42,
     ):
         self.C = C
@@ -96,6 +97,7 @@ class IntentModel:
         self.oos_intents = tuple(oos_intents)
         self.fixed_threshold = threshold  # None: learn it
         self.max_fallback_rate = max_fallback_rate
+        self.oos_share = oos_share
         self.seed = seed
         self.scaler = BlockScaler(dense_weight, sparse_weight)
         self.classes: list[str] = []
@@ -163,7 +165,7 @@ class IntentModel:
         correct = pred == y
         oos_ids = [i for i, c in enumerate(self.classes) if c in self.oos_intents]
         choice = choose_threshold(
-            confidence, correct, np.isin(y, oos_ids), np.isin(pred, oos_ids), self.max_fallback_rate
+            confidence, correct, np.isin(y, oos_ids), np.isin(pred, oos_ids), self.max_fallback_rate, self.oos_share
         )
         self.threshold = choice.threshold if self.fixed_threshold is None else float(self.fixed_threshold)
         self.report = {
@@ -175,6 +177,7 @@ class IntentModel:
             "ece": round(expected_calibration_error(confidence, correct), 4),
             "threshold": round(self.threshold, 4),
             "threshold_learnt": self.fixed_threshold is None,
+            "oos_share": self.oos_share,
             "out_of_fold_at_threshold": choice.as_dict(),
         }
         log.info("intent model calibrated: %s", self.report)

@@ -14,11 +14,14 @@ throughput. `chosen` per type is the fastest setting whose recall reaches the ta
 
 from __future__ import annotations
 
+import csv
 import gc
+import json
 import os
 import platform
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -26,7 +29,8 @@ from retrieval.vector_index import VectorIndex, ivf_nlist, pq_m
 
 _NPROBES = ("nprobe", [4, 8, 16, 32, 64, 128])
 SWEEPS = {"hnsw": ("ef_search", [16, 32, 64, 128, 256]), "ivf": _NPROBES, "ivfsq8": _NPROBES, "ivfpq": _NPROBES}
-DATA = {"clusters": 2048, "latent_dim": 64, "spread": 0.5, "noise": 0.03}
+DATA = {"clusters": 2048, "latent_dim": 64, "spread": 0.7, "noise": 0.03}  # see docs/benchmarks.md: as hard as MiniLM
+ROOT = Path(__file__).resolve().parent.parent
 SINGLE_QUERIES = 300  # one-at-a-time latency sample (enough for a stable p95)
 
 
@@ -59,6 +63,34 @@ def kind_of(factory: str) -> str:
     if "IVF" in f:
         return "ivfpq" if "PQ" in f else ("ivfsq8" if "SQ" in f else "ivf")
     return "flat"
+
+
+def utterances(datasets_dir: Path) -> list[str]:
+    """Unique customer/agent utterances of STAR and Banking77: real text for `--data real`."""
+    texts = set()
+    with open(datasets_dir / "star" / "conversations.jsonl", encoding="utf-8") as fh:
+        for line in fh:
+            texts.update(t["text"].strip() for t in json.loads(line)["turns"])
+    with open(datasets_dir / "banking77" / "train.csv", newline="", encoding="utf-8") as fh:
+        texts.update(row["text"].strip() for row in csv.DictReader(fh))
+    return sorted(t for t in texts if t)
+
+
+def real_vectors(n: int, n_queries: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The configured encoder's embeddings of `n` utterances, queries from the rest."""
+    from bot.settings import get_settings
+    from retrieval.encoder import Encoder
+
+    settings = get_settings()
+    datasets = Path(os.environ.get("SUPPORTBOT_DATASETS_DIR") or ROOT.parent / "shared" / "datasets")
+    texts = utterances(datasets)
+    if n + n_queries > len(texts):
+        raise ValueError(f"--data real has {len(texts)} utterances; ask for at most {len(texts) - n_queries}")
+    np.random.default_rng(seed).shuffle(texts)
+    encoder = Encoder(settings.encoder, device=settings.encoder_device, batch_size=128).load()
+    log(f"encoding {n + n_queries} utterances with {encoder.name}")
+    vectors = encoder.encode(texts[: n + n_queries], progress=True)
+    return vectors[n_queries:], vectors[:n_queries]
 
 
 def factories(types: str, n: int, dim: int) -> list[tuple[str, str]]:
@@ -129,18 +161,23 @@ def bench_one(kind: str, factory: str, xb: np.ndarray, xq: np.ndarray, truth: np
 
 def run_bench(sizes: list[int], dim: int = 384, n_queries: int = 500, k: int = 10,
               types: str = "flat,hnsw,ivf,ivfsq8,ivfpq", target_recall: float = 0.95, seed: int = 0,
-              device: str = "cpu") -> dict:
+              device: str = "cpu", data: str = "synthetic") -> dict:
     import faiss
 
     out = {"machine": {"cpus": os.cpu_count(), "faiss_threads": faiss.omp_get_max_threads(),
                        "platform": platform.platform(), "faiss": faiss.__version__, "device": device},
-           "data": {"generator": "clustered low-intrinsic-dimension unit vectors", **DATA, "dim": dim,
-                    "queries": n_queries, "k": k, "seed": seed},
+           "data": ({"generator": "clustered low-intrinsic-dimension unit vectors", **DATA, "dim": dim}
+                    if data == "synthetic" else {"source": "encoder embeddings of STAR + Banking77 utterances"})
+           | {"queries": n_queries, "k": k, "seed": seed},
            "target_recall": target_recall, "results": []}
     for n in sizes:
-        log(f"n={n}: generating {n} x {dim} vectors")
-        xb = clustered_vectors(n, dim, seed=seed)
-        xq = clustered_vectors(n_queries, dim, seed=seed + 10_000)
+        if data == "real":
+            xb, xq = real_vectors(n, n_queries, seed)
+            dim = xb.shape[1]
+        else:
+            log(f"n={n}: generating {n} x {dim} vectors")
+            xb = clustered_vectors(n, dim, seed=seed)
+            xq = clustered_vectors(n_queries, dim, seed=seed + 10_000)
         t0 = time.perf_counter()
         exact = faiss.IndexFlatIP(dim)
         exact.add(xb)

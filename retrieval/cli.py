@@ -134,11 +134,17 @@ def eval_retrieval(corpus: Path, queries: Path, k: int, index_dir: Path | None) 
 @click.option("--target-recall", default=0.95, show_default=True)
 @click.option("--seed", default=0, show_default=True)
 @click.option("--device", type=click.Choice(["cpu", "gpu", "auto"]), default="cpu", show_default=True)
+@click.option("--data", type=click.Choice(["synthetic", "real"]), default="synthetic", show_default=True,
+              help="real: the encoder's embeddings of STAR + Banking77 utterances (at most ~51k; slow to encode).")
 def bench_index(sizes: str, dim: int, n_queries: int, k: int, types: str, target_recall: float, seed: int,
-                device: str) -> None:
+                device: str, data: str) -> None:
     """Build time, memory, latency and recall@k against exact search for each index type (JSON)."""
     from retrieval.bench import run_bench
 
     ns = [int(float(s)) for s in sizes.split(",") if s.strip()]
-    _emit(run_bench(ns, dim=dim, n_queries=n_queries, k=k, types=types, target_recall=target_recall, seed=seed,
-                    device=device))
+    try:
+        result = run_bench(ns, dim=dim, n_queries=n_queries, k=k, types=types, target_recall=target_recall,
+                           seed=seed, device=device, data=data)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _emit(result)

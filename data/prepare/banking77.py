@@ -7,6 +7,7 @@ Outputs (all deterministic: same input + same seed = byte-identical files, rewri
   var/eval/banking77/test.csv      the other 20 %: held out, never tuned on
   var/eval/banking77/oos_train.csv train.csv + the bot's out_of_scope examples labelled `oos`
   var/eval/banking77/oos_test.csv  test.csv + the hand-written evaluation out-of-scope questions labelled `oos`
+  var/eval/banking77/oos_dev.csv   other hand-written out-of-scope questions (`oos`) for design checks
   var/eval/banking77/manifest.json what built them: seed, fraction, source fingerprints, counts
 
 Standard library plus PyYAML only, so it runs in either virtual environment:
@@ -36,6 +37,7 @@ NLU_OUT = ROOT / "data" / "nlu" / "banking77.yml"
 EVAL_DIR = ROOT / "var" / "eval" / "banking77"
 OOS_TRAIN_SOURCE = ROOT / "data" / "nlu" / "out_of_scope.yml"
 OOS_TEST_SOURCE = ROOT / "data" / "nlu" / "eval" / "out_of_scope_test.txt"
+OOS_DEV_SOURCE = ROOT / "data" / "nlu" / "eval" / "out_of_scope_dev.txt"
 
 Row = tuple[str, str]  # (text, intent)
 
@@ -129,8 +131,8 @@ def read_oos_train(path: Path = OOS_TRAIN_SOURCE) -> list[str]:
     return texts
 
 
-def read_oos_test(path: Path = OOS_TEST_SOURCE) -> list[str]:
-    """Hand-written evaluation questions the bot must not claim to understand (one per line, # comments)."""
+def read_questions(path: Path) -> list[str]:
+    """Hand-written questions the bot must not claim to understand (one per line, # comments)."""
     lines = [clean(line) for line in path.read_text(encoding="utf-8").splitlines()]
     return [line for line in lines if line and not line.startswith("#")]
 
@@ -159,25 +161,27 @@ def prepare(data_dir: Path, nlu_out: Path = NLU_OUT, eval_dir: Path = EVAL_DIR, 
     rows = unique(source_rows)
     train, test = stratified_split(rows, TEST_FRACTION, seed)
     oos_train = [(t, OOS_LABEL) for t in read_oos_train()]
-    oos_test = [(t, OOS_LABEL) for t in read_oos_test()]
+    oos_test = [(t, OOS_LABEL) for t in read_questions(OOS_TEST_SOURCE)]
+    oos_dev = [(t, OOS_LABEL) for t in read_questions(OOS_DEV_SOURCE)]
     files = {
         nlu_out: nlu_yaml(rows, "banking77/train.csv"),
         eval_dir / "train.csv": csv_text(train),
         eval_dir / "test.csv": csv_text(test),
         eval_dir / "oos_train.csv": csv_text(train + oos_train),
         eval_dir / "oos_test.csv": csv_text(test + oos_test),
+        eval_dir / "oos_dev.csv": csv_text(oos_dev),
     }
     changed = [str(p) for p, content in files.items() if write_if_changed(p, content)]
     manifest = {
         "built_by": "data/prepare/banking77.py",
         "source": "banking77/train.csv",
         "source_fingerprint": fingerprint(csv_path.read_text(encoding="utf-8")),
-        "oos_fingerprint": fingerprint(OOS_TRAIN_SOURCE.read_text("utf-8"), OOS_TEST_SOURCE.read_text("utf-8")),
+        "oos_fingerprint": fingerprint(*(p.read_text("utf-8") for p in (OOS_TRAIN_SOURCE, OOS_TEST_SOURCE, OOS_DEV_SOURCE))),
         "seed": seed,
         "test_fraction": TEST_FRACTION,
         "counts": {
             "source_rows": len(source_rows), "all": len(rows), "intents": len({i for _, i in rows}), "train": len(train), "test": len(test),
-            "oos_train": len(oos_train), "oos_test": len(oos_test),
+            "oos_train": len(oos_train), "oos_test": len(oos_test), "oos_dev": len(oos_dev),
         },
         "outputs": {p.name: fingerprint(c) for p, c in files.items()},
     }

@@ -54,6 +54,7 @@ class CalibratedIntentClassifier(GraphComponent, IntentClassifier):
             "oos_intents": ["out_of_scope", "oos"],  # their examples calibrate the fallback threshold
             "threshold": None,  # None: learn it; a number: use it as is
             "max_fallback_rate": 0.15,  # never learn a threshold that drops more in-scope messages
+            "oos_share": 0.2,  # expected share of out-of-scope messages in traffic: weighs them in the threshold
             "fallback_intent": DEFAULT_NLU_FALLBACK_INTENT_NAME,
             "ranking_length": 10,
             "random_seed": 42,
@@ -76,6 +77,8 @@ class CalibratedIntentClassifier(GraphComponent, IntentClassifier):
         threshold = config.get("threshold")
         if threshold is not None and not 0.0 <= float(threshold) < 1.0:
             raise InvalidConfigException("CalibratedIntentClassifier: threshold must be in [0, 1) or null (learn it)")
+        if not 0.0 < float(config.get("oos_share", 0.2)) < 1.0:
+            raise InvalidConfigException("CalibratedIntentClassifier: oos_share must be between 0 and 1")
         if int(config.get("calibration_folds", 5)) < 2:
             raise InvalidConfigException("CalibratedIntentClassifier: calibration_folds must be at least 2")
 
@@ -89,7 +92,8 @@ class CalibratedIntentClassifier(GraphComponent, IntentClassifier):
         model = IntentModel(
             C=float(c["C"]), dense_weight=float(c["dense_weight"]), sparse_weight=float(c["sparse_weight"]),
             folds=int(c["calibration_folds"]), oos_intents=tuple(c["oos_intents"]),
-            threshold=c["threshold"], max_fallback_rate=float(c["max_fallback_rate"]), seed=int(c["random_seed"]),
+            threshold=c["threshold"], max_fallback_rate=float(c["max_fallback_rate"]),
+            oos_share=float(c["oos_share"]), seed=int(c["random_seed"]),
         )
         from tqdm import tqdm
 

@@ -127,3 +127,13 @@ def test_conversation_context_keeps_the_last_turns_in_order():
     assert context == [{"speaker": "customer", "text": "q10"}, {"speaker": "agent", "text": "a11"},
                        {"speaker": "customer", "text": "q12"}, {"speaker": "agent", "text": "a13"}]
 
+
+
+async def test_follow_up_question_is_searched_with_the_previous_message(warm_services, domain):
+    follow_up = "is there a fee for that?"
+    alone = warm_services.retriever.search(follow_up, k=1)[0]
+    assert alone["score"] < warm_services.settings.kb_min_score  # precondition: vague on its own
+    history = [("customer", "How do I top up my account by bank transfer?"), ("agent", "You can add money ...")]
+    d = await run(warm_services, domain, follow_up, "nlu_fallback", 0.4, history=history)
+    [meta] = payloads(d)
+    assert meta["answer_source"] == "kb" and meta["sources"][0]["url"] == BANK_TRANSFER_URL

@@ -30,12 +30,13 @@ def rules() -> list[dict]:
     return yaml.safe_load((ROOT / "data" / "rules.yml").read_text())["rules"]
 
 
-def first_action_after(intent: str) -> set[str]:
+def first_action_after(intent: str, with_entities: bool = False) -> set[str]:
+    """Actions that unconditional rules run right after `intent` (with or without entities)."""
     found = set()
     for rule in rules():
         steps = rule["steps"]
         for i, step in enumerate(steps[:-1]):
-            if step.get("intent") == intent and "condition" not in rule:
+            if step.get("intent") == intent and "condition" not in rule and ("entities" in step) == with_entities:
                 found.add(steps[i + 1]["action"])
     return found
 
@@ -51,6 +52,7 @@ def test_every_banking_intent_goes_to_the_knowledge_base_and_lost_card_to_the_fo
     assert first_action_after("lost_or_stolen_card") == {"block_card_form"}
     assert first_action_after("request_human") == {"action_handoff"}
     assert first_action_after("nlu_fallback") == {"action_answer_question"}
+    assert first_action_after("inform", with_entities=True) == {"block_card_form"}
     for intent in CONVERSATIONAL - {"request_human"}:
         [action] = first_action_after(intent)
         assert action.startswith("utter_"), intent
@@ -154,6 +156,12 @@ def test_digits_in_the_first_message_skip_the_question(rasa):
     assert "ending in 7310" in text_of(say(rasa, "c3", '/lost_or_stolen_card{"card_last4": "7310"}'))
     assert "Okay, I haven't blocked any card" in text_of(say(rasa, "c3", "/deny"))
     assert blocks(rasa, "c3") == []
+
+
+def test_card_digits_outside_the_form_offer_to_block_that_card(rasa):
+    assert "ending in 9931" in text_of(say(rasa, "c5", '/inform{"card_last4": "9931"}'))
+    assert "haven't blocked any card" in text_of(say(rasa, "c5", "/deny"))
+    assert "What would you like to do?" in text_of(say(rasa, "c5", "/inform"))  # no digits: just asks
 
 
 def test_customer_can_cancel_or_ask_for_a_person_mid_form(rasa):

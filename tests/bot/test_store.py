@@ -86,10 +86,8 @@ class TestConversationStore:
             {"text": "9 to 5", "sources": [{"title": "Hours", "url": "https://b.example/h", "doc_id": "h",
                                             "score": 0.9}], "model_versions": {"kb": "1"}},
             {"text": "Anything else?", "buttons": [{"title": "No", "payload": "/deny"}]},
-        ])
-        store.annotate(conv, q["turn_id"], [t["turn_id"] for t in bots],
-                       {"intent": "ask_hours", "confidence": 0.42, "entities": [{"entity": "day", "value": "mon"}],
-                        "actions": ["action_answer_question", "utter_anything_else"]})
+        ], {"intent": "ask_hours", "confidence": 0.42, "entities": [{"entity": "day", "value": "mon"}],
+            "actions": ["action_answer_question", "utter_anything_else"]})
         slow = store.append_customer_turn(session["session_id"], "widget", "and tomorrow?", "c2")
         notice = store.record_unanswered(conv, slow["turn_id"], "Sorry, taking long", "rasa_timeout")
 

@@ -96,3 +96,16 @@ def test_threshold_rejects_only_where_answers_are_more_often_wrong():
     assert 0.3 < choice.threshold <= 0.9 and choice.in_scope_fallback_rate == pytest.approx(4 / 12)
     capped = choose_threshold(confidence, correct, none, none, max_fallback_rate=0.1)
     assert capped.threshold == 0.0  # rejecting a third of in-scope messages is not allowed
+
+
+def test_a_few_out_of_scope_examples_do_not_outweigh_the_in_scope_traffic():
+    # 1000 in-scope answers: right at 0.9, at 0.6 right 9 times out of 10; 10 out-of-scope examples,
+    # one of them scored 0.65. Rejecting below 0.7 would catch it but drop 10 % of good answers.
+    confidence = np.array([0.9] * 900 + [0.6] * 100 + [0.2] * 9 + [0.65])
+    correct = np.array([True] * 900 + [True] * 90 + [False] * 10 + [False] * 10)
+    is_oos = np.array([False] * 1000 + [True] * 10)
+    predicted_oos = np.zeros(1010, bool)
+    shared = choose_threshold(confidence, correct, is_oos, predicted_oos, oos_share=0.2)
+    assert shared.threshold <= 0.6 and shared.oos_recall == pytest.approx(0.9)
+    equal = choose_threshold(confidence, correct, is_oos, predicted_oos, oos_share=0.5)
+    assert equal.threshold > 0.65  # weighing the 10 examples like all other traffic lets one decide

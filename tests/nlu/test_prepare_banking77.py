@@ -32,7 +32,7 @@ def prepared(tmp_path_factory):
 def test_split_is_reproducible_byte_for_byte(prepared, tmp_path):
     out, _ = prepared
     prepare_banking77.prepare(DATASETS, nlu_out=tmp_path / "banking77.yml", eval_dir=tmp_path / "eval")
-    for name in ("train.csv", "test.csv", "oos_train.csv", "oos_test.csv"):
+    for name in ("train.csv", "test.csv", "oos_train.csv", "oos_test.csv", "oos_dev.csv"):
         assert (tmp_path / "eval" / name).read_bytes() == (out / "eval" / name).read_bytes(), name
     assert (tmp_path / "banking77.yml").read_bytes() == (out / "banking77.yml").read_bytes()
     other = prepare_banking77.prepare(DATASETS, nlu_out=tmp_path / "b.yml", eval_dir=tmp_path / "seed2", seed=2)
@@ -53,7 +53,7 @@ def test_split_is_stratified_disjoint_and_complete(prepared):
     for intent, n in per_intent.items():
         assert held[intent] == round(n * 0.2), intent  # 20 % of EVERY intent, not just overall
     assert manifest["counts"] == {"source_rows": 10003, "all": 9999, "intents": 77, "train": 8001, "test": 1998,
-                                  "oos_train": manifest["counts"]["oos_train"], "oos_test": manifest["counts"]["oos_test"]}
+                                  "oos_train": 88, "oos_test": 160, "oos_dev": 100}
     saved = json.loads((out / "eval" / "manifest.json").read_text())
     assert saved["seed"] == prepare_banking77.SEED and saved["source_fingerprint"]
 
@@ -64,9 +64,12 @@ def test_out_of_scope_sets_are_labelled_and_never_overlap(prepared):
     oos_test = [t for t, i in read_csv(out / "eval" / "oos_test.csv") if i == "oos"]
     assert len(oos_train) == manifest["counts"]["oos_train"] >= 50
     assert len(oos_test) == manifest["counts"]["oos_test"] >= 100
-    assert not {t.lower() for t in oos_train} & {t.lower() for t in oos_test}
+    oos_dev = [t for t, i in read_csv(out / "eval" / "oos_dev.csv") if i == "oos"]
+    assert len(oos_dev) == manifest["counts"]["oos_dev"]
+    sets = [{t.lower() for t in s} for s in (oos_train, oos_test, oos_dev)]
+    assert not sets[0] & sets[1] and not sets[0] & sets[2] and not sets[1] & sets[2]
     banking = {t.lower() for t, _ in read_csv(out / "eval" / "train.csv")}
-    assert not banking & {t.lower() for t in oos_test}
+    assert not banking & (sets[1] | sets[2])
 
 
 def test_rasa_reads_every_example_with_its_intent(prepared):
