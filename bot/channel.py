@@ -81,7 +81,16 @@ class Channel:
         `emit` receives the events for the customer's own connection as they happen (ack, typing,
         messages); the same turns are also published on the hub for other tabs and the console.
         `rasa_text` is what Rasa gets instead of the text (a quick-reply button's payload).
+        The work runs to its end even if the caller goes away (a tab closed while the bot was
+        thinking): the answer is still stored, and the history shows it next time.
         """
+        task = asyncio.ensure_future(self._handle_message(session, text, client_msg_id, rasa_text, emit))
+        self._background.add(task)
+        task.add_done_callback(self._forget)  # the caller reports its errors; nothing to log here
+        return await asyncio.shield(task)
+
+    async def _handle_message(self, session: dict, text: Any, client_msg_id: str | None, rasa_text: str | None,
+                              emit: Emit) -> dict:
         text = self.check_text(text)
         if client_msg_id is not None and (not isinstance(client_msg_id, str) or len(client_msg_id) > 64):
             raise InvalidRequest("`client_msg_id` must be a string of at most 64 characters.")
@@ -255,8 +264,12 @@ class Channel:
     def _finished(self, task: asyncio.Task) -> None:
         self._background.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            exc = task.exception()
-            log.warning("background step failed (the customer already has the answer): %s", exc)
+            log.warning("background work failed: %s", task.exception())
+
+    def _forget(self, task: asyncio.Task) -> None:
+        self._background.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: the awaiting caller (if still there) reported it
 
     async def drain(self, timeout: float = 30.0) -> None:
         """Wait for background work (late replies); used at shutdown and by tests."""

@@ -86,14 +86,19 @@ def import_logs(file: Path | None, since: str | None, from_store: bool, tracker_
 @click.option("--from-base", is_flag=True, help="start from the base encoder, not from the serving model")
 @click.option("--max-steps", type=int, default=None, help="cap optimiser steps (default: setting)")
 @click.option("--epochs", type=int, default=None)
-def retrain(since, files, no_store, from_base, max_steps, epochs) -> None:
+@click.option("--generator", is_flag=True, help="train the generative option (LoRA on SUPPORTBOT_GENERATOR_BASE_MODEL)")
+def retrain(since, files, no_store, from_base, max_steps, epochs, generator) -> None:
     """import → clean → anonymise → train → evaluate → promote only if better than the serving model."""
-    from finetune.pipeline import retrain as run
+    from finetune.pipeline import retrain as run, retrain_generator
 
     registry = _registry()
     try:
-        report = run(_settings(), registry, since=since, files=list(files), use_store=not no_store,
-                     from_base=from_base, max_steps=max_steps, epochs=epochs)
+        if generator:
+            report = retrain_generator(_settings(), registry, since=since, files=list(files),
+                                       use_store=not no_store, max_steps=max_steps)
+        else:
+            report = run(_settings(), registry, since=since, files=list(files), use_store=not no_store,
+                         from_base=from_base, max_steps=max_steps, epochs=epochs)
     except Exception as exc:
         _fail_politely(exc)
     finally:

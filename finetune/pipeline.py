@@ -1,14 +1,16 @@
 """`supportbot retrain`: import → clean → anonymise → train → evaluate on a held-out split → gate → promote.
 
-The new model starts from the serving model when there is one (it already knows the older logs)
-and from the base encoder otherwise. It and the current model (or, with nothing serving, the base
-encoder) are evaluated on the same held-out conversations in this run, and the gate decides. Every
-trained model is registered, promoted or not, with the reason.
+The new response model starts from the serving one when there is one (it already knows the older
+logs) and from the base encoder otherwise. Candidate and baseline (the serving model or, with
+nothing serving, the un-tuned starting point) are evaluated on the same held-out conversations in
+the same run, and the gate decides. Every trained model is registered, promoted or not, with the
+reason. `retrain_generator` does the same for the generative option.
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -18,14 +20,13 @@ from finetune.errors import FinetuneError, NotEnoughData
 from finetune.evaluation import EncoderScorer, RankingEvaluator, build_eval_set
 from finetune.gate import PromotionGate
 from finetune.importers import ImportResult, read_jsonl, read_store, read_tracker_store
-from finetune.pairs import make_pairs, split_conversations
+from finetune.pairs import data_fingerprint, make_pairs, split_conversations
 from finetune.preprocess import preprocess
 from finetune.registry import Registry
-from finetune.response_model import ResponseModel, update_metrics
-from finetune.training import train_response_model
+from finetune.response_model import ResponseModel, read_manifest, update_metrics
 
-KIND = "responses"
 MIN_TRAIN_PAIRS = 20
+GENERATOR_EVAL_CASES = 200  # each case scores 100 candidates with the language model
 
 
 def say(message: str) -> None:
@@ -64,13 +65,19 @@ def train_config(settings, base_model: str, **overrides) -> TrainConfig:
     return cfg
 
 
-def retrain(settings, registry: Registry, since=None, files: list[Path] = (), use_store: bool = True,
-            from_base: bool = False, progress: bool = True, pairs_transform: Callable | None = None,
-            log: Callable[[str], None] = say, **overrides) -> dict:
-    """Run the whole pipeline; returns a report with the gate's decision and why.
+@dataclass
+class Prepared:
+    """The data of one retrain run, split once and used by every step."""
 
-    `pairs_transform` rewrites the training pairs before training (tests break them on purpose).
-    """
+    conversations: list[dict]
+    train: list[dict]
+    validation: list[dict]
+    pairs: list[dict]
+    evaluator: RankingEvaluator
+    report: dict
+
+
+def prepare_data(settings, since, files, use_store, log, max_cases: int | None) -> Prepared:
     log("1/5 importing logs")
     raw, sources = gather_logs(settings, since, files, use_store, settings.tracker_store_url or None, log)
     log("2/5 cleaning and anonymising")
@@ -81,61 +88,111 @@ def retrain(settings, registry: Registry, since=None, files: list[Path] = (), us
     if len(pairs) < MIN_TRAIN_PAIRS:
         raise NotEnoughData(f"only {len(pairs)} training pairs from {len(conversations)} conversations "
                             f"(need {MIN_TRAIN_PAIRS}); import more logs with `supportbot logs import`")
-    max_cases = settings.finetune_eval_cases or None
     try:
         cases = build_eval_set(held, seed=settings.finetune_seed, context_turns=settings.finetune_context_turns,
                                max_cases=max_cases)
+        evaluator = RankingEvaluator(cases)
     except ValueError as exc:
-        raise NotEnoughData(f"held-out split too small to evaluate ({exc})") from exc
-    evaluator = RankingEvaluator(cases)
+        raise NotEnoughData(f"held-out split too small to evaluate ({exc}); import more logs") from exc
+    report = {"conversations": len(conversations), "train_pairs": len(pairs), "heldout_cases": len(cases),
+              "sources": sources, **prep}
+    return Prepared(conversations, train, validation, pairs, evaluator, report)
 
-    serving = registry.serving(KIND)
-    start = settings.encoder if (from_base or serving is None) else _encoder_of(serving["path"])
-    log(f"3/5 training from {'the serving model ' + serving['version'] if start != settings.encoder else 'the base encoder'}"
-        f" on {len(pairs)} pairs")
-    cfg = train_config(settings, start, **overrides)
-    if pairs_transform is not None:
-        pairs = pairs_transform(pairs)
+
+def judge(registry: Registry, kind: str, margin: float, model_dir: Path, manifest: dict, candidate: dict,
+          baseline: dict, baseline_name: str, data: dict, log: Callable[[str], None]) -> dict:
+    """Gate, record the metrics beside the model and in the registry, promote or reject."""
+    decision = PromotionGate(margin=margin).decide(candidate, baseline, baseline_name)
+    metrics = {"heldout": candidate, "baseline": {"name": baseline_name, **baseline}, "gate": decision.reason}
+    update_metrics(model_dir, metrics)
+    log(f"5/5 {decision.reason}")
+    registry.register(kind, manifest["version"], model_dir, metrics, manifest["data"]["fingerprint"])
+    if decision.promote:
+        registry.promote(kind, manifest["version"], note=decision.reason)
+    else:
+        registry.set_status(kind, manifest["version"], "rejected", note=decision.reason)
+    return {"kind": kind, "version": manifest["version"], "model_dir": str(model_dir), "promoted": decision.promote,
+            "reason": decision.reason, "candidate": candidate, "baseline": {"name": baseline_name, **baseline},
+            "data": data, "train_seconds": manifest["training"]["train_seconds"]}
+
+
+def retrain(settings, registry: Registry, since=None, files: list[Path] = (), use_store: bool = True,
+            from_base: bool = False, progress: bool = True, pairs_transform: Callable | None = None,
+            log: Callable[[str], None] = say, **overrides) -> dict:
+    """The response-selection model; `pairs_transform` rewrites the training pairs before training
+    (tests break them on purpose to check the gate)."""
+    from finetune.training import train_response_model
+
+    data = prepare_data(settings, since, files, use_store, log, settings.finetune_eval_cases or None)
+    serving = registry.serving("responses")
+    continual = serving is not None and not from_base
+    start = _encoder_of(serving["path"]) if continual else settings.encoder
+    log(f"3/5 training from {'serving model ' + serving['version'] if continual else 'the base encoder'}"
+        f" on {len(data.pairs)} pairs")
+    pairs = pairs_transform(data.pairs) if pairs_transform else data.pairs
     model_dir, manifest = train_response_model(
-        train, settings.finetune_models_dir / KIND, cfg, settings.finetune_context_turns, validation,
-        source=f"retrain since {since or 'the beginning'}", progress=progress, faiss_device=settings.faiss_device,
-        pairs=pairs)
+        data.train, settings.finetune_models_dir / "responses", train_config(settings, start, **overrides),
+        settings.finetune_context_turns, data.validation, source=f"retrain since {since or 'the beginning'}",
+        progress=progress, faiss_device=settings.faiss_device, pairs=pairs)
 
-    log(f"4/5 evaluating on {len(cases)} held-out cases")
-    candidate = evaluator.evaluate(EncoderScorer(ResponseModel(model_dir).load(), "candidate"))
+    log(f"4/5 evaluating on {len(data.evaluator.cases)} held-out cases")
+    candidate = data.evaluator.evaluate(EncoderScorer(ResponseModel(model_dir).load(), "candidate"))
     if serving is not None:
-        baseline_name = f"serving model {serving['version']}"
-        baseline = evaluator.evaluate(EncoderScorer(ResponseModel(serving["path"]).load(), "serving"))
+        name = f"serving model {serving['version']}"
+        baseline = data.evaluator.evaluate(EncoderScorer(ResponseModel(serving["path"]).load(), "serving"))
     else:
         from retrieval.encoder import Encoder
 
-        baseline_name = "the base encoder"
-        baseline = evaluator.evaluate(EncoderScorer(Encoder(settings.encoder).load(), "base"))
-    decision = PromotionGate(margin=settings.promotion_margin).decide(candidate, baseline, baseline_name)
-    metrics = {"heldout": candidate, "baseline": {"name": baseline_name, **baseline}, "gate": decision.reason}
-    update_metrics(model_dir, metrics)
+        name = "the base encoder"
+        baseline = data.evaluator.evaluate(EncoderScorer(Encoder(settings.encoder).load(), "base"))
+    return judge(registry, "responses", settings.promotion_margin, model_dir, manifest, candidate, baseline, name,
+                 data.report, log)
 
-    log(f"5/5 {decision.reason}")
-    registry.register(KIND, manifest["version"], model_dir, metrics, manifest["data"]["fingerprint"])
-    if decision.promote:
-        registry.promote(KIND, manifest["version"], note=decision.reason)
+
+def retrain_generator(settings, registry: Registry, since=None, files: list[Path] = (), use_store: bool = True,
+                      progress: bool = True, log: Callable[[str], None] = say, max_steps: int | None = None,
+                      **config_overrides) -> dict:
+    """The generative option: LoRA on `generator_base_model`, grounded on KB passages when an index exists."""
+    from finetune.generative import Generator, GeneratorConfig, train_generator
+
+    if not settings.generator_base_model:
+        raise FinetuneError("set SUPPORTBOT_GENERATOR_BASE_MODEL to a causal LM (hub name or local path) "
+                            "to train the generative option; see docs/finetune.md")
+    cases = min(settings.finetune_eval_cases or GENERATOR_EVAL_CASES, GENERATOR_EVAL_CASES)
+    data = prepare_data(settings, since, files, use_store, log, cases)
+    passages = kb_passages(settings, [p["context"] for p in data.pairs], log)
+    cfg = GeneratorConfig(base_model=settings.generator_base_model, lora_rank=settings.generator_lora_rank,
+                          lora_alpha=2 * settings.generator_lora_rank, epochs=settings.finetune_epochs,
+                          max_steps=max_steps or settings.finetune_max_steps, seed=settings.finetune_seed,
+                          device=settings.finetune_device, **config_overrides)
+    log(f"3/5 LoRA fine-tuning {cfg.base_model} on {len(data.pairs)} pairs")
+    model_dir, manifest = train_generator(data.pairs, settings.finetune_models_dir / "generator", cfg,
+                                          data_fingerprint(data.train), passages, progress)
+    log(f"4/5 evaluating on {len(data.evaluator.cases)} held-out cases")
+    candidate = data.evaluator.evaluate(Generator(model_dir, settings.finetune_device).load())
+    serving = registry.serving("generator")
+    if serving is not None:
+        name = f"serving generator {serving['version']}"
+        baseline = data.evaluator.evaluate(Generator(serving["path"], settings.finetune_device).load())
     else:
-        registry.set_status(KIND, manifest["version"], "rejected", note=decision.reason)
-    return {
-        "version": manifest["version"],
-        "model_dir": str(model_dir),
-        "promoted": decision.promote,
-        "reason": decision.reason,
-        "candidate": candidate,
-        "baseline": {"name": baseline_name, **baseline},
-        "data": {"conversations": len(conversations), "train_pairs": len(pairs), "heldout_cases": len(cases),
-                 "sources": sources, **prep},
-        "train_seconds": manifest["training"]["train_seconds"],
-    }
+        name = "the base language model without adapter"
+        baseline = data.evaluator.evaluate(Generator(model_dir, settings.finetune_device).load(with_adapter=False))
+    return judge(registry, "generator", settings.promotion_margin, model_dir, manifest, candidate, baseline, name,
+                 data.report, log)
+
+
+def kb_passages(settings, queries: list[str], log: Callable[[str], None], k: int = 2) -> list[list[str]] | None:
+    """Top-k knowledge-base passages per query, or None (ungrounded) when no KB index is built."""
+    from retrieval.service import Retriever
+
+    try:
+        retriever = Retriever(settings.index_dir, settings=settings).load()
+    except Exception as exc:  # IndexMissing and friends: train ungrounded and say so
+        log(f"  training without KB passages ({exc})")
+        return None
+    return [[hit["text"][:400] for hit in retriever.search(q, k=k)] for q in queries]
 
 
 def _encoder_of(model_dir: str) -> str:
-    from finetune.response_model import read_manifest
-
     encoder = Path(read_manifest(Path(model_dir)).get("encoder", "encoder"))
     return str(encoder if encoder.is_absolute() else Path(model_dir) / encoder)

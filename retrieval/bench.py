@@ -164,6 +164,7 @@ def run_bench(sizes: list[int], dim: int = 384, n_queries: int = 500, k: int = 1
               device: str = "cpu", data: str = "synthetic") -> dict:
     import faiss
 
+    load_start = round(os.getloadavg()[0], 2)  # other work on the machine inflates latencies: say how much
     out = {"machine": {"cpus": os.cpu_count(), "faiss_threads": faiss.omp_get_max_threads(),
                        "platform": platform.platform(), "faiss": faiss.__version__, "device": device},
            "data": ({"generator": "clustered low-intrinsic-dimension unit vectors", **DATA, "dim": dim}
@@ -189,6 +190,7 @@ def run_bench(sizes: list[int], dim: int = 384, n_queries: int = 500, k: int = 1
             out["results"].append({"n": n, **row})
         del xb
         gc.collect()
+    out["machine"]["load_avg_1m"] = {"start": load_start, "end": round(os.getloadavg()[0], 2)}
     out["summary"] = [
         {"n": r["n"], "type": r["type"], "factory": r["factory"], "build_s": r["build_s"],
          "memory_mb": r["memory_mb"], **(r["chosen"] or {"chosen": None})} for r in out["results"]]

@@ -64,7 +64,8 @@ class Builder:
         existing = store.documents()
         found = self.found.docs
         added = [d for i, d in found.items() if i not in existing]
-        updated = [d for i, d in found.items() if i in existing and existing[i]["content_hash"] != d.content_hash]
+        updated = [d for i, d in found.items() if i in existing and (
+            existing[i]["content_hash"] != d.content_hash or existing[i]["source"] != d.source)]
         removed = [i for i, doc in existing.items() if i not in found and self.found.in_scope(doc["source"])]
         counts = {"added": len(added), "updated": len(updated), "removed": len(removed),
                   "unchanged": len(found) - len(added) - len(updated)}
@@ -101,7 +102,8 @@ class Builder:
             "built_by": "retrieval.ingest.ingest_paths (supportbot kb ingest / supportbot train)",
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "encoder": encoder,
-            "index": {"factory": index.factory, "vectors": index.ntotal, "memory_bytes": index.memory_bytes()},
+            "index": {"factory": index.factory, "vectors": index.ntotal,
+                      "bytes": (self.version / "index.faiss").stat().st_size},
             "documents": len(docs), "passages": len(rows), "fingerprint": data_fingerprint(docs),
             "sources": self.found.roots, "changes": counts,
             "settings": {k: getattr(self.settings, k) for k in (

@@ -83,9 +83,10 @@ class Retriever:
         check_encoder(manifest, self.encoder.fingerprint, self.encoder.name, self.dir.root)
         version = self.dir.current()
         try:
-            return _Loaded(manifest, VectorIndex.load(version, device=self.settings.faiss_device),
-                           PassageStore(version / "passages.sqlite"), BM25Index.load(version / "bm25"),
-                           self.dir.manifest_path.stat().st_mtime)
+            index = VectorIndex.load(version, device=self.settings.faiss_device)
+            index.ef_search, index.nprobe = self.settings.hnsw_ef_search, self.settings.ivf_nprobe  # settings win
+            return _Loaded(manifest, index, PassageStore(version / "passages.sqlite"),
+                           BM25Index.load(version / "bm25"), self.dir.manifest_path.stat().st_mtime)
         except (OSError, ValueError) as exc:
             raise IndexCorrupt(f"Cannot read the index version {version} ({exc}); rebuild it with "
                                "`supportbot kb ingest --rebuild PATH...`.") from exc

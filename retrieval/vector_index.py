@@ -192,6 +192,7 @@ class VectorIndex:
         self._gpu_stale = True
 
     def upsert(self, ids, vectors) -> None:
+        """Replace (or add) vectors by id. On HNSW this rebuilds the graph: prefer fresh ids there."""
         ids, vectors = self._check(ids, vectors)
         self.remove(ids[np.isin(ids, self._ids)])
         self.add(ids, vectors)

@@ -13,6 +13,7 @@ import httpx
 import psycopg
 import pytest
 
+from bot.apikeys import ApiKeys
 from tests.bot.conftest import SLOW_S
 from tests.bot.netlink import TcpLink
 from tests.bot.widget_client import WidgetClient, bot_texts, of_type
@@ -40,9 +41,15 @@ async def test_rasa_stopped_the_customer_is_told_and_the_message_is_kept(service
         [notice] = notices(events)
         assert notice["notice"] == "rasa_unavailable" and "temporarily unavailable" in notice["text"]
         assert bot_texts(events) == []
-        async with httpx.AsyncClient() as http:
-            health = (await http.get(f"{svc.url}/healthz")).json()
+        key, _record = ApiKeys(svc.services.db).create("crm")
+        async with httpx.AsyncClient(base_url=svc.url) as http:
+            health = (await http.get("/healthz")).json()
+            api = await http.post("/api/messages", json={"text": "hello"}, headers={"Authorization": f"Bearer {key}"})
         assert health["rasa"] is False and health["store"] is True
+        assert api.status_code == 200 and api.json()["answered"] is False
+        assert api.json()["notice"] == "rasa_unavailable"
+        assert "temporarily unavailable" in api.json()["replies"][0]["text"]
+        assert [t["answered"] for t in svc.store.history(api.json()["conversation_id"])] == [False, None]
 
         await link.restore()
         assert bot_texts(await client.say("what is my balance")) == ["Your balance is 42.00 EUR."]

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.store.models import Conversation, Turn
-from tests.bot.widget_client import WidgetClient, bot_texts, of_type
+from tests.bot.widget_client import WidgetClient, bot_messages, bot_texts, of_type
 
 pytestmark = pytest.mark.contract
 
@@ -21,13 +21,13 @@ async def test_a_message_is_answered_with_buttons_sources_and_nlu_details(servic
         events = await client.say("hello", client_msg_id="m1")
         kinds = [e["type"] for e in events]
         assert kinds[0] == "ack" and kinds.index("typing") < kinds.index("message")
-        [greeting] = [e for e in events if e["type"] == "message" and e["speaker"] == "bot"]
+        [greeting] = bot_messages(events)
         assert greeting["text"] == "Hello! How can I help you today?"
         assert [b["title"] for b in greeting["buttons"]] == ["Opening hours", "My balance"]
 
         # a quick-reply button: the customer's words are its title, Rasa gets its payload
         events = await client.say("Opening hours", type="button", title="Opening hours", payload="/ask_hours")
-        [hours] = [e for e in events if e["type"] == "message" and e["speaker"] == "bot"]
+        [hours] = bot_messages(events)
         assert hours["text"].startswith("Our branches are open")
         assert hours["sources"] == [{"title": "Opening hours", "url": "https://bank.example/help/hours",
                                      "doc_id": "hours", "score": 0.91}]
@@ -87,7 +87,7 @@ async def test_feedback_csat_and_ending_the_chat_are_stored(service_factory):
     async with service_factory() as svc:
         client = await WidgetClient.open(svc.ws_url)
         events = await client.say("what is my balance")
-        [answer] = [e for e in events if e["type"] == "message" and e["speaker"] == "bot"]
+        [answer] = bot_messages(events)
         await client.send({"type": "feedback", "turn_id": answer["turn_id"], "value": "down"})
         assert (await client.next("feedback"))["value"] == "down"
         conv = client.session["conversation_id"]
@@ -109,7 +109,7 @@ async def test_a_customer_cannot_reach_another_customers_conversation(service_fa
     async with service_factory() as svc:
         alice = await WidgetClient.open(svc.ws_url)
         events = await alice.say("hello")
-        [answer] = [e for e in events if e["type"] == "message" and e["speaker"] == "bot"]
+        [answer] = bot_messages(events)
         mallory = await WidgetClient.open(svc.ws_url)
         assert mallory.history["turns"] == []
         await mallory.send({"type": "feedback", "turn_id": answer["turn_id"], "value": "down"})
@@ -201,3 +201,21 @@ async def test_nlu_details_also_come_from_rasas_api(service_factory, source, tra
         assert (asked["intent"], answer["action"]) == ("check_balance", "action_balance")
         assert asked["confidence"] > 0.5
         await client.close()
+
+
+async def test_closing_the_tab_while_the_bot_thinks_loses_nothing(service_factory):
+    async with service_factory() as svc:
+        client = await WidgetClient.open(svc.ws_url)
+        conv = client.session["conversation_id"]
+        await client.send({"type": "message", "text": "run the slow report", "client_msg_id": "leaving"})
+        await client.next("ack")
+        await client.close()  # gone before the (slow) answer
+        for _ in range(100):
+            if len(svc.store.history(conv)) == 2:
+                break
+            await asyncio.sleep(0.2)
+        again = await WidgetClient.open(svc.ws_url, token=client.token)
+        assert [(t["speaker"], t["text"]) for t in again.history["turns"]] == [
+            ("customer", "run the slow report"), ("bot", "Here is your slow report.")]
+        assert svc.store.history(conv)[0]["answered"] is True
+        await again.close()

@@ -68,8 +68,12 @@ class WidgetClient:
         await self.ws.close()
 
 
+def bot_messages(events: list[dict]) -> list[dict]:
+    return [e for e in events if e["type"] == "message" and e.get("speaker") == "bot"]
+
+
 def bot_texts(events: list[dict]) -> list[str]:
-    return [e["text"] for e in events if e["type"] == "message" and e.get("speaker") == "bot"]
+    return [e["text"] for e in bot_messages(events)]
 
 
 def of_type(events: list[dict], kind: str) -> list[dict]:
