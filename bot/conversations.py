@@ -149,6 +149,25 @@ class ConversationStore:
 
         return self._run(work)
 
+    def set_status(self, conversation_id: str, status: str, outcome: str | None = None) -> dict:
+        """Move a conversation to bot / waiting / human / closed (the handoff queue owns the usual moves)."""
+        allowed = {s.value for s in ConversationStatus}
+        if status not in allowed:
+            raise ValueError(f"status must be one of {sorted(allowed)}, not {status!r}")
+
+        def work(s: Session) -> dict:
+            conv = s.get(Conversation, conversation_id, populate_existing=True)
+            if conv is None:
+                raise NotFound(f"No conversation {conversation_id!r}.")
+            conv.status = status
+            conv.outcome = outcome or conv.outcome
+            conv.last_activity_at = utcnow()
+            if status == ConversationStatus.CLOSED.value and conv.ended_at is None:
+                conv.ended_at = conv.last_activity_at
+            return conversation_dict(conv)
+
+        return self._run(work)
+
     def set_csat(self, session_id: str, conversation_id: str, score: int) -> dict:
         def work(s: Session) -> dict:
             conv = self._owned(s, session_id, conversation_id)

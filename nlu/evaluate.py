@@ -65,12 +65,13 @@ class Scores:
         }
         if is_oos.any():
             out["oos_recall"] = _rate(rejected[is_oos])
-            out["oos_precision"] = _rate(is_oos[rejected]) if rejected.any() else 0.0
+            out["oos_precision"] = _rate(is_oos[rejected]) if rejected.any() else 0.0  # nothing rejected: none right
         return out
 
 
-def _rate(mask: np.ndarray) -> float:
-    return round(float(np.mean(mask)), 4) if len(mask) else 0.0
+def _rate(mask: np.ndarray) -> float | None:
+    """A share, or None (JSON null) when there is nothing to count (e.g. a test of out-of-scope rows only)."""
+    return round(float(np.mean(mask)), 4) if len(mask) else None
 
 
 def rasa_python() -> Path:

@@ -61,8 +61,12 @@ class TestConversationStore:
         session = new_session(store)
         first = store.current_conversation(session["session_id"])
         assert store.current_conversation(session["session_id"])["conversation_id"] == first["conversation_id"]
+        waiting = store.set_status(first["conversation_id"], "waiting", outcome="handed_off")
+        assert (waiting["status"], waiting["outcome"]) == ("waiting", "handed_off")
+        with pytest.raises(ValueError):
+            store.set_status(first["conversation_id"], "asleep")
         closed = store.close(session["session_id"], first["conversation_id"])
-        assert closed["status"] == "closed" and closed["ended_at"]
+        assert closed["status"] == "closed" and closed["ended_at"] and closed["outcome"] == "handed_off"
         turn = store.append_customer_turn(session["session_id"], "widget", "hello again", "m-2")
         assert turn["conversation_id"] != first["conversation_id"]
 

@@ -78,3 +78,29 @@ def test_concurrent_promotions_leave_exactly_one_serving(postgres_url, tmp_path)
     assert not errors
     assert sum(m["status"] == "serving" for m in reg.list("responses")) == 1
     reg.close()
+
+
+def test_models_cli_lists_promotes_and_rolls_back(tmp_path):
+    import subprocess
+
+    from tests.support import ROOT
+
+    url = f"sqlite:///{tmp_path / 'reg.db'}"
+    reg = Registry.open(url)
+    for v in ("m1", "m2"):
+        reg.register("responses", v, model_dir(tmp_path, v), {"heldout": {"recall@1": 0.61}}, "fp")
+    reg.close()
+    env = {"DATABASE_URL": url, "SUPPORTBOT_VAR_DIR": str(tmp_path), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"}
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(ROOT / ".venv/bin/supportbot"), "models", *args], capture_output=True, text=True,
+                              env=env, cwd=ROOT, timeout=120)
+
+    assert json.loads(cli("promote", "m1").stdout)["status"] == "serving"
+    assert json.loads(cli("promote", "m2").stdout)["status"] == "serving"
+    assert json.loads(cli("rollback").stdout)["version"] == "m1"
+    listing = cli("list").stdout.splitlines()
+    assert [line.split()[1:3] for line in listing] == [["m1", "serving"], ["m2", "rejected"]]
+    assert "recall@1=0.61" in listing[0]
+    refused = cli("promote", "missing")
+    assert refused.returncode == 1 and "supportbot models list" in refused.stderr

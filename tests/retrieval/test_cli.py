@@ -82,7 +82,8 @@ def test_eval_retrieval_prints_one_json_object_with_every_mode(tmp_path):
     result = json.loads(out)
     for mode in ("dense", "bm25", "hybrid"):
         m = result[mode]
-        assert set(m) == {"recall@1", "recall@3", "recall@5", "mrr@3", "ndcg@3", "p50_ms", "p95_ms"}
+        assert set(m) == {"recall@1", "recall@3", "recall@5", "mrr@3", "ndcg@3", "p50_ms", "p95_ms",
+                          "cpu_p50_ms", "cpu_p95_ms"}
         assert m["recall@1"] <= m["recall@3"] and 0 < m["mrr@3"] <= 1 and m["p95_ms"] >= m["p50_ms"] > 0
     assert result["dense"]["recall@1"] == 1.0  # four unambiguous questions
     assert result["setup"]["documents"] == 4 and result["setup"]["queries"] == 4
