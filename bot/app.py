@@ -26,7 +26,7 @@ from bot.ratelimit import RateLimiter
 from bot.sessions import Sessions
 from bot.settings import Settings
 from bot.store.db import Database
-from bot.tracker_events import TrackerEvents, rasa_tracker_db_url
+from bot.tracker_events import TrackerEvents
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
     if settings.nlu_details_source not in ("tracker_store", "tracker_api"):
         raise ValueError(f"SUPPORTBOT_NLU_DETAILS_SOURCE is {settings.nlu_details_source!r}; "
                          "use tracker_store or tracker_api.")
-    tracker_events = TrackerEvents(rasa, rasa_tracker_db_url(settings)
+    tracker_events = TrackerEvents(rasa, settings.tracker_db_url
                                    if settings.nlu_details_source == "tracker_store" else None)
     return Services(settings=settings, db=db, hub=hub, rasa=rasa,
                     store=ConversationStore(db, retry_s=settings.store_retry_s), handoff=handoff,

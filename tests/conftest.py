@@ -7,6 +7,9 @@ import uuid
 
 import pytest
 
+# the tiny real Rasa bot shared by the bot-service and console tests
+pytest_plugins = ["tests.tiny_rasa"]
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

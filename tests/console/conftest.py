@@ -83,10 +83,3 @@ def client_for(app, users):
     yield make
     for c in clients:
         c.close()
-
-
-# The tiny Rasa bot, its action server and the in-process bot service of the channel tests.
-# (Imported, not copied: if tests/bot and tests/console run in one session each directory still
-# gets its own session-scoped instance; hoisting these into tests/conftest.py would share one.)
-from tests.bot.conftest import (  # noqa: E402,F401
-    action_server, rasa_server, rasa_url, running_service, tiny_model)

@@ -12,7 +12,8 @@ import pytest
 from playwright.async_api import async_playwright, expect
 
 from bot.console.accounts import Accounts
-from tests.console.conftest import PASSWORD, running_service
+from tests.console.conftest import PASSWORD
+from tests.tiny_rasa import running_service
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -20,6 +21,7 @@ PAIRS = [
 PASSAGES = [["Cards arrive within 5 working days."], [], ["Lost cards are frozen at once."]]
 
 
+@pytest.mark.slow
 def test_tiny_generator_train_then_generate_round_trip(tmp_path):
     texts = [build_prompt(p["context"], ps) + " " + p["reply"] for p, ps in zip(PAIRS, PASSAGES)]
     base = build_tiny_lm(tmp_path / "base", texts * 3)
@@ -49,3 +51,33 @@ def test_tiny_generator_train_then_generate_round_trip(tmp_path):
     replies = [p["reply"] for p in PAIRS]
     scores = generator.score([p["context"] for p in PAIRS], [replies] * 3, PASSAGES)
     assert [int(np.argmax(s)) for s in scores] == [0, 1, 2]
+
+
+@pytest.mark.slow
+def test_generator_retrain_is_evaluated_gated_and_registered(tmp_path):
+    from bot.settings import Settings
+    from finetune.pipeline import retrain_generator
+    from finetune.registry import Registry
+    from tests.finetune.test_gate import STAR
+
+    logs = tmp_path / "star.jsonl"
+    with (STAR / "conversations.jsonl").open() as src:
+        lines = [line for _, line in zip(range(120), src)]
+    logs.write_text("".join(lines))
+    texts = [t["text"] for line in lines for t in json.loads(line)["turns"]]
+    base = build_tiny_lm(tmp_path / "base", texts)
+    settings = Settings(var_dir=tmp_path / "var", database_url=f"sqlite:///{tmp_path / 'reg.db'}",
+                        generator_base_model=str(base), finetune_holdout_fraction=0.3, finetune_eval_cases=20,
+                        finetune_device="cpu", faiss_device="cpu")
+    registry = Registry.open(settings.db_url)
+    messages: list[str] = []
+    report = retrain_generator(settings, registry, files=[logs], use_store=False, progress=False,
+                               log=messages.append, max_steps=4)
+    assert report["kind"] == "generator" and report["baseline"]["name"] == "the base language model without adapter"
+    assert report["candidate"]["cases"] == 20 and 0.0 <= report["candidate"]["recall@1"] <= 1.0
+    [row] = registry.list("generator")
+    assert row["status"] == ("serving" if report["promoted"] else "rejected") and row["note"] == report["reason"]
+    assert any("without KB passages" in m for m in messages)  # no KB index here: trained ungrounded, and said so
+    manifest = json.loads((tmp_path / "var" / "models" / "generator" / row["version"] / "manifest.json").read_text())
+    assert manifest["metrics"]["heldout"] == report["candidate"] and manifest["training"]["steps"] == 4
+    registry.close()

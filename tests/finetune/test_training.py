@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from bot.settings import default_encoder_path
 from finetune.batching import no_duplicate_batches
@@ -51,6 +52,7 @@ def test_batches_never_repeat_a_reply():
     assert sum(map(len, batches)) + dropped == len(examples)
 
 
+@pytest.mark.slow
 def test_two_training_steps_change_the_embeddings_and_write_a_complete_model_dir(tmp_path):
     probe = ["customer: I lost my card", "I have frozen your card [CARD]; a new one is on its way."]
     before = Encoder(default_encoder_path()).load().encode(probe)

@@ -109,3 +109,14 @@ def test_a_few_out_of_scope_examples_do_not_outweigh_the_in_scope_traffic():
     assert shared.threshold <= 0.6 and shared.oos_recall == pytest.approx(0.9)
     equal = choose_threshold(confidence, correct, is_oos, predicted_oos, oos_share=0.5)
     assert equal.threshold > 0.65  # weighing the 10 examples like all other traffic lets one decide
+
+
+def test_sparse_blocks_get_exactly_sklearns_sublinear_tfidf():
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    from nlu.intent_model import BlockScaler
+
+    counts = sp.csr_matrix(np.random.default_rng(0).poisson(0.3, (50, 30)).astype(np.float32))
+    scaler = BlockScaler(dense_weight=2.0, sparse_weight=1.5).fit({"ngrams": counts})
+    expected = TfidfTransformer(sublinear_tf=True).fit_transform(counts).toarray() * 1.5
+    np.testing.assert_allclose(scaler.transform({"ngrams": counts}).toarray(), expected, rtol=1e-5, atol=1e-6)
