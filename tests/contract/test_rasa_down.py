@@ -26,7 +26,8 @@ def test_rasa_stopped_customer_told_and_message_stored(stack):
     assert r.status_code == 200, r.text
     out = r.json()
     assert out["answered"] is False
-    assert "temporarily unavailable" in (out.get("notice") or " ".join(x["text"] for x in out["replies"])).lower()
+    assert out["notice"] == "rasa_unavailable"
+    assert "temporarily unavailable" in " ".join(x["text"] for x in out["replies"]).lower(), out
     path = stack.settings.db_url.split(":///", 1)[1]
     with sqlite3.connect(path) as conn:
         rows = conn.execute("SELECT speaker, text, answered FROM turns WHERE conversation_id = ?",
