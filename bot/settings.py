@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     faiss_device: str = "auto"
     encoder_device: str = "cpu"
     encoder_batch_size: int = 64
+    encoder_query_threads: int = 1
     index_factory: str = ""
     flat_max_passages: int = 50_000
     index_memory_mb: int = 4096
@@ -89,6 +90,7 @@ class Settings(BaseSettings):
     retrieval_mode: str = "hybrid"
     retrieval_candidates: int = 50
     rrf_k: int = 60
+    bm25_weight: float = 1.0
     reranker_model: str = ""
     rerank_depth: int = 20
     index_versions_kept: int = 3

@@ -46,7 +46,7 @@ def build_eval_set(conversations: list[dict], n_candidates: int = 100, seed: int
         if len(chosen) < n_candidates - 1:
             raise ValueError(
                 f"the test logs hold only {len(seen) - 1} distinct replies usable as distractors, fewer than "
-                f"{n_candidates - 1}: evaluate on more conversations or with fewer candidates"
+                f"{n_candidates - 1}: evaluate on more conversations"
             )
         cases.append({"context": p["context"], "reply": p["reply"], "candidates": [p["reply"], *chosen]})
     return cases

@@ -88,7 +88,7 @@ def real_vectors(n: int, n_queries: int, seed: int) -> tuple[np.ndarray, np.ndar
     if n + n_queries > len(texts):
         raise ValueError(f"--data real has {len(texts)} utterances; ask for at most {len(texts) - n_queries}")
     np.random.default_rng(seed).shuffle(texts)
-    encoder = Encoder(settings.encoder, device=settings.encoder_device, batch_size=128).load()
+    encoder = Encoder.from_settings(settings).load()
     log(f"encoding {n + n_queries} utterances with {encoder.name}")
     vectors = encoder.encode(texts[: n + n_queries], progress=True)
     return vectors[n_queries:], vectors[:n_queries]

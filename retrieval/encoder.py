@@ -8,13 +8,39 @@ nonsense neighbours.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
 
 _FINGERPRINTS: dict[tuple, str] = {}
+_THREADS_LOCK = threading.Lock()
+SMALL_BATCH = 8  # up to this many texts (a live query) run on `query_threads` torch threads
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int):
+    """Run a short encode on n intra-op threads, then restore the process setting.
+
+    Why: for one short query the thread pool's wake-ups cost more than they save — on the 2-core
+    development machine one thread encodes a query in 1/4 to 1/10 of the CPU time of two (measured
+    in docs/benchmarks.md). Serialised by a lock because the setting is process-wide.
+    """
+    import torch
+
+    with _THREADS_LOCK:
+        before = torch.get_num_threads()
+        if n == before:
+            yield
+            return
+        torch.set_num_threads(n)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
 _SKIP_FILES = {"README.md", ".gitattributes"}
 
 
@@ -55,7 +81,8 @@ def resolve_model_dir(model: str) -> Path | None:
 class Encoder:
     """Batched sentence-transformer embeddings; cheap to construct, weights load in `load()`."""
 
-    def __init__(self, model: str | None = None, device: str = "cpu", batch_size: int = 64):
+    def __init__(self, model: str | None = None, device: str = "cpu", batch_size: int = 64,
+                 query_threads: int = 1):
         if model is None:
             from bot.settings import get_settings
 
@@ -63,8 +90,19 @@ class Encoder:
         self.model = model
         self.device = device
         self.batch_size = batch_size
+        self.query_threads = query_threads
         self._st = None
         self._fingerprint: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings=None) -> "Encoder":
+        """The encoder the settings name (SUPPORTBOT_ENCODER_MODEL, _DEVICE, _BATCH_SIZE, _QUERY_THREADS)."""
+        if settings is None:
+            from bot.settings import get_settings
+
+            settings = get_settings()
+        return cls(settings.encoder, device=settings.encoder_device, batch_size=settings.encoder_batch_size,
+                   query_threads=settings.encoder_query_threads)
 
     # -- identity ---------------------------------------------------------------------------
     @property
@@ -138,13 +176,15 @@ class Encoder:
         st = self._require()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = st.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            show_progress_bar=progress,
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-        )
+        small = len(texts) <= SMALL_BATCH and self.query_threads > 0
+        with _torch_threads(self.query_threads) if small else contextlib.nullcontext():
+            vectors = st.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                show_progress_bar=progress,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+            )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def describe(self) -> dict:

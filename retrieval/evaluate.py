@@ -107,7 +107,8 @@ def evaluate(corpus: Path, queries: Path, k: int = 10, index_dir: Path | None = 
                 f"{name}p{q}_ms": round(float(np.percentile(values, q)), 2)
                 for name, values in (("", latencies), ("cpu_", cpu)) for q in (50, 95)}}
             print(f"{mode}: {out[mode]}", file=sys.stderr)
-        out["setup"] = {"load_avg_1m": round(os.getloadavg()[0], 2), "corpus": str(corpus), "queries": len(questions), "documents": report["documents"],
+        out["setup"] = {"load_avg_1m": round(os.getloadavg()[0], 2), "corpus": str(corpus),
+                        "queries": len(questions), "documents": report["documents"],
                         "passages": report["passages"], "index_type": report["index_type"], "k": k,
                         "encoder": retriever.manifest["encoder"]["name"], "rrf_k": settings.rrf_k,
                         "chunk_tokens": settings.chunk_tokens, "reranker": settings.reranker_model or None}

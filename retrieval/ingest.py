@@ -91,8 +91,7 @@ def ingest_paths(paths: list[Path], index_dir: Path, *, settings=None, encoder: 
     started = time.perf_counter()
     store = IndexDir(Path(index_dir), keep=settings.index_versions_kept)
     found = scan([Path(p) for p in paths])
-    encoder = encoder or Encoder(settings.encoder, device=settings.encoder_device,
-                                 batch_size=settings.encoder_batch_size)
+    encoder = encoder or Encoder.from_settings(settings)
     with store.lock():
         manifest = None if rebuild else store.read_manifest()
         current = store.current() if manifest else None

@@ -9,7 +9,9 @@ front matter stripped). Queries: Banking77 customer questions whose intent has a
 only from the *held-out* 20 % split that data/prepare/banking77.py makes (same seed, same
 function), so nothing here was seen while building or tuning the NLU or retrieval settings;
 `--per-intent` of them per intent, chosen by a seeded shuffle. Relevant id: the article of the
-question's intent. Deterministic: same inputs, same files.
+question's intent. `dev_queries.jsonl` is drawn the same way from the *training* part: tune
+settings (e.g. SUPPORTBOT_BM25_WEIGHT) on it, report on `queries.jsonl`. Deterministic: same inputs,
+same files.
 """
 
 from __future__ import annotations
@@ -52,10 +54,13 @@ def _key(intent: str) -> str:
     return "".join(c for c in intent.lower() if c.isalnum() or c == "_")
 
 
-def held_out_queries(datasets_dir: Path, intents: set[str], per_intent: int, seed: int = SEED) -> list[dict]:
+def held_out_queries(datasets_dir: Path, intents: set[str], per_intent: int, seed: int = SEED,
+                     split: str = "test") -> list[dict]:
+    """Questions from the held-out `test` split, or from the `dev` (= NLU training) split for tuning."""
     b77 = _banking77_prepare()
     rows = b77.read_banking77(datasets_dir / "banking77" / "train.csv")
-    _, test = b77.stratified_split(rows, b77.TEST_FRACTION, b77.SEED)
+    train, test = b77.stratified_split(rows, b77.TEST_FRACTION, b77.SEED)
+    test = test if split == "test" else train
     article = {_key(i): i for i in intents}  # Banking77 spells two intents differently from file names
     by_intent: dict[str, list[str]] = defaultdict(list)
     for text, intent in test:
@@ -78,14 +83,19 @@ def write_jsonl(path: Path, records: list[dict]) -> str:
 def prepare(out: Path, kb_dir: Path, datasets_dir: Path, per_intent: int, seed: int = SEED) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     corpus = corpus_records(kb_dir)
-    queries = held_out_queries(datasets_dir, {r["id"] for r in corpus}, per_intent, seed)
+    ids = {r["id"] for r in corpus}
+    queries = held_out_queries(datasets_dir, ids, per_intent, seed)
+    dev = held_out_queries(datasets_dir, ids, per_intent, seed, split="dev")
     manifest = {
         "built_by": "python -m retrieval.prepare_eval", "seed": seed, "per_intent": per_intent,
-        "split": "data/prepare/banking77.py stratified_split (held-out part only)",
+        "split": "data/prepare/banking77.py stratified_split: queries from the held-out part, "
+                 "dev_queries (for tuning settings) from the training part",
         "corpus": {"path": str(out / "corpus.jsonl"), "documents": len(corpus),
                    "fingerprint": write_jsonl(out / "corpus.jsonl", corpus)},
         "queries": {"path": str(out / "queries.jsonl"), "count": len(queries),
                     "fingerprint": write_jsonl(out / "queries.jsonl", queries)},
+        "dev_queries": {"path": str(out / "dev_queries.jsonl"), "count": len(dev),
+                        "fingerprint": write_jsonl(out / "dev_queries.jsonl", dev)},
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return manifest

@@ -39,12 +39,13 @@ MAX_K = 100
 RELOAD_CHECK_S = 5.0
 
 
-def reciprocal_rank_fusion(rankings: list[list[int]], k: int = 60) -> list[tuple[int, float]]:
-    """Sum of 1/(k + rank) over the rankings an id appears in; best first, ties by first seen."""
+def reciprocal_rank_fusion(rankings: list[list[int]], k: int = 60,
+                           weights: list[float] | None = None) -> list[tuple[int, float]]:
+    """Sum of weight/(k + rank) over the rankings an id appears in; best first, ties by first seen."""
     scores: dict[int, float] = {}
-    for ranking in rankings:
+    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings)):
         for rank, pid in enumerate(ranking, start=1):
-            scores[int(pid)] = scores.get(int(pid), 0.0) + 1.0 / (k + rank)
+            scores[int(pid)] = scores.get(int(pid), 0.0) + weight / (k + rank)
     return sorted(scores.items(), key=lambda item: -item[1])
 
 
@@ -66,8 +67,7 @@ class Retriever:
             settings = get_settings()
         self.settings = settings
         self.dir = IndexDir(Path(index_dir) if index_dir is not None else settings.index_dir)
-        self.encoder = encoder or Encoder(settings.encoder, device=settings.encoder_device,
-                                          batch_size=settings.encoder_batch_size)
+        self.encoder = encoder or Encoder.from_settings(settings)
         self.mode = mode or settings.retrieval_mode
         if self.mode not in MODES:
             raise ValueError(f"retrieval mode {self.mode!r} is not one of {MODES} (SUPPORTBOT_RETRIEVAL_MODE)")
@@ -172,7 +172,7 @@ class Retriever:
             rankings.append([int(i) for i in ids])
             lexical = dict(zip(rankings[-1], scores.tolist()))
         if mode == "hybrid":
-            ranked = reciprocal_rank_fusion(rankings, self.settings.rrf_k)
+            ranked = reciprocal_rank_fusion(rankings, self.settings.rrf_k, [1.0, self.settings.bm25_weight])
         else:
             ranked = list((dense if mode == "dense" else lexical).items())
         if self.reranker is not None and ranked:

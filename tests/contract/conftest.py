@@ -13,6 +13,9 @@ from bot.processes import platform_services, stop_all, wait_healthy
 from bot.settings import Settings
 from tests.support import free_port
 
+REDIS_URL = "redis://127.0.0.1:6379/5"
+AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+
 
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory):
@@ -40,6 +43,9 @@ def stack(trained, tmp_path_factory):
         "database_url": f"sqlite:///{tmp / 'supportbot.db'}",
         "rasa_tracker_url": f"sqlite:///{tmp / 'tracker.db'}",
         "rasa_timeout_s": 8.0,
+        # as in production with several Rasa replicas: Redis lock store, RabbitMQ event broker
+        "rasa_lock_store_url": REDIS_URL,
+        "rasa_event_broker_url": AMQP_URL,
     })
     from bot.store.db import Database
 
