@@ -69,6 +69,7 @@ def up(host, port, rasa_port, action_port, no_train: bool, timeout: float) -> No
             raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)  # also when started in the background, where SIGINT is ignored
     _err("supportbot: starting services")
     try:
         for svc in services:

@@ -61,12 +61,12 @@ def import_logs(file: Path | None, since: str | None, from_store: bool, tracker_
         raise click.UsageError("give a FILE, --from-store or --tracker-url")
     settings = _settings()
     reports = []
+    readers = {str(file): lambda: read_jsonl(file, since), "store": lambda: read_store(settings.db_url, since),
+               "tracker": lambda: read_tracker_store(tracker_url, since)}
+    chosen = [name for name, wanted in ((str(file), file), ("store", from_store), ("tracker", tracker_url)) if wanted]
     try:
-        sources = ([(str(file), lambda: read_jsonl(file, since))] if file else []) + \
-            ([("store", lambda: read_store(settings.db_url, since))] if from_store else []) + \
-            ([("tracker", lambda: read_tracker_store(tracker_url, since))] if tracker_url else [])
-        for name, read in sources:
-            result = read()
+        for name in chosen:
+            result = readers[name]()
             conversations, prep = preprocess(result.conversations, settings.finetune_min_turns)
             report = {"import": result.report(), **prep}
             for err in result.errors[:20]:
