@@ -90,7 +90,7 @@ class Settings(BaseSettings):
     retrieval_mode: str = "hybrid"
     retrieval_candidates: int = 50
     rrf_k: int = 60
-    bm25_weight: float = 1.0
+    bm25_weight: float = 0.25
     reranker_model: str = ""
     rerank_depth: int = 20
     index_versions_kept: int = 3

@@ -111,6 +111,7 @@ def evaluate(corpus: Path, queries: Path, k: int = 10, index_dir: Path | None = 
                         "queries": len(questions), "documents": report["documents"],
                         "passages": report["passages"], "index_type": report["index_type"], "k": k,
                         "encoder": retriever.manifest["encoder"]["name"], "rrf_k": settings.rrf_k,
+                        "bm25_weight": settings.bm25_weight,
                         "chunk_tokens": settings.chunk_tokens, "reranker": settings.reranker_model or None}
     return out
 

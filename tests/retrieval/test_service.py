@@ -67,6 +67,8 @@ def test_reciprocal_rank_fusion():
     fused = reciprocal_rank_fusion([[1, 2, 3], [3, 1, 4]], k=60)
     assert [pid for pid, _ in fused] == [1, 3, 2, 4]
     assert fused[0][1] == pytest.approx(1 / 61 + 1 / 62)
+    weighted = reciprocal_rank_fusion([[1, 2, 3], [3, 2, 4]], k=60, weights=[1.0, 0.25])
+    assert [pid for pid, _ in weighted] == [2, 3, 1, 4]  # agreement lifts 2 and 3 above dense-only 1
 
 
 def test_cross_encoder_reranks_when_configured(shared_index, encoder, tiny_reranker_dir, tmp_path):
