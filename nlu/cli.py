@@ -58,18 +58,19 @@ def eval_intents(train: Path, test: Path, oos_label: str | None, report_dir: Pat
     Keys: accuracy, top1_accuracy, macro_f1, in_scope_accuracy, in_scope_fallback_rate, (with
     out-of-scope rows) oos_recall and oos_precision, train_seconds, p50_ms/p95_ms (one message through
     the whole pipeline), the classifier's calibration. Progress goes to stderr. Any team's data works:
-    nothing depends on the demo bot's intents. Needs the ONNX encoder (`supportbot nlu export-onnx`).
+    nothing depends on the demo bot's intents. Exports the ONNX encoder first when it is missing.
     """
-    from nlu.eval_data import DataError
+    from nlu.eval_data import DataError, read_rows
     from nlu.evaluate import EvalError, evaluate
-    from nlu.onnx_encoder import EncoderNotExported, OnnxEncoder
+    from nlu.export import ExportError, export_onnx
     from nlu.paths import default_onnx_dir
 
     try:
+        read_rows(train), read_rows(test)  # refuse broken files before anything slow
         if "OnnxSentenceFeaturizer" in Path(config).read_text(encoding="utf-8"):
-            OnnxEncoder.read_manifest(default_onnx_dir())
+            export_onnx(out_dir=default_onnx_dir())  # a no-op (about a second) when already exported
         result = evaluate(train, test, config, oos_label=oos_label, report_dir=report_dir, timeout_s=timeout_s)
-    except (DataError, EvalError, EncoderNotExported, OSError) as exc:
+    except (DataError, EvalError, ExportError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(result))
     sys.stdout.flush()
