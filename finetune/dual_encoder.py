@@ -152,6 +152,7 @@ class DualEncoderTrainer:
                 bar.set_postfix(loss=f"{losses[-1]:.3f}")
                 if validation and cfg.eval_every and step % cfg.eval_every == 0 and step < total:
                     history.append({"step": step, **validation.evaluate(self.scorer())})
+                    bar.write(f"validation at step {step}: {history[-1]}", file=sys.stderr)
         bar.close()
         if validation:
             history.append({"step": step, **validation.evaluate(self.scorer())})

@@ -30,11 +30,10 @@ def conversation(store, exchanges: list[dict], csat: int | None = None, started:
             bot_ids.append(None)
             continue
         reply = {k: ex.get(k) for k in ("sources", "candidates", "model_versions")}
-        stored = store.record_replies(conv_id, turn["turn_id"], [{"text": ex.get("reply", "OK."), **reply}])
+        nlu = {"intent": ex.get("intent"), "confidence": ex.get("confidence"),
+               "entities": ex.get("entities") or [], "actions": [ex.get("action", "utter_x")]}
+        stored = store.record_replies(conv_id, turn["turn_id"], [{"text": ex.get("reply", "OK."), **reply}], nlu)
         bot_ids.append(stored[0]["turn_id"])
-        store.annotate(conv_id, turn["turn_id"], [stored[0]["turn_id"]],
-                       {"intent": ex.get("intent"), "confidence": ex.get("confidence"),
-                        "entities": ex.get("entities") or [], "actions": [ex.get("action", "utter_x")]})
         if ex.get("feedback"):
             store.set_feedback(session["session_id"], stored[0]["turn_id"], ex["feedback"])
     if csat is not None:
