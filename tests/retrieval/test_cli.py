@@ -130,3 +130,5 @@ def test_prepare_eval_uses_only_held_out_banking77_questions(tmp_path):
     train, test = b77.stratified_split(b77.read_banking77(DATASETS / "banking77" / "train.csv"))
     held_out, seen = {t for t, _ in test}, {t for t, _ in train}
     assert all(q["query"] in held_out and q["query"] not in seen for q in queries)
+    dev = [json.loads(x) for x in (tmp_path / "dev_queries.jsonl").read_text().splitlines()]
+    assert len(dev) == 2 * len(ids) and all(q["query"] in seen for q in dev)  # tuning never sees the test
