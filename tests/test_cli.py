@@ -38,6 +38,7 @@ def test_help_does_not_import_heavy_libraries():
 
 def test_status_reports_down_services_with_exit_code(monkeypatch, tmp_path):
     monkeypatch.setenv("SUPPORTBOT_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("SUPPORTBOT_RASA_MODEL_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("SUPPORTBOT_PORT", "1")  # nothing listens there
     monkeypatch.setenv("SUPPORTBOT_RASA_PORT", "2")
     monkeypatch.setenv("SUPPORTBOT_ACTION_PORT", "3")
