@@ -20,6 +20,7 @@ from actions.base import Events, PoliteAction, annotate
 from actions.formatting import answer_text, payload
 from actions.knowledge import Decision, Thresholds, Understanding, decide, find_hits
 from actions.services import ActionServices
+from finetune.templates import choose_reply
 
 log = logging.getLogger(__name__)
 
@@ -75,17 +76,20 @@ class ActionAnswerQuestion(PoliteAction):
         selection = None if understanding.is_payload else await self.services.select_response(context)
 
         decision = decide(understanding, hits, best, guided, selection, thresholds)
-        self._reply(dispatcher, decision, understanding, thresholds)
+        self._reply(dispatcher, decision, understanding, thresholds, tracker.current_slot_values())
         return []
 
     def _reply(
-        self, dispatcher: CollectingDispatcher, decision: Decision, understanding: Understanding, thresholds: Thresholds
+        self, dispatcher: CollectingDispatcher, decision: Decision, understanding: Understanding, thresholds: Thresholds,
+        slots: dict,
     ) -> None:
         if decision.kind == "kb":
             article = self.services.catalog.article_for(decision.hit)
             dispatcher.utter_message(text=answer_text(decision.hit, article.body if article else None))
         elif decision.kind == "responses":
-            dispatcher.utter_message(text=decision.selection["reply"])
+            # learnt replies keep typed placeholders ("Thank you, [NAME]."): filled from the slots
+            text, _template = choose_reply(decision.selection, slots)
+            dispatcher.utter_message(text=text)
         else:
             dispatcher.utter_message(response="utter_low_confidence")
         dispatcher.utter_message(

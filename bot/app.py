@@ -101,7 +101,7 @@ def create_app(services: Services) -> FastAPI:
     app = FastAPI(title="supportbot", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.services = services
     app.state.channel = channel
-    app.state.sessions = Sessions(services.store)
+    app.state.sessions = Sessions(services.store, services.settings.session_idle_days)
     app.state.apikeys = ApiKeys(services.db)
     app.state.limits = Limits(
         session=RateLimiter(settings.session_rate_per_minute, settings.session_rate_burst, "per conversation"),

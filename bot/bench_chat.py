@@ -1,7 +1,10 @@
 """`supportbot bench chat`: N real WebSocket sessions through the bot service, side by side with Rasa.
 
-Each session connects, says hello, then sends M messages one after another (the next once the
-previous is answered); all sessions run at once. Latency is from sending a message to the end of
+Each session connects, says hello, then sends M messages one after another: the next once the
+previous is answered and the customer has "read and typed" for a think time (`--think-ms`, drawn
+uniformly from 0.5x to 1.5x with a fixed seed; sessions start spread over one think time, as real
+customers do not all press Enter at the same instant). `--think-ms 0` sends back to back with every
+session starting at once: a saturation test that measures throughput, not what a customer sees. Latency is from sending a message to the end of
 its answer (the `typing: false` event, i.e. replies stored and delivered). `answered` counts
 messages that got a bot reply, including late ones after a "taking longer" notice (`slow_notices`). Afterwards the store is
 asked how many of the sent messages it holds (`stored`), and the same messages are sent with the
@@ -15,6 +18,7 @@ import asyncio
 import json
 import statistics
 import sys
+import random
 import time
 import uuid
 
@@ -29,6 +33,21 @@ def percentile(values: list[float], q: float) -> float | None:
     return round(ordered[k], 1)
 
 
+class Pacing:
+    """Think times between one session's messages: uniform in [0.5, 1.5] x think_ms, seeded per session."""
+
+    def __init__(self, think_ms: float, session: int, seed: int = 7):
+        self.think_s = max(0.0, think_ms) / 1000
+        self._rng = random.Random(seed * 100_003 + session)
+
+    def first(self) -> float:
+        """Start offset: spread over one think time (0 when pacing is off)."""
+        return self._rng.uniform(0, self.think_s)
+
+    def next(self) -> float:
+        return self._rng.uniform(0.5 * self.think_s, 1.5 * self.think_s)
+
+
 def summary(latencies: list[float]) -> dict:
     return {"p50_ms": percentile(latencies, 50), "p95_ms": percentile(latencies, 95),
             "p99_ms": percentile(latencies, 99),
@@ -36,7 +55,7 @@ def summary(latencies: list[float]) -> dict:
 
 
 async def _widget_session(ws_url: str, run: str, n: int, texts: list[str], messages: int, start: asyncio.Event,
-                          out: dict, timeout: float) -> None:
+                          out: dict, timeout: float, think_ms: float = 0.0) -> None:
     import websockets
 
     try:
@@ -45,6 +64,8 @@ async def _widget_session(ws_url: str, run: str, n: int, texts: list[str], messa
             while json.loads(await asyncio.wait_for(ws.recv(), timeout))["type"] != "history":
                 pass
             await start.wait()
+            pacing = Pacing(think_ms, n)
+            await asyncio.sleep(pacing.first())
             acked: set[int] = set()
             answered: set[int] = set()
             waiting_late = 0
@@ -61,6 +82,8 @@ async def _widget_session(ws_url: str, run: str, n: int, texts: list[str], messa
                         waiting_late += ev["notice"] == "rasa_timeout"
 
             for i in range(messages):
+                if i:
+                    await asyncio.sleep(pacing.next())
                 msg_id = f"{run}-{n}-{i}"
                 out["ids"].append(msg_id)
                 t0 = time.perf_counter()
@@ -87,9 +110,13 @@ async def _widget_session(ws_url: str, run: str, n: int, texts: list[str], messa
 
 
 async def _rasa_session(rasa_url: str, run: str, n: int, texts: list[str], messages: int, out: dict,
-                        timeout: float, client) -> None:
+                        timeout: float, client, think_ms: float = 0.0) -> None:
     sender = f"{run}-direct-{n}"
+    pacing = Pacing(think_ms, n)
+    await asyncio.sleep(pacing.first())
     for i in range(messages):
+        if i:
+            await asyncio.sleep(pacing.next())
         t0 = time.perf_counter()
         try:
             r = await client.post(f"{rasa_url}/webhooks/rest/webhook", timeout=timeout,
@@ -124,22 +151,23 @@ def _stored(db_url: str, ids: list[str]) -> int | None:
 
 
 async def run_bench(url: str, sessions: int, messages: int, texts: list[str], rasa_url: str | None,
-                    db_url: str | None, timeout: float) -> dict:
+                    db_url: str | None, timeout: float, think_ms: float = 0.0) -> dict:
     import httpx
 
     run = f"bench-{uuid.uuid4().hex[:8]}"
     ws_url = url.replace("https://", "wss://").replace("http://", "ws://").rstrip("/") + "/ws"
     out = {"ids": [], "latencies": [], "answered": 0, "errors": 0, "rate_limited": 0, "notices": 0}
     start = asyncio.Event()
-    print(f"bench chat: {sessions} sessions x {messages} messages via {ws_url}", file=sys.stderr)
-    tasks = [asyncio.ensure_future(_widget_session(ws_url, run, n, texts, messages, start, out, timeout))
+    print(f"bench chat: {sessions} sessions x {messages} messages via {ws_url}, think {think_ms:g} ms",
+          file=sys.stderr)
+    tasks = [asyncio.ensure_future(_widget_session(ws_url, run, n, texts, messages, start, out, timeout, think_ms))
              for n in range(sessions)]
     await asyncio.sleep(0.5 + sessions * 0.02)  # let every session connect before the clock starts
     t0 = time.perf_counter()
     start.set()
     await asyncio.gather(*tasks)
     wall = time.perf_counter() - t0
-    result = {"sessions": sessions, "sent": len(out["ids"]), "answered": out["answered"],
+    result = {"sessions": sessions, "think_ms": think_ms, "sent": len(out["ids"]), "answered": out["answered"],
               "stored": _stored(db_url, out["ids"]) if db_url else None, "errors": out["errors"],
               "rate_limited": out["rate_limited"], "slow_notices": out["notices"], **summary(out["latencies"]),
               "throughput_msg_s": round(len(out["latencies"]) / wall, 1) if wall > 0 else None,
@@ -149,10 +177,13 @@ async def run_bench(url: str, sessions: int, messages: int, texts: list[str], ra
         direct = {"latencies": [], "answered": 0, "errors": 0}
         limits = httpx.Limits(max_connections=sessions + 5)
         async with httpx.AsyncClient(limits=limits) as client:
+            t1 = time.perf_counter()
             await asyncio.gather(*[_rasa_session(rasa_url.rstrip("/"), run, n, texts, messages, direct, timeout,
-                                                 client) for n in range(sessions)])
+                                                 client, think_ms) for n in range(sessions)])
+            direct_wall = time.perf_counter() - t1
         result["rasa_direct"] = {"answered": direct["answered"], "errors": direct["errors"],
-                                 **summary(direct["latencies"])}
+                                 **summary(direct["latencies"]),
+                                 "throughput_msg_s": round(len(direct["latencies"]) / direct_wall, 1)}
         for q in ("p50_ms", "p95_ms"):
             ours, theirs = result[q], result["rasa_direct"][q]
             result[f"overhead_{q[:3]}"] = round(ours / theirs - 1, 3) if ours and theirs else None
@@ -168,8 +199,11 @@ async def run_bench(url: str, sessions: int, messages: int, texts: list[str], ra
 @click.option("--rasa-url", default=None, help="Rasa server for the direct comparison (default SUPPORTBOT_RASA_URL).")
 @click.option("--no-rasa", is_flag=True, help="Skip the direct-to-Rasa comparison.")
 @click.option("--db-url", default=None, help="Store to count stored messages in (default: the configured one).")
+@click.option("--think-ms", type=float, default=2000.0, show_default=True,
+              help="Mean pause between an answer and the session's next message (0: back to back, a saturation test).")
 @click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds to wait for one answer.")
-def bench_chat(sessions: int, messages: int, url, texts, rasa_url, no_rasa: bool, db_url, timeout: float) -> None:
+def bench_chat(sessions: int, messages: int, url, texts, rasa_url, no_rasa: bool, db_url, think_ms: float,
+               timeout: float) -> None:
     """Drive real WebSocket sessions through the bot service; print one JSON object.
 
     Keys: sessions, sent, answered, stored, errors, p50_ms, p95_ms, p99_ms (+ rasa_direct and the
@@ -182,5 +216,5 @@ def bench_chat(sessions: int, messages: int, url, texts, rasa_url, no_rasa: bool
     url = url or settings.public_url or f"http://{settings.host}:{settings.port}"
     result = asyncio.run(run_bench(url, sessions, messages, list(texts) or ["hello", "goodbye"],
                                    None if no_rasa else (rasa_url or settings.rasa_url),
-                                   db_url or settings.db_url, timeout))
+                                   db_url or settings.db_url, timeout, think_ms))
     click.echo(json.dumps(result))

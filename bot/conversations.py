@@ -96,14 +96,20 @@ class ConversationStore:
 
         return self._run(work)
 
-    def session_by_token_hash(self, token_hash: str) -> dict | None:
-        """The session holding this token hash (and marks it seen), or None."""
+    def session_by_token_hash(self, token_hash: str, idle_days: float | None = None) -> dict | None:
+        """The session holding this token hash (and marks it seen), or None — also when it has not been
+        seen for more than `idle_days` (its conversations stay stored; the customer starts afresh)."""
 
         def work(s: Session) -> dict | None:
             row = s.execute(select(CustomerSession).where(CustomerSession.token_hash == token_hash)).scalar_one_or_none()
             if row is None:
                 return None
-            row.last_seen_at = utcnow()
+            now = utcnow()
+            if idle_days and idle_days > 0:
+                seen = row.last_seen_at if row.last_seen_at.tzinfo else row.last_seen_at.replace(tzinfo=dt.timezone.utc)
+                if now - seen > dt.timedelta(days=idle_days):
+                    return None
+            row.last_seen_at = now
             return session_dict(row)
 
         return self._run(work)

@@ -5,6 +5,9 @@ bits, hands the token to the browser (localStorage) once and stores its SHA-256.
 connection proves ownership by presenting the token, so a customer can only ever reach the
 conversations of their own session. Sessions of the server-to-server API are scoped to the API
 key: the same `session_id` under two keys names two different customers.
+
+A widget token expires after `session_idle_days` without use (a shared or lost device should not
+reopen a month-old chat); the conversations stay stored for agents and retraining.
 """
 
 from __future__ import annotations
@@ -34,8 +37,9 @@ def api_session_hash(api_key_id: int, session_id: str) -> str:
 class Sessions:
     """Issues and resolves customer sessions on top of the conversation store."""
 
-    def __init__(self, store: ConversationStore):
+    def __init__(self, store: ConversationStore, idle_days: float | None = None):
         self.store = store
+        self.idle_days = idle_days
 
     def create_widget_session(self, origin: str | None) -> tuple[str, dict]:
         """(token, session): the token leaves the server exactly once, here."""
@@ -45,7 +49,7 @@ class Sessions:
     def resolve_widget_token(self, token: str) -> dict:
         if not isinstance(token, str) or not 20 <= len(token) <= 200:
             raise UnknownSession("This chat session is unknown or has expired; a new one will be started.")
-        session = self.store.session_by_token_hash(token_hash(token))
+        session = self.store.session_by_token_hash(token_hash(token), self.idle_days)
         if session is None:
             raise UnknownSession("This chat session is unknown or has expired; a new one will be started.")
         return session

@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     allowed_origins: list[str] = ["*"]
     rasa_late_reply_s: float = 120.0
     store_retry_s: float = 3.0
+    session_idle_days: float = 30.0
     session_rate_per_minute: float = 30.0
     session_rate_burst: int = 10
     ip_rate_per_minute: float = 300.0

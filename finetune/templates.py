@@ -42,3 +42,20 @@ def fill_placeholders(text: str, slots: dict) -> tuple[str, list[str]]:
         filled = re.sub(r",([.!?])", r"\1", filled)
         filled = re.sub(r"\s{2,}", " ", filled).strip()
     return filled, missing
+
+
+def choose_reply(selection: dict, slots: dict, max_drop: float = 0.05) -> tuple[str, str]:
+    """The reply to send for a response-selector result: (filled text, the template it came from).
+
+    The best candidate whose placeholders all have values wins, if it scores within `max_drop` of the
+    top one; otherwise the top reply is sent with its unfillable placeholders dropped and tidied.
+    """
+    top_text = selection["reply"]
+    top_score = float(selection.get("score", 0.0))
+    for cand in selection.get("candidates") or [{"text": top_text, "score": top_score}]:
+        if float(cand.get("score", 0.0)) < top_score - max_drop:
+            break
+        filled, missing = fill_placeholders(cand["text"], slots)
+        if not missing:
+            return filled, cand["text"]
+    return fill_placeholders(top_text, slots)[0], top_text

@@ -26,7 +26,7 @@ def test_serve_runs_the_service_and_bench_chat_reports_every_message(rasa_server
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60, proc=proc)
         done = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "bench", "chat", "--sessions", "3", "--messages", "4",
+            [sys.executable, "-m", "bot.cli", "bench", "chat", "--sessions", "3", "--messages", "4", "--think-ms", "100",
              "--url", f"http://127.0.0.1:{port}", "--rasa-url", rasa_url, "--db-url", sqlite_url],
             cwd=ROOT, capture_output=True, text=True, timeout=180)
     finally:
@@ -34,6 +34,7 @@ def test_serve_runs_the_service_and_bench_chat_reports_every_message(rasa_server
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)  # exactly one JSON object on stdout
     assert REQUIRED <= set(result)
+    assert result["think_ms"] == 100
     assert (result["sessions"], result["sent"], result["answered"], result["stored"], result["errors"]) == (
         3, 12, 12, 12, 0)
     assert 0 < result["p50_ms"] <= result["p95_ms"] <= result["p99_ms"]
@@ -43,3 +44,15 @@ def test_serve_runs_the_service_and_bench_chat_reports_every_message(rasa_server
     with sqlite3.connect(sqlite_url.split(":///", 1)[1]) as conn:  # annotated from Rasa's tracker store
         intents = {row[0] for row in conn.execute("SELECT intent FROM turns WHERE speaker = 'customer'")}
     assert intents == {"greet", "goodbye"}
+
+
+def test_pacing_is_seeded_and_spreads_think_times_around_the_mean():
+    from bot.bench_chat import Pacing
+
+    a, b = Pacing(1000, session=3), Pacing(1000, session=3)
+    draws = [a.next() for _ in range(200)]
+    assert draws == [b.next() for _ in range(200)]  # the same run is the same load
+    assert all(0.5 <= d <= 1.5 for d in draws) and 0.9 < sum(draws) / len(draws) < 1.1
+    assert Pacing(1000, session=4).next() != Pacing(1000, session=3).next()
+    off = Pacing(0, session=1)
+    assert off.first() == 0 and off.next() == 0  # --think-ms 0: back to back

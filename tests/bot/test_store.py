@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 import pytest
@@ -10,8 +11,9 @@ from sqlalchemy import inspect, select, text
 
 from bot.apikeys import ApiKeys
 from bot.conversations import ConversationStore
-from bot.errors import NotFound, StoreUnavailable, Unauthorized
+from bot.errors import NotFound, StoreUnavailable, Unauthorized, UnknownSession
 from bot.sessions import Sessions, token_hash
+from bot.store.base import utcnow
 from bot.store.db import Database, alembic_config
 from bot.store.models import CustomerSession, Turn
 from tests.support import free_port
@@ -56,6 +58,18 @@ class TestConversationStore:
             assert row.token_hash == token_hash(token)
             assert token not in (row.token_hash, row.id)
         assert Sessions(store).resolve_widget_token(token)["session_id"] == session["session_id"]
+
+    def test_a_widget_session_unused_for_too_long_expires(self, store, db):
+        sessions = Sessions(store, idle_days=30)
+        token, session = sessions.create_widget_session(origin=None)
+        fresh_token, fresh = sessions.create_widget_session(origin=None)
+        with db.session() as s:
+            s.get(CustomerSession, session["session_id"]).last_seen_at = utcnow() - dt.timedelta(days=31)
+            s.get(CustomerSession, fresh["session_id"]).last_seen_at = utcnow() - dt.timedelta(days=29)
+        with pytest.raises(UnknownSession):
+            sessions.resolve_widget_token(token)
+        assert sessions.resolve_widget_token(fresh_token)["session_id"] == fresh["session_id"]  # seen: clock reset
+        assert Sessions(store, idle_days=0).resolve_widget_token(token)["session_id"] == session["session_id"]
 
     def test_a_session_keeps_its_conversation_until_it_is_closed(self, store):
         session = new_session(store)

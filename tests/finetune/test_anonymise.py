@@ -7,7 +7,7 @@ import json
 import re
 
 from finetune.anonymise import anonymise_conversations, anonymise_text
-from finetune.templates import fill_placeholders
+from finetune.templates import choose_reply, fill_placeholders
 
 # (text, the turn before it or None, planted values, placeholders expected)
 PLANTED = [
@@ -102,3 +102,15 @@ def test_templates_keep_placeholders_and_are_filled_from_slots():
     text, missing = fill_placeholders("Thank you, [NAME]. Your PIN [PIN] is reset.", {})
     assert missing == ["NAME", "PIN"]
     assert "[" not in text and text == "Thank you. Your PIN is reset."
+
+
+def test_the_action_prefers_a_close_candidate_it_can_fill_over_a_hole():
+    selection = {"reply": "Thank you, [NAME]. Your card is frozen.", "score": 0.80,
+                 "candidates": [{"text": "Thank you, [NAME]. Your card is frozen.", "score": 0.80},
+                                {"text": "Your card [CARD] is frozen now.", "score": 0.78},
+                                {"text": "Your card is frozen.", "score": 0.60}]}
+    assert choose_reply(selection, {"customer_name": "Ana"}) == (
+        "Thank you, Ana. Your card is frozen.", "Thank you, [NAME]. Your card is frozen.")
+    assert choose_reply(selection, {"card_last4": "4821"})[0] == "Your card ending in 4821 is frozen now."
+    # nothing fillable within 0.05 of the top: the top reply, its hole tidied away
+    assert choose_reply(selection, {})[0] == "Thank you. Your card is frozen."

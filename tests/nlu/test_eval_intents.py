@@ -34,7 +34,7 @@ TEST = {
     "cancel_order": ["please cancel my pizza", "I need to cancel my order", "scrap my order"],
     "oos": ["how do I learn French", "what's a good film tonight", "is it going to rain", "play some jazz"],
 }
-KEYS = {"accuracy", "top1_accuracy", "macro_f1", "in_scope_accuracy", "in_scope_fallback_rate", "oos_recall",
+KEYS = {"accuracy", "answered_accuracy", "top1_accuracy", "macro_f1", "in_scope_accuracy", "in_scope_fallback_rate", "oos_recall",
         "oos_precision", "train_seconds", "p50_ms", "p95_ms", "n_train", "n_test", "calibration"}
 
 
@@ -73,6 +73,7 @@ def test_prints_one_json_object_with_the_metrics(evaluated):
     assert len(proc.stdout.strip().splitlines()) == 1  # progress went to stderr
     result = json.loads(proc.stdout)
     assert KEYS <= set(result)
+    assert result["accuracy"] == result["answered_accuracy"]  # open-set test: rejections are graded
     for key in ("accuracy", "top1_accuracy", "macro_f1", "in_scope_accuracy", "oos_recall", "oos_precision"):
         assert 0.0 <= result[key] <= 1.0, key
     assert result["n_train"] == 40 and result["n_test"] == 16

@@ -1,0 +1,26 @@
+"""What each `eval intents` metric counts, on hand-made predictions (no Rasa needed)."""
+
+from __future__ import annotations
+
+from nlu.evaluate import REJECTED, Scores
+
+GOLD = ["a", "a", "b", "b"]
+FINAL = ["a", REJECTED, "b", "a"]  # right, rejected (its best intent was right), right, wrong
+TOP1 = ["a", "a", "b", "a"]
+
+
+def test_closed_set_accuracy_is_top1_and_the_fallback_cost_is_reported_beside_it():
+    m = Scores(GOLD, FINAL, TOP1, oos_label=None).metrics()
+    assert m["accuracy"] == m["top1_accuracy"] == 0.75
+    assert m["answered_accuracy"] == 0.5  # the rejection counted as wrong
+    assert m["in_scope_fallback_rate"] == 0.25
+    assert "oos_recall" not in m
+
+
+def test_open_set_accuracy_grades_rejections():
+    gold, final, top1 = GOLD + ["oos", "oos"], FINAL + [REJECTED, "b"], TOP1 + ["b", "b"]
+    m = Scores(gold, final, top1, oos_label="oos").metrics()
+    assert m["accuracy"] == m["answered_accuracy"] == 0.5  # a, b and the rejected oos row of 6
+    assert m["top1_accuracy"] == 0.75  # over in-scope rows only
+    assert m["in_scope_accuracy"] == 0.5
+    assert m["oos_recall"] == 0.5 and m["oos_precision"] == 0.5
