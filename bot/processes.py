@@ -92,6 +92,13 @@ def platform_services(settings: Settings, env: dict[str, str] | None = None) -> 
         f"http://127.0.0.1:{settings.action_port}/health",
         env,
     )
+    rasa_env = dict(env)
+    if settings.rasa_workers > 1:
+        if not settings.rasa_lock_store_url:
+            raise ValueError(
+                f"rasa_workers={settings.rasa_workers} needs a lock store shared by the workers; set "
+                "SUPPORTBOT_RASA_LOCK_STORE_URL=redis://127.0.0.1:6379/1 (or SUPPORTBOT_RASA_WORKERS=1)")
+        rasa_env["SANIC_WORKERS"] = str(settings.rasa_workers)  # Rasa's own switch for Sanic worker processes
     rasa = Service(
         "rasa",
         [
@@ -101,7 +108,7 @@ def platform_services(settings: Settings, env: dict[str, str] | None = None) -> 
             "--endpoints", str(endpoints), "--credentials", "credentials.yml",
         ],
         f"http://127.0.0.1:{settings.rasa_port}/status",
-        env,
+        rasa_env,
         prepare=lambda: render_endpoints(settings, run_dir),
     )
     bot = Service(

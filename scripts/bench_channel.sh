@@ -5,6 +5,7 @@
 # and once back to back (saturation). One JSON object per run on stdout; logs under var/logs/.
 #
 #   scripts/bench_channel.sh [MESSAGES] [THINK_MS]        # defaults: 10 messages, 2000 ms
+#   SESSIONS="50" SATURATION=0 scripts/bench_channel.sh   # only N = 50, no back-to-back run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MESSAGES=${1:-10}
@@ -23,7 +24,9 @@ for _ in $(seq 1 180); do
   sleep 1
 done
 curl -sf http://127.0.0.1:8000/healthz > /dev/null || { echo "the stack did not start; see var/logs/bench_up.log" >&2; exit 1; }
-for N in 1 20 50; do
+for N in ${SESSIONS:-1 20 50}; do
   "$BIN/supportbot" bench chat --sessions "$N" --messages "$MESSAGES" --think-ms "$THINK" 2>> var/logs/bench_chat.log
 done
-"$BIN/supportbot" bench chat --sessions 50 --messages "$MESSAGES" --think-ms 0 2>> var/logs/bench_chat.log
+if [ "${SATURATION:-1}" = 1 ]; then
+  "$BIN/supportbot" bench chat --sessions 50 --messages "$MESSAGES" --think-ms 0 2>> var/logs/bench_chat.log
+fi

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
 from bot.processes import platform_services, render_endpoints, tracker_store_config
@@ -37,3 +38,13 @@ def test_services_start_in_dependency_order_with_configured_ports(tmp_path):
     names = [(svc.name, svc.health_url) for svc in platform_services(s)]
     assert names == [("actions", "http://127.0.0.1:9003/health"), ("rasa", "http://127.0.0.1:9002/status"),
                      ("bot", "http://127.0.0.1:9001/healthz")]
+
+
+def test_several_rasa_workers_need_a_shared_lock_store(tmp_path):
+    with pytest.raises(ValueError, match="SUPPORTBOT_RASA_LOCK_STORE_URL"):
+        platform_services(Settings(var_dir=tmp_path, rasa_workers=2))
+    services = platform_services(Settings(var_dir=tmp_path, rasa_workers=2,
+                                          rasa_lock_store_url="redis://127.0.0.1:6379/1"))
+    rasa = next(svc for svc in services if svc.name == "rasa")
+    assert rasa.env["SANIC_WORKERS"] == "2"
+    assert all("SANIC_WORKERS" not in svc.env for svc in services if svc.name != "rasa")
