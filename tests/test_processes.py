@@ -15,6 +15,15 @@ def test_sqlite_store_gives_rasa_its_own_tracker_file(tmp_path):
     assert cfg == {"type": "SQL", "dialect": "sqlite", "db": str(tmp_path / "rasa_tracker.db")}
 
 
+def test_rasa_sqlite_tracker_file_is_put_in_wal_mode_so_our_reads_never_block_rasa(tmp_path):
+    import sqlite3
+
+    s = Settings(var_dir=tmp_path, database_url="")
+    render_endpoints(s, tmp_path / "run")
+    with sqlite3.connect(tmp_path / "rasa_tracker.db") as conn:  # a new connection sees the file's mode
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
 def test_postgres_store_is_shared_with_rasa(tmp_path):
     s = Settings(var_dir=tmp_path, database_url="postgresql://bot:secret@db.internal:5433/supportbot")
     cfg = tracker_store_config(s)
