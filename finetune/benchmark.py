@@ -11,8 +11,7 @@ import sys
 from pathlib import Path
 
 from finetune.charts import eval_chart
-from finetune.errors import NotEnoughData
-from finetune.evaluation import BM25Scorer, EncoderScorer, RankingEvaluator, build_eval_set
+from finetune.evaluation import BM25Scorer, EncoderScorer, held_out_evaluator
 from finetune.pairs import split_conversations
 from finetune.pipeline import train_config
 from finetune.preprocess import load_logs
@@ -32,12 +31,8 @@ def run_eval_responses(settings, train_logs: Path, test_logs: Path, out: Path | 
     test, test_report = load_logs(test_logs, settings.finetune_min_turns)
     _log(f"train logs: {json.dumps(train_report['import'])}\ntest logs: {json.dumps(test_report['import'])}")
     train, validation = split_conversations(train_all, 0.05, settings.finetune_seed + 1)
-    try:
-        cases = build_eval_set(test, seed=settings.finetune_seed, context_turns=settings.finetune_context_turns,
-                               max_cases=max_cases)
-        evaluator = RankingEvaluator(cases)
-    except ValueError as exc:
-        raise NotEnoughData(f"cannot evaluate on {test_logs}: {exc}") from exc
+    evaluator = held_out_evaluator(test, settings, max_cases, f"cannot evaluate on {test_logs}")
+    cases = evaluator.cases
     _log(f"{len(cases)} test cases; scoring BM25 and the base encoder")
     results = {"bm25": evaluator.evaluate(BM25Scorer()),
                "base": evaluator.evaluate(EncoderScorer(Encoder(settings.encoder).load(), "base", progress))}

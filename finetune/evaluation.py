@@ -111,3 +111,15 @@ class BM25Scorer:
             scores = retriever.get_scores(query) if query else np.zeros(len(texts))
             out.append(np.asarray(scores)[[row[t] for t in cands]])
         return out
+
+
+def held_out_evaluator(conversations: list[dict], settings, max_cases: int | None, too_small: str) -> RankingEvaluator:
+    """The recall@1-of-100 evaluator over `conversations` with the settings' seed and context length;
+    `NotEnoughData` (starting with `too_small`) when they hold no usable case."""
+    from finetune.errors import NotEnoughData
+
+    try:
+        return RankingEvaluator(build_eval_set(conversations, seed=settings.finetune_seed,
+                                               context_turns=settings.finetune_context_turns, max_cases=max_cases))
+    except ValueError as exc:
+        raise NotEnoughData(f"{too_small} ({exc})") from exc

@@ -17,7 +17,7 @@ from typing import Callable
 from finetune.archive import load_archive
 from finetune.dual_encoder import TrainConfig
 from finetune.errors import FinetuneError, NotEnoughData
-from finetune.evaluation import EncoderScorer, RankingEvaluator, build_eval_set
+from finetune.evaluation import EncoderScorer, RankingEvaluator, held_out_evaluator
 from finetune.gate import PromotionGate
 from finetune.importers import ImportResult, read_jsonl, read_store, read_tracker_store
 from finetune.pairs import data_fingerprint, make_pairs, split_conversations
@@ -88,12 +88,9 @@ def prepare_data(settings, since, files, use_store, log, max_cases: int | None) 
     if len(pairs) < MIN_TRAIN_PAIRS:
         raise NotEnoughData(f"only {len(pairs)} training pairs from {len(conversations)} conversations "
                             f"(need {MIN_TRAIN_PAIRS}); import more logs with `supportbot logs import`")
-    try:
-        cases = build_eval_set(held, seed=settings.finetune_seed, context_turns=settings.finetune_context_turns,
-                               max_cases=max_cases)
-        evaluator = RankingEvaluator(cases)
-    except ValueError as exc:
-        raise NotEnoughData(f"held-out split too small to evaluate ({exc}); import more logs") from exc
+    evaluator = held_out_evaluator(held, settings, max_cases,
+                                   "held-out split too small to evaluate; import more logs")
+    cases = evaluator.cases
     report = {"conversations": len(conversations), "train_pairs": len(pairs), "heldout_cases": len(cases),
               "sources": sources, **prep}
     return Prepared(conversations, train, validation, pairs, evaluator, report)
