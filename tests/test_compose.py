@@ -32,7 +32,7 @@ def config() -> dict:
 
 def test_services_and_their_images(config):
     services = config["services"]
-    assert set(services) == {"postgres", "prepare", "rasa", "actions", "bot"}
+    assert set(services) == {"postgres", "redis", "prepare", "rasa", "actions", "bot"}
     assert services["rasa"]["build"]["dockerfile"] == "docker/rasa.Dockerfile"
     for name in ("prepare", "actions", "bot"):
         assert services[name]["build"]["dockerfile"] == "docker/app.Dockerfile"
@@ -112,3 +112,12 @@ def test_rasa_image_talks_to_the_actions_service():
     endpoints = yaml.safe_load((ROOT / "docker" / "endpoints.yml").read_text())
     assert endpoints["action_endpoint"]["url"] == "http://actions:5055/webhook"
     assert endpoints["tracker_store"]["dialect"] == "postgresql"
+    assert endpoints["lock_store"] == {"type": "redis", "url": "redis", "port": 6379, "db": 1,
+                                       "key_prefix": "supportbot"}
+
+
+def test_rasa_runs_a_process_per_core_behind_the_redis_lock_store(config):
+    rasa = config["services"]["rasa"]
+    assert rasa["environment"]["SANIC_WORKERS"] == "2"
+    assert rasa["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert "redis-cli" in " ".join(config["services"]["redis"]["healthcheck"]["test"])
