@@ -4,12 +4,12 @@ Each session connects, says hello, then sends M messages one after another: the 
 previous is answered and the customer has "read and typed" for a think time (`--think-ms`, drawn
 uniformly from 0.5x to 1.5x with a fixed seed; sessions start spread over one think time, as real
 customers do not all press Enter at the same instant). `--think-ms 0` sends back to back with every
-session starting at once: a saturation test that measures throughput, not what a customer sees. Latency is from sending a message to the end of
-its answer (the `typing: false` event, i.e. replies stored and delivered). `answered` counts
-messages that got a bot reply, including late ones after a "taking longer" notice (`slow_notices`). Afterwards the store is
-asked how many of the sent messages it holds (`stored`), and the same messages are sent with the
-same concurrency straight to Rasa's REST channel, so `overhead_p50`/`overhead_p95` show what the
-bot service adds. Prints one JSON object on stdout; progress goes to stderr.
+session starting at once: a saturation test that measures throughput, not what a customer sees.
+Latency is from sending a message to the end of its answer (the `typing: false` event, i.e. replies
+stored and delivered). `answered` counts messages that got a bot reply, including late ones after a
+"taking longer" notice (`slow_notices`). Afterwards the store is asked how many of the sent messages
+it holds (`stored`), and the same messages are sent with the same concurrency and pacing straight to
+Rasa's REST channel, so `overhead_p50`/`overhead_p95` show what the bot service adds. Prints one JSON object on stdout; progress goes to stderr.
 """
 
 from __future__ import annotations

@@ -53,13 +53,16 @@ def up(host, port, rasa_port, action_port, no_train: bool, timeout: float) -> No
     overrides = {k: v for k, v in {"host": host, "port": port, "rasa_port": rasa_port,
                                    "action_port": action_port}.items() if v is not None}
     settings = get_settings().model_copy(update=overrides)
+    try:  # before training: a configuration mistake should not cost minutes first
+        services = platform_services(settings, env={"SUPPORTBOT_HOST": settings.host})
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
     if not no_train:
         _err("supportbot: bringing artifacts up to date (supportbot train)")
         try:
             train_all(settings, say=_err)
         except Exception as exc:  # noqa: BLE001
             raise click.ClickException(f"training failed: {exc}") from exc
-    services = platform_services(settings, env={"SUPPORTBOT_HOST": settings.host})
     stopping = False
 
     def _stop(signum, _frame):
