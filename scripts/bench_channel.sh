@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 MESSAGES=${1:-10}
 THINK=${2:-2000}
 BIN=.venv/bin
+BOT_URL=http://127.0.0.1:${SUPPORTBOT_PORT:-8000}
+RASA_URL=http://127.0.0.1:${SUPPORTBOT_RASA_PORT:-5005}
 mkdir -p var/logs
 # the bench is one IP sending many sessions' messages: the per-IP and per-session limits would refuse it
 export SUPPORTBOT_SESSION_RATE_PER_MINUTE=0 SUPPORTBOT_IP_RATE_PER_MINUTE=0
@@ -18,12 +20,12 @@ export SUPPORTBOT_SESSION_RATE_PER_MINUTE=0 SUPPORTBOT_IP_RATE_PER_MINUTE=0
 UP=$!
 trap 'kill -TERM $UP 2>/dev/null; wait $UP 2>/dev/null || true' EXIT
 for _ in $(seq 1 180); do
-  if curl -sf http://127.0.0.1:8000/healthz > /dev/null && curl -sf http://127.0.0.1:5005/status | grep -q model_file; then
+  if curl -sf "$BOT_URL/healthz" > /dev/null && curl -sf "$RASA_URL/status" | grep -q model_file; then
     break
   fi
   sleep 1
 done
-curl -sf http://127.0.0.1:8000/healthz > /dev/null || { echo "the stack did not start; see var/logs/bench_up.log" >&2; exit 1; }
+curl -sf "$BOT_URL/healthz" > /dev/null || { echo "the stack did not start; see var/logs/bench_up.log" >&2; exit 1; }
 for N in ${SESSIONS:-1 20 50}; do
   "$BIN/supportbot" bench chat --sessions "$N" --messages "$MESSAGES" --think-ms "$THINK" 2>> var/logs/bench_chat.log
 done
