@@ -9,7 +9,9 @@ Latency is from sending a message to the end of its answer (the `typing: false` 
 stored and delivered). `answered` counts messages that got a bot reply, including late ones after a
 "taking longer" notice (`slow_notices`). Afterwards the store is asked how many of the sent messages
 it holds (`stored`), and the same messages are sent with the same concurrency and pacing straight to
-Rasa's REST channel, so `overhead_p50`/`overhead_p95` show what the bot service adds. Prints one JSON object on stdout; progress goes to stderr.
+Rasa's REST channel, so `overhead_p50`/`overhead_p95` show what the bot service adds. `--rounds R`
+repeats both, alternating which goes first, and pools the latencies. Prints one JSON object on
+stdout; progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -150,40 +152,63 @@ def _stored(db_url: str, ids: list[str]) -> int | None:
         return None
 
 
-async def run_bench(url: str, sessions: int, messages: int, texts: list[str], rasa_url: str | None,
-                    db_url: str | None, timeout: float, think_ms: float = 0.0) -> dict:
-    import httpx
-
-    run = f"bench-{uuid.uuid4().hex[:8]}"
-    ws_url = url.replace("https://", "wss://").replace("http://", "ws://").rstrip("/") + "/ws"
-    out = {"ids": [], "latencies": [], "answered": 0, "errors": 0, "rate_limited": 0, "notices": 0}
+async def _ours(ws_url: str, run: str, sessions: int, messages: int, texts: list[str], timeout: float,
+                think_ms: float, out: dict) -> float:
+    """One round through the bot service; returns its wall time (from the moment every session is connected)."""
     start = asyncio.Event()
-    print(f"bench chat: {sessions} sessions x {messages} messages via {ws_url}, think {think_ms:g} ms",
-          file=sys.stderr)
     tasks = [asyncio.ensure_future(_widget_session(ws_url, run, n, texts, messages, start, out, timeout, think_ms))
              for n in range(sessions)]
     await asyncio.sleep(0.5 + sessions * 0.02)  # let every session connect before the clock starts
     t0 = time.perf_counter()
     start.set()
     await asyncio.gather(*tasks)
-    wall = time.perf_counter() - t0
-    result = {"sessions": sessions, "think_ms": think_ms, "sent": len(out["ids"]), "answered": out["answered"],
-              "stored": _stored(db_url, out["ids"]) if db_url else None, "errors": out["errors"],
-              "rate_limited": out["rate_limited"], "slow_notices": out["notices"], **summary(out["latencies"]),
+    return time.perf_counter() - t0
+
+
+async def _direct(rasa_url: str, run: str, sessions: int, messages: int, texts: list[str], timeout: float,
+                  think_ms: float, out: dict) -> float:
+    """The same round straight to Rasa's REST channel; returns its wall time."""
+    import httpx
+
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=sessions + 5)) as client:
+        t0 = time.perf_counter()
+        await asyncio.gather(*[_rasa_session(rasa_url.rstrip("/"), run, n, texts, messages, out, timeout, client,
+                                             think_ms) for n in range(sessions)])
+        return time.perf_counter() - t0
+
+
+async def run_bench(url: str, sessions: int, messages: int, texts: list[str], rasa_url: str | None,
+                    db_url: str | None, timeout: float, think_ms: float = 0.0, rounds: int = 1) -> dict:
+    """`rounds` rounds of the load through the bot service and, when `rasa_url` is given, straight to Rasa.
+
+    With Rasa, the order alternates (ours then direct, direct then ours, ...), so neither path is
+    always the one that meets a colder or a larger Rasa; latencies are pooled over the rounds.
+    """
+    ws_url = url.replace("https://", "wss://").replace("http://", "ws://").rstrip("/") + "/ws"
+    out = {"ids": [], "latencies": [], "answered": 0, "errors": 0, "rate_limited": 0, "notices": 0}
+    direct = {"latencies": [], "answered": 0, "errors": 0}
+    wall = direct_wall = 0.0
+    print(f"bench chat: {rounds} round(s) of {sessions} sessions x {messages} messages via {ws_url}, "
+          f"think {think_ms:g} ms", file=sys.stderr)
+    for r in range(rounds):
+        run = f"bench-{uuid.uuid4().hex[:8]}"
+        for path in (("ours", "direct") if r % 2 == 0 else ("direct", "ours")):
+            if path == "ours":
+                wall += await _ours(ws_url, run, sessions, messages, texts, timeout, think_ms, out)
+            elif rasa_url:
+                print(f"bench chat: round {r + 1}, the same load straight to Rasa at {rasa_url}", file=sys.stderr)
+                direct_wall += await _direct(rasa_url, run, sessions, messages, texts, timeout, think_ms, direct)
+    result = {"sessions": sessions, "think_ms": think_ms, "rounds": rounds, "sent": len(out["ids"]),
+              "answered": out["answered"], "stored": _stored(db_url, out["ids"]) if db_url else None,
+              "errors": out["errors"], "rate_limited": out["rate_limited"], "slow_notices": out["notices"],
+              **summary(out["latencies"]),
               "throughput_msg_s": round(len(out["latencies"]) / wall, 1) if wall > 0 else None,
               "texts": texts, "url": url}
     if rasa_url:
-        print(f"bench chat: the same load straight to Rasa at {rasa_url}", file=sys.stderr)
-        direct = {"latencies": [], "answered": 0, "errors": 0}
-        limits = httpx.Limits(max_connections=sessions + 5)
-        async with httpx.AsyncClient(limits=limits) as client:
-            t1 = time.perf_counter()
-            await asyncio.gather(*[_rasa_session(rasa_url.rstrip("/"), run, n, texts, messages, direct, timeout,
-                                                 client, think_ms) for n in range(sessions)])
-            direct_wall = time.perf_counter() - t1
         result["rasa_direct"] = {"answered": direct["answered"], "errors": direct["errors"],
                                  **summary(direct["latencies"]),
-                                 "throughput_msg_s": round(len(direct["latencies"]) / direct_wall, 1)}
+                                 "throughput_msg_s": round(len(direct["latencies"]) / direct_wall, 1)
+                                 if direct_wall > 0 else None}
         for q in ("p50_ms", "p95_ms"):
             ours, theirs = result[q], result["rasa_direct"][q]
             result[f"overhead_{q[:3]}"] = round(ours / theirs - 1, 3) if ours and theirs else None
@@ -201,9 +226,12 @@ async def run_bench(url: str, sessions: int, messages: int, texts: list[str], ra
 @click.option("--db-url", default=None, help="Store to count stored messages in (default: the configured one).")
 @click.option("--think-ms", type=float, default=2000.0, show_default=True,
               help="Mean pause between an answer and the session's next message (0: back to back, a saturation test).")
+@click.option("--rounds", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Rounds of the load; with Rasa the order alternates (ours/direct, direct/ours) and latencies "
+                   "are pooled, so drift between the two paths evens out.")
 @click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds to wait for one answer.")
 def bench_chat(sessions: int, messages: int, url, texts, rasa_url, no_rasa: bool, db_url, think_ms: float,
-               timeout: float) -> None:
+               rounds: int, timeout: float) -> None:
     """Drive real WebSocket sessions through the bot service; print one JSON object.
 
     Keys: sessions, sent, answered, stored, errors, p50_ms, p95_ms, p99_ms (+ rasa_direct and the
@@ -216,5 +244,5 @@ def bench_chat(sessions: int, messages: int, url, texts, rasa_url, no_rasa: bool
     url = url or settings.public_url or f"http://{settings.host}:{settings.port}"
     result = asyncio.run(run_bench(url, sessions, messages, list(texts) or ["hello", "goodbye"],
                                    None if no_rasa else (rasa_url or settings.rasa_url),
-                                   db_url or settings.db_url, timeout, think_ms))
+                                   db_url or settings.db_url, timeout, think_ms, rounds))
     click.echo(json.dumps(result))

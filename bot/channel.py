@@ -1,7 +1,8 @@
 """What happens to a customer's message, the same for the widget's WebSocket and `POST /api/messages`.
 
-  store the customer turn (durable) -> ack -> status bot? -> Rasa (bounded wait) -> NLU details from
-  Rasa's tracker -> store replies and details (durable) -> deliver
+  store the customer turn (durable) -> status bot? Rasa starts on it -> ack, typing -> Rasa's answer
+  (bounded wait) -> NLU details from Rasa's tracker store and the replies stored with them (durable,
+  one worker thread) -> deliver
 
 Rasa is awaited with `asyncio`, so a slow answer never holds up another session. When Rasa or the
 action server is down, or slower than `rasa_timeout_s`, the customer gets a polite notice at once,
@@ -97,17 +98,20 @@ class Channel:
         turn = await self.db(self.s.store.append_customer_turn, session["session_id"], session["channel"],
                              text, client_msg_id)
         conv_id = turn["conversation_id"]
+        # durable now: Rasa starts on it while the ack and the typing indicator go out
+        call = None if turn["duplicate"] or turn["status"] in HUMAN_STATUSES else self._ask_rasa(
+            conv_id, turn, rasa_text or text)
         await emit({"type": "ack", "client_msg_id": client_msg_id, "turn_id": turn["turn_id"],
                     "conversation_id": conv_id, "duplicate": turn["duplicate"]})
         result = {"conversation_id": conv_id, "customer_turn": turn, "status": turn["status"],
                   "duplicate": turn["duplicate"], "replies": [], "answered": None}
         try:
-            return {**result, **await self._answer(turn, rasa_text or text, emit)}
+            return {**result, **await self._answer(turn, rasa_text or text, emit, call)}
         finally:
             # the end of this message's answer (also for resends and while a person has the chat)
             await emit({"type": "typing", "on": False, "client_msg_id": client_msg_id})
 
-    async def _answer(self, turn: dict, text: str, emit: Emit) -> dict:
+    async def _answer(self, turn: dict, text: str, emit: Emit, call: asyncio.Future | None = None) -> dict:
         conv_id = turn["conversation_id"]
         if turn["duplicate"]:
             stored = await self.db(self.s.store.replies_to, conv_id, turn["turn_id"])
@@ -121,16 +125,20 @@ class Channel:
         if turn["status"] in HUMAN_STATUSES:
             return {}  # a person has (or will have) this conversation; the hub told them
         await emit({"type": "typing", "on": True})
-        return await self._forward(conv_id, turn, text, emit)
+        return await self._forward(conv_id, turn, emit, call or self._ask_rasa(conv_id, turn, text))
 
-    async def _forward(self, conv_id: str, turn: dict, text: str, emit: Emit) -> dict:
-        call = asyncio.ensure_future(self.s.rasa.send(
+    def _ask_rasa(self, conv_id: str, turn: dict, text: str) -> asyncio.Future:
+        """Start sending the message to Rasa; it runs on (up to rasa_late_reply_s) whoever waits for it."""
+        return asyncio.ensure_future(self.s.rasa.send(
             conv_id, text, metadata={"turn_id": turn["turn_id"]}, timeout_s=self.settings.rasa_late_reply_s))
-        try:
-            messages = await asyncio.wait_for(asyncio.shield(call), timeout=self.settings.rasa_timeout_s)
-        except asyncio.TimeoutError:
+
+    async def _forward(self, conv_id: str, turn: dict, emit: Emit, call: asyncio.Future) -> dict:
+        done, _ = await asyncio.wait({call}, timeout=self.settings.rasa_timeout_s)
+        if not done:
             self._spawn(self._late_reply(conv_id, turn, call))
             return await self._unanswered(conv_id, turn, "rasa_timeout", emit)
+        try:
+            messages = call.result()
         except RasaUnavailable as exc:
             log.warning("Rasa unavailable for %s: %s", conv_id, exc)
             return await self._unanswered(conv_id, turn, exc.code if isinstance(exc, RasaTimeout)
@@ -144,18 +152,29 @@ class Channel:
         return {"replies": stored, "answered": True}
 
     async def _deliver(self, conv_id: str, turn: dict, replies: list[dict], emit: Emit) -> list[dict]:
-        nlu = await self._nlu(conv_id, turn["turn_id"], replies)
-        stored = await self.db(self.s.store.record_replies, conv_id, turn["turn_id"], replies, nlu)
+        stored, store_tried = None, bool(self.s.tracker_events is not None and self.s.tracker_events.store_url)
+        if store_tried:
+            stored = await self.db(self._record_with_stored_details, conv_id, turn["turn_id"], replies)
+        if stored is None:  # no tracker store to read, or our message is not in it: Rasa's API
+            nlu = await self._nlu(conv_id, turn["turn_id"], replies, api_only=store_tried)
+            stored = await self.db(self.s.store.record_replies, conv_id, turn["turn_id"], replies, nlu)
         for t in stored:
             event = message_event(t, reply_to=turn["turn_id"])
             await emit(event)
             self.s.hub.publish(conv_id, event)
         return stored
 
-    async def _nlu(self, conv_id: str, turn_id: int, replies: list[dict]) -> dict:
+    def _record_with_stored_details(self, conv_id: str, turn_id: int, replies: list[dict]) -> list[dict] | None:
+        """In a worker thread: the NLU details from Rasa's tracker store, then the replies stored with them."""
+        events = self.s.tracker_events.from_store(conv_id, turn_id)
+        if not events:
+            return None
+        return self.s.store.record_replies(conv_id, turn_id, replies, nlu_details(events, turn_id, replies))
+
+    async def _nlu(self, conv_id: str, turn_id: int, replies: list[dict], api_only: bool = False) -> dict:
         """What Rasa understood, from its tracker (never a second NLU call); empty if it cannot be read."""
         try:
-            if self.s.tracker_events is not None:
+            if self.s.tracker_events is not None and not api_only:
                 events = await self.s.tracker_events.around(conv_id, turn_id)
             else:
                 events = (await self.s.rasa.tracker(conv_id)).get("events") or []

@@ -93,12 +93,12 @@ def platform_services(settings: Settings, env: dict[str, str] | None = None) -> 
         env,
     )
     rasa_env = dict(env)
+    if settings.rasa_workers < 1:
+        raise ValueError(f"rasa_workers must be at least 1, not {settings.rasa_workers}; "
+                         "set SUPPORTBOT_RASA_WORKERS=1 (or one per core)")
     if settings.rasa_workers > 1:
-        if not settings.rasa_lock_store_url:
-            raise ValueError(
-                f"rasa_workers={settings.rasa_workers} needs a lock store shared by the workers; set "
-                "SUPPORTBOT_RASA_LOCK_STORE_URL=redis://127.0.0.1:6379/1 (or SUPPORTBOT_RASA_WORKERS=1)")
-        rasa_env["SANIC_WORKERS"] = str(settings.rasa_workers)  # Rasa's own switch for Sanic worker processes
+        # Rasa's own switch for Sanic worker processes; they share a lock store (render_endpoints)
+        rasa_env["SANIC_WORKERS"] = str(settings.rasa_workers)
     rasa = Service(
         "rasa",
         [
@@ -189,6 +189,9 @@ def render_endpoints(settings: Settings, out_dir: Path) -> Path:
         u = make_url(settings.rasa_lock_store_url)
         base["lock_store"] = {"type": "redis", "url": u.host, "port": u.port or 6379,
                               "db": int(u.database or 1), "key_prefix": "supportbot"}
+    elif settings.rasa_workers > 1:
+        # several Rasa processes on this machine and no Redis: file locks (bot/rasa_lock_store.py)
+        base["lock_store"] = {"type": "bot.rasa_lock_store.FileLockStore", "lock_dir": str(out_dir / "locks")}
     if settings.rasa_event_broker_url:
         u = make_url(settings.rasa_event_broker_url)
         base["event_broker"] = {"type": "pika", "url": u.host, "port": u.port or 5672,

@@ -22,8 +22,10 @@ def serve(settings: Settings) -> None:
     services.db.migrate()
     app = create_app(services)
     try:
+        # no permessage-deflate: the widget's frames are a few hundred bytes, and compressing each one
+        # cost CPU on the cores Rasa needs (docs/benchmarks.md "Customer channel")
         uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
-                    proxy_headers=True, ws_max_size=1 << 20, access_log=False)
+                    proxy_headers=True, ws_max_size=1 << 20, ws_per_message_deflate=False, access_log=False)
     finally:
         services.db.dispose()
 

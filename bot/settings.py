@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     rasa_model_dir: Path = ROOT / "models"
     rasa_tracker_url: str = ""
     rasa_lock_store_url: str = ""
-    rasa_workers: int = 1
+    rasa_workers: int = 2
     rasa_event_broker_url: str = ""
     # demo-bot actions (actions/): where the action server listens and when it answers from the KB
     action_host: str = "127.0.0.1"

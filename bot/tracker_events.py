@@ -57,19 +57,30 @@ class TrackerEvents:
                                 {"sender": sender_id, "start": start, "n": EVENTS_PER_TURN}).scalars().all()
         return [json.loads(row) for row in rows]
 
+    def from_store(self, sender_id: str, turn_id: int) -> list[dict]:
+        """The turn's events from Rasa's tracker store, synchronously; [] when they cannot be read there.
+
+        The channel calls this in the worker thread that then stores the replies, so reading the
+        details and storing them cost one hop off the event loop, not two.
+        """
+        if not self.store_url:
+            return []
+        try:
+            return self._from_store(sender_id, turn_id)
+        except (SQLAlchemyError, ValueError) as exc:
+            if not self._warned:
+                log.warning("cannot read Rasa's tracker store at %s (%s); asking Rasa's API instead. Set "
+                            "SUPPORTBOT_NLU_DETAILS_SOURCE=tracker_api if Rasa keeps its trackers elsewhere.",
+                            self.store_url, exc)
+                self._warned = True
+            return []
+
     async def around(self, sender_id: str, turn_id: int) -> list[dict]:
         """Events holding the NLU details of one turn (oldest first): its user event and what followed."""
         if self.store_url:
-            try:
-                events = await run_in_threadpool(self._from_store, sender_id, turn_id)
-                if events:
-                    return events
-            except (SQLAlchemyError, ValueError) as exc:
-                if not self._warned:
-                    log.warning("cannot read Rasa's tracker store at %s (%s); asking Rasa's API instead. Set "
-                                "SUPPORTBOT_NLU_DETAILS_SOURCE=tracker_api if Rasa keeps its trackers elsewhere.",
-                                self.store_url, exc)
-                    self._warned = True
+            events = await run_in_threadpool(self.from_store, sender_id, turn_id)
+            if events:
+                return events
         return (await self.rasa.tracker(sender_id)).get("events") or []
 
     def dispose(self) -> None:

@@ -58,10 +58,9 @@ def test_status_reports_down_services_with_exit_code(monkeypatch, tmp_path):
     assert info["artifacts"]["rasa_model"]["exists"] is False
 
 
-def test_up_refuses_several_rasa_workers_without_a_lock_store_before_training(monkeypatch, tmp_path):
+def test_up_refuses_a_bad_number_of_rasa_workers_before_training(monkeypatch, tmp_path):
     monkeypatch.setenv("SUPPORTBOT_VAR_DIR", str(tmp_path))
-    monkeypatch.setenv("SUPPORTBOT_RASA_WORKERS", "2")
-    monkeypatch.delenv("SUPPORTBOT_RASA_LOCK_STORE_URL", raising=False)
+    monkeypatch.setenv("SUPPORTBOT_RASA_WORKERS", "0")
     from bot.settings import get_settings
 
     get_settings.cache_clear()
@@ -70,5 +69,5 @@ def test_up_refuses_several_rasa_workers_without_a_lock_store_before_training(mo
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 1
-    assert "SUPPORTBOT_RASA_LOCK_STORE_URL" in result.output
+    assert "SUPPORTBOT_RASA_WORKERS=1" in result.output
     assert not (tmp_path / "logs").exists() and not (tmp_path / "run").exists()  # nothing was started

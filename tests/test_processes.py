@@ -49,11 +49,17 @@ def test_services_start_in_dependency_order_with_configured_ports(tmp_path):
                      ("bot", "http://127.0.0.1:9001/healthz")]
 
 
-def test_several_rasa_workers_need_a_shared_lock_store(tmp_path):
-    with pytest.raises(ValueError, match="SUPPORTBOT_RASA_LOCK_STORE_URL"):
-        platform_services(Settings(var_dir=tmp_path, rasa_workers=2))
-    services = platform_services(Settings(var_dir=tmp_path, rasa_workers=2,
-                                          rasa_lock_store_url="redis://127.0.0.1:6379/1"))
+def test_several_rasa_workers_share_file_locks_without_redis_and_redis_when_configured(tmp_path):
+    services = platform_services(Settings(var_dir=tmp_path, rasa_workers=2))
     rasa = next(svc for svc in services if svc.name == "rasa")
     assert rasa.env["SANIC_WORKERS"] == "2"
     assert all("SANIC_WORKERS" not in svc.env for svc in services if svc.name != "rasa")
+    cfg = yaml.safe_load(render_endpoints(Settings(var_dir=tmp_path, rasa_workers=2), tmp_path / "run").read_text())
+    assert cfg["lock_store"] == {"type": "bot.rasa_lock_store.FileLockStore",
+                                 "lock_dir": str(tmp_path / "run" / "locks")}
+    one = yaml.safe_load(render_endpoints(Settings(var_dir=tmp_path, rasa_workers=1), tmp_path / "one").read_text())
+    assert "lock_store" not in one  # one process: Rasa's in-memory lock store is enough
+    redis = Settings(var_dir=tmp_path, rasa_workers=2, rasa_lock_store_url="redis://127.0.0.1:6379/1")
+    assert yaml.safe_load(render_endpoints(redis, tmp_path / "r").read_text())["lock_store"]["type"] == "redis"
+    with pytest.raises(ValueError, match="SUPPORTBOT_RASA_WORKERS=1"):
+        platform_services(Settings(var_dir=tmp_path, rasa_workers=0))

@@ -26,7 +26,7 @@ def test_serve_runs_the_service_and_bench_chat_reports_every_message(rasa_server
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60, proc=proc)
         done = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "bench", "chat", "--sessions", "3", "--messages", "4", "--think-ms", "100",
+            [sys.executable, "-m", "bot.cli", "bench", "chat", "--sessions", "3", "--messages", "4", "--think-ms", "100", "--rounds", "2",
              "--url", f"http://127.0.0.1:{port}", "--rasa-url", rasa_url, "--db-url", sqlite_url],
             cwd=ROOT, capture_output=True, text=True, timeout=180)
     finally:
@@ -34,13 +34,13 @@ def test_serve_runs_the_service_and_bench_chat_reports_every_message(rasa_server
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)  # exactly one JSON object on stdout
     assert REQUIRED <= set(result)
-    assert result["think_ms"] == 100
+    assert (result["think_ms"], result["rounds"]) == (100, 2)
     assert (result["sessions"], result["sent"], result["answered"], result["stored"], result["errors"]) == (
-        3, 12, 12, 12, 0)
+        3, 24, 24, 24, 0)
     assert 0 < result["p50_ms"] <= result["p95_ms"] <= result["p99_ms"]
-    assert result["rasa_direct"]["answered"] == 12 and result["rasa_direct"]["errors"] == 0
+    assert result["rasa_direct"]["answered"] == 24 and result["rasa_direct"]["errors"] == 0
     assert isinstance(result["overhead_p50"], float)
-    assert "bench chat:" in done.stderr  # progress goes to stderr
+    assert "bench chat:" in done.stderr and "round 2" in done.stderr  # progress goes to stderr
     with sqlite3.connect(sqlite_url.split(":///", 1)[1]) as conn:  # annotated from Rasa's tracker store
         intents = {row[0] for row in conn.execute("SELECT intent FROM turns WHERE speaker = 'customer'")}
     assert intents == {"greet", "goodbye"}

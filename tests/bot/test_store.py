@@ -125,6 +125,64 @@ class TestConversationStore:
         assert store.get_conversation(conv)["min_confidence"] == 0.42
         assert store.history(conv, limit=2)[0]["text"] == "and tomorrow?"
 
+    def test_answers_keep_the_lowest_confidence_and_a_decided_outcome(self, store):
+        session = new_session(store)
+        unsure = store.append_customer_turn(session["session_id"], "widget", "blorp", "o1")
+        conv = unsure["conversation_id"]
+
+        def state() -> tuple:
+            c = store.get_conversation(conv)
+            return c["outcome"], c["min_confidence"]
+
+        store.record_replies(conv, unsure["turn_id"], [{"text": "Sorry?"}], {"intent": "nlu_fallback",
+                                                                             "confidence": 0.3})
+        assert state() == ("fallback", 0.3)
+        hello = store.append_customer_turn(session["session_id"], "widget", "hi", "o2")
+        store.record_replies(conv, hello["turn_id"], [{"text": "Hello"}], {"intent": "greet", "confidence": 0.8})
+        assert state() == ("answered", 0.3)  # answered once: a later fallback does not undo it
+        store.set_status(conv, "bot", outcome="handed_off")
+        later = store.append_customer_turn(session["session_id"], "widget", "thanks", "o3")
+        store.record_replies(conv, later["turn_id"], [{"text": "Bye"}], {"intent": "thank", "confidence": 0.2})
+        store.record_replies(conv, later["turn_id"], [{"text": "Bye again"}])  # no NLU details at all
+        assert state() == ("handed_off", 0.2)
+        with pytest.raises(NotFound):
+            store.record_replies("no-such-conversation", later["turn_id"], [{"text": "?"}])
+        assert [t["seq"] for t in store.history(conv)] == list(range(7))
+
+    def test_customer_messages_and_other_writers_share_one_sequence(self, store):
+        session = new_session(store)
+        conv = store.current_conversation(session["session_id"])["conversation_id"]
+        errors: list[Exception] = []
+
+        def customer(n: int) -> None:
+            try:
+                for i in range(6):
+                    turn = store.append_customer_turn(session["session_id"], "widget", f"c{n}-{i}", f"c{n}-{i}")
+                    store.record_replies(conv, turn["turn_id"], [{"text": f"r{n}-{i}"}])
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+
+        def agent(n: int) -> None:
+            try:
+                for i in range(6):
+                    store.append_turn(conv, "agent", f"a{n}-{i}")
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+
+        threads = [threading.Thread(target=fn, args=(n,)) for n in range(3) for fn in (customer, agent)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
+        history = store.history(conv)
+        assert [t["seq"] for t in history] == list(range(3 * 6 * 3))
+        for n in range(3):
+            assert [t["text"] for t in history if t["text"][1:].startswith(f"{n}-")
+                    and t["speaker"] == "customer"] == [f"c{n}-{i}" for i in range(6)]
+            replies = [t for t in history if t["text"].startswith(f"r{n}-")]
+            assert [t["text"] for t in replies] == [f"r{n}-{i}" for i in range(6)]
+
     def test_customers_only_touch_their_own_conversations(self, store):
         alice, mallory = new_session(store), new_session(store)
         q = store.append_customer_turn(alice["session_id"], "widget", "hi", "a1")

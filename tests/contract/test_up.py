@@ -1,5 +1,6 @@
 """Contract: `supportbot up` starts the three services, serves the demo page with the widget, and
-Ctrl-C (SIGINT) stops every one of them."""
+Ctrl-C (SIGINT) stops every one of them. With the defaults (two Rasa processes, no Redis) the Rasa
+processes share conversations through bot.rasa_lock_store.FileLockStore."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ import subprocess
 import sys
 import time
 
+import asyncio
+
 import httpx
 import pytest
+import yaml
 
 from tests.support import ROOT, free_port
 
@@ -36,6 +40,7 @@ def test_up_serves_the_demo_page_and_ctrl_c_stops_everything(trained, tmp_path):
         page = httpx.get(f"{url}/", timeout=10)
         assert page.status_code == 200 and "widget.js" in page.text
         assert httpx.get(f"{url}/widget.js", timeout=10).status_code == 200
+        check_rasa_processes_share_one_conversation(ports["--rasa-port"])
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(60)
@@ -43,3 +48,34 @@ def test_up_serves_the_demo_page_and_ctrl_c_stops_everything(trained, tmp_path):
     for port in ports.values():
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+
+
+def check_rasa_processes_share_one_conversation(rasa_port: int, messages: int = 12) -> None:
+    """Many messages of one conversation at once, spread over Rasa's processes: each is handled whole."""
+    rasa_procs = [pid for pid in os.listdir("/proc") if pid.isdigit() and _cmdline(pid).count(str(rasa_port))
+                  and "rasa" in _cmdline(pid)]
+    assert len(rasa_procs) >= 3, rasa_procs  # Sanic's main process and its two workers
+    endpoints = yaml.safe_load((ROOT / "var" / "run" / f"rasa-{rasa_port}" / "endpoints.yml").read_text())
+    assert endpoints["lock_store"]["type"] == "bot.rasa_lock_store.FileLockStore"
+
+    async def burst() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{rasa_port}", timeout=60) as http:
+            return await asyncio.gather(*[http.post("/webhooks/rest/webhook", json={
+                "sender": "lock-contract", "message": "hello" if i % 2 else "goodbye"}) for i in range(messages)])
+
+    replies = asyncio.run(burst())
+    assert all(r.status_code == 200 and r.json() for r in replies)
+    tracker = httpx.get(f"http://127.0.0.1:{rasa_port}/conversations/lock-contract/tracker", timeout=30).json()
+    kinds = [e["event"] for e in tracker["events"] if e["event"] in ("user", "bot", "action")]
+    users = [i for i, k in enumerate(kinds) if k == "user"]
+    assert len(users) == messages  # none lost
+    for start, end in zip(users, users[1:] + [len(kinds)]):  # each message's actions ran before the next began
+        assert "bot" in kinds[start:end], kinds
+
+
+def _cmdline(pid: str) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
