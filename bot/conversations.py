@@ -78,7 +78,7 @@ class ConversationStore:
 
     def _run_core(self, work: Callable[[Connection], T]) -> T:
         """The same, on a bare connection in one transaction (the hot path's Core statements)."""
-        return self._retrying(self.db.engine.begin, work)
+        return self._retrying(self.db.writer, work)
 
     def _retrying(self, unit: Callable[[], Any], work: Callable[[Any], T]) -> T:
         deadline = time.monotonic() + self.retry_s
