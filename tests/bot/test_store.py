@@ -32,6 +32,24 @@ def store(db) -> ConversationStore:
     return ConversationStore(db, retry_s=10.0)
 
 
+def in_threads(calls: list[tuple]) -> list[Exception]:
+    """Run each (function, *args) in its own thread, all at once; the exceptions they raised."""
+    errors: list[Exception] = []
+
+    def guarded(fn, *args) -> None:
+        try:
+            fn(*args)
+        except Exception as exc:  # noqa: BLE001 - collected for the test's assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guarded, args=call) for call in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
 def new_session(store: ConversationStore) -> dict:
     _token, session = Sessions(store).create_widget_session(origin="https://shop.example")
     return session
@@ -152,28 +170,17 @@ class TestConversationStore:
     def test_customer_messages_and_other_writers_share_one_sequence(self, store):
         session = new_session(store)
         conv = store.current_conversation(session["session_id"])["conversation_id"]
-        errors: list[Exception] = []
 
         def customer(n: int) -> None:
-            try:
-                for i in range(6):
-                    turn = store.append_customer_turn(session["session_id"], "widget", f"c{n}-{i}", f"c{n}-{i}")
-                    store.record_replies(conv, turn["turn_id"], [{"text": f"r{n}-{i}"}])
-            except Exception as exc:  # noqa: BLE001
-                errors.append(exc)
+            for i in range(6):
+                turn = store.append_customer_turn(session["session_id"], "widget", f"c{n}-{i}", f"c{n}-{i}")
+                store.record_replies(conv, turn["turn_id"], [{"text": f"r{n}-{i}"}])
 
         def agent(n: int) -> None:
-            try:
-                for i in range(6):
-                    store.append_turn(conv, "agent", f"a{n}-{i}")
-            except Exception as exc:  # noqa: BLE001
-                errors.append(exc)
+            for i in range(6):
+                store.append_turn(conv, "agent", f"a{n}-{i}")
 
-        threads = [threading.Thread(target=fn, args=(n,)) for n in range(3) for fn in (customer, agent)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        errors = in_threads([(fn, n) for n in range(3) for fn in (customer, agent)])
         assert not errors, errors
         history = store.history(conv)
         assert [t["seq"] for t in history] == list(range(3 * 6 * 3))
@@ -202,20 +209,12 @@ class TestConversationStore:
     def test_concurrent_writers_never_lose_or_reorder_a_turn(self, store):
         session = new_session(store)
         conv = store.current_conversation(session["session_id"])["conversation_id"]
-        errors: list[Exception] = []
 
         def writer(n: int) -> None:
-            try:
-                for i in range(8):
-                    store.append_turn(conv, "agent" if n % 2 else "customer", f"w{n}-{i}")
-            except Exception as exc:  # noqa: BLE001
-                errors.append(exc)
+            for i in range(8):
+                store.append_turn(conv, "agent" if n % 2 else "customer", f"w{n}-{i}")
 
-        threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        errors = in_threads([(writer, n) for n in range(6)])
         assert not errors, errors
         history = store.history(conv)
         assert [t["seq"] for t in history] == list(range(48))
