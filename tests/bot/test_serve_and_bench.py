@@ -25,6 +25,10 @@ def test_serve_runs_the_service_and_bench_chat_reports_every_message(rasa_server
     proc = start([sys.executable, "-m", "bot.serve"], tmp_path / "serve.log", env=env)
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60, proc=proc)
+        from websockets.sync.client import connect
+
+        with connect(f"ws://127.0.0.1:{port}/ws") as ws:  # the client offers permessage-deflate ...
+            assert ws.response.headers.get("Sec-WebSocket-Extensions") is None  # ... and is not given it
         done = subprocess.run(
             [sys.executable, "-m", "bot.cli", "bench", "chat", "--sessions", "3", "--messages", "4", "--think-ms", "100", "--rounds", "2",
              "--url", f"http://127.0.0.1:{port}", "--rasa-url", rasa_url, "--db-url", sqlite_url],
