@@ -21,13 +21,13 @@ import time
 import uuid
 from typing import Any, Callable, TypeVar
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from bot.errors import NotFound, StoreUnavailable
-from bot.store.base import utcnow
 from bot.store import statements as q
+from bot.store.base import utcnow
 from bot.store.models import Conversation, ConversationStatus, CustomerSession, Outcome, Speaker, Turn
 
 log = logging.getLogger(__name__)
@@ -204,27 +204,14 @@ class ConversationStore:
 
     # --- turns -------------------------------------------------------------------------------
     @staticmethod
-    def _append(s: Session, conv_id: str, rows: list[dict]) -> list[Turn]:
-        """Insert turns (dicts of Turn fields) with the next seqs of the conversation.
-
-        Writing the conversation row first takes its lock (PostgreSQL: the row; SQLite: the database),
-        so no other writer can take the same seq between our read of max(seq) and our insert.
-        """
-        now = utcnow()
-        s.execute(update(Conversation).where(Conversation.id == conv_id).values(last_activity_at=now))
-        seq = s.execute(select(func.coalesce(func.max(Turn.seq), -1) + 1)
-                        .where(Turn.conversation_id == conv_id)).scalar_one()
-        turns = [Turn(conversation_id=conv_id, seq=seq + i, created_at=now, **row) for i, row in enumerate(rows)]
-        s.add_all(turns)
-        s.flush()
-        return turns
-
-    @staticmethod
     def _append_rows(c: Connection, conv_id: str, rows: list[dict], touch: Any = q.TOUCH_CONVERSATION,
                      **params: Any) -> list[dict]:
-        """`_append` in Core: `touch` (with `params`) updates the conversation's row first, taking its lock.
+        """Insert turns (dicts of Turn fields) with the next seqs of the conversation.
 
-        Raises NotFound when the conversation does not exist.
+        `touch` (with `params`, SET columns or its own `b_*` values) updates the conversation's row
+        first, which takes its lock (PostgreSQL: the row; SQLite: the database), so no other writer can
+        take the same seq between our read of max(seq) and our insert. Raises NotFound when the
+        conversation does not exist.
         """
         now = utcnow()
         if c.execute(touch, {"b_conversation": conv_id, "last_activity_at": now, **params}).rowcount == 0:
@@ -272,15 +259,11 @@ class ConversationStore:
         The result carries the conversation's `status`, read in the same transaction.
         """
 
-        def work(s: Session) -> dict:
-            conv = s.execute(select(Conversation).where(Conversation.id == conversation_id)
-                             .with_for_update()).scalar_one_or_none()
-            if conv is None:
-                raise NotFound(f"No conversation {conversation_id!r}.")
-            [turn] = self._append(s, conv.id, [{"speaker": speaker, "text": text, **fields}])
-            return {**turn_dict(turn), "status": conv.status}
+        def work(c: Connection) -> dict:
+            [turn] = self._append_rows(c, conversation_id, [{"speaker": speaker, "text": text, **fields}])
+            return {**turn, "status": c.execute(q.CONVERSATION_STATUS, {"b_conversation": conversation_id}).scalar_one()}
 
-        return self._run(work)
+        return self._run_core(work)
 
     def record_replies(self, conversation_id: str, customer_turn_id: int, replies: list[dict],
                        nlu: dict | None = None) -> list[dict]:
@@ -309,24 +292,24 @@ class ConversationStore:
     def record_unanswered(self, conversation_id: str, customer_turn_id: int, notice: str, reason: str) -> dict:
         """Mark a customer turn unanswered (Rasa down or slow) and store the notice the customer saw."""
 
-        def work(s: Session) -> dict:
-            conv = s.execute(select(Conversation).where(Conversation.id == conversation_id)
-                             .with_for_update()).scalar_one()
-            s.execute(update(Turn).where(Turn.id == customer_turn_id).values(answered=False))
-            conv.meta = {**(conv.meta or {}), "last_unanswered_reason": reason}
-            if conv.outcome is None:
-                conv.outcome = Outcome.FALLBACK.value
-            [turn] = self._append(s, conversation_id, [{"speaker": Speaker.SYSTEM.value, "text": notice}])
-            return turn_dict(turn)
+        def work(c: Connection) -> dict:
+            conv = c.execute(q.CONVERSATION_FOR_UPDATE, {"b_conversation": conversation_id}).first()
+            if conv is None:
+                raise NotFound(f"No conversation {conversation_id!r}.")
+            c.execute(q.UPDATE_TURN, {"b_turn": customer_turn_id, "answered": False})
+            [turn] = self._append_rows(c, conversation_id, [{"speaker": Speaker.SYSTEM.value, "text": notice}],
+                                       meta={**(conv.meta or {}), "last_unanswered_reason": reason},
+                                       outcome=conv.outcome or Outcome.FALLBACK.value)
+            return turn
 
-        return self._run(work)
+        return self._run_core(work)
 
     def history(self, conversation_id: str, limit: int | None = None) -> list[dict]:
         """The conversation's turns in order (the last `limit` when given)."""
 
         def work(s: Session) -> list[dict]:
-            q = select(Turn).where(Turn.conversation_id == conversation_id).order_by(Turn.seq.desc())
-            rows = s.execute(q.limit(limit) if limit else q).scalars().all()
+            query = select(Turn).where(Turn.conversation_id == conversation_id).order_by(Turn.seq.desc())
+            rows = s.execute(query.limit(limit) if limit else query).scalars().all()
             return [turn_dict(t) for t in reversed(rows)]
 
         return self._run(work)

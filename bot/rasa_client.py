@@ -28,15 +28,18 @@ class RasaClient:
         self.timeout_s = timeout_s
         self._max_connections = max_connections
         # one pooled session per event loop: a ClientSession belongs to the loop it was made in. The
-        # service has one loop; scripts, tests and the console's sync callers may bring others.
+        # service has one loop; tests and scripts that call the client under asyncio.run() bring others.
         self._clients: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
+
+    def _forget_closed_loops(self) -> None:
+        for loop in [lp for lp in self._clients if lp.is_closed()]:
+            del self._clients[loop]  # its loop is gone, and its connections with it
 
     def _http(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None or client.closed:
-            for old in [lp for lp in self._clients if lp.is_closed()]:
-                del self._clients[old]  # its loop is gone, and its connections with it
+            self._forget_closed_loops()
             connector = aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=300)
             client = self._clients[loop] = aiohttp.ClientSession(connector=connector, json_serialize=json.dumps)
         return client
@@ -95,5 +98,4 @@ class RasaClient:
         client = self._clients.pop(asyncio.get_running_loop(), None)
         if client is not None:
             await client.close()
-        for old in [lp for lp in self._clients if lp.is_closed()]:
-            del self._clients[old]
+        self._forget_closed_loops()

@@ -7,7 +7,7 @@ SQLite files get WAL and foreign keys; PostgreSQL gets a pre-ping pool.
 from __future__ import annotations
 
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Iterator
 
@@ -69,11 +69,7 @@ class Database:
     @contextmanager
     def writer(self) -> Iterator[Connection]:
         """A connection in one transaction that commits on success, taking SQLite's write turn first."""
-        if self._write_turn is None:
-            with self.engine.begin() as conn:
-                yield conn
-            return
-        with self._write_turn, self.engine.begin() as conn:
+        with self._write_turn or nullcontext(), self.engine.begin() as conn:
             yield conn
 
     @contextmanager

@@ -1,4 +1,4 @@
-"""The Core statements on every customer message's path, built once at import.
+"""The conversation store's Core statements for appending turns (every customer message's path), built once.
 
 A statement object built once keeps its compiled form and cache key, so running it costs only the
 driver call and parameter processing. Building the same statement per call (or going through the
@@ -27,6 +27,8 @@ OPEN_CONVERSATION = (select(_c.id, _c.status)
                      .order_by(_c.started_at.desc()).limit(1).with_for_update())
 
 NEW_CONVERSATION = insert(CONVERSATIONS)
+CONVERSATION_STATUS = select(_c.status).where(_c.id == bindparam("b_conversation"))
+CONVERSATION_FOR_UPDATE = select(_c.meta, _c.outcome).where(_c.id == bindparam("b_conversation")).with_for_update()
 NEW_TURN = insert(TURNS)
 
 # SET columns come from the parameters (last_activity_at, ...): taking the conversation row's lock first

@@ -15,7 +15,7 @@ from bot.errors import NotFound, StoreUnavailable, Unauthorized, UnknownSession
 from bot.sessions import Sessions, token_hash
 from bot.store.base import utcnow
 from bot.store.db import Database, alembic_config
-from bot.store.models import CustomerSession, Turn
+from bot.store.models import Conversation, CustomerSession, Turn
 from tests.support import free_port
 
 
@@ -166,6 +166,25 @@ class TestConversationStore:
         with pytest.raises(NotFound):
             store.record_replies("no-such-conversation", later["turn_id"], [{"text": "?"}])
         assert [t["seq"] for t in store.history(conv)] == list(range(7))
+
+    def test_an_unanswered_message_marks_its_conversation(self, store, db):
+        session = new_session(store)
+        asked = store.append_customer_turn(session["session_id"], "widget", "anyone?", "u1")
+        conv = asked["conversation_id"]
+        notice = store.record_unanswered(conv, asked["turn_id"], "Sorry, unavailable", "rasa_unavailable")
+        assert (notice["speaker"], notice["seq"]) == ("system", 1)
+        assert store.get_conversation(conv)["outcome"] == "fallback"
+        with db.session() as s:
+            assert s.get(Conversation, conv).meta == {"last_unanswered_reason": "rasa_unavailable"}
+        store.set_status(conv, "waiting", outcome="handed_off")
+        store.record_unanswered(conv, asked["turn_id"], "Still sorry", "rasa_timeout")
+        assert store.get_conversation(conv)["outcome"] == "handed_off"  # a decided outcome stays
+        note = store.append_turn(conv, "system", "An agent will be with you shortly.")
+        assert (note["seq"], note["status"]) == (3, "waiting")
+        with pytest.raises(NotFound):
+            store.record_unanswered("no-such-conversation", asked["turn_id"], "?", "rasa_timeout")
+        with pytest.raises(NotFound):
+            store.append_turn("no-such-conversation", "system", "?")
 
     def test_customer_messages_and_other_writers_share_one_sequence(self, store):
         session = new_session(store)
