@@ -24,7 +24,7 @@ from bot.hub import Hub
 from bot.rasa_client import RasaClient
 from bot.ratelimit import RateLimiter
 from bot.sessions import Sessions
-from bot.settings import Settings
+from bot.settings import NLU_DETAILS_SOURCES, Settings
 from bot.store.db import Database
 from bot.tracker_events import TrackerEvents
 
@@ -59,17 +59,19 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
     """The standard wiring: the configured database, a fresh hub, Rasa client and (if present) handoff."""
     db = db or Database(settings.db_url)
     hub = Hub()
-    rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_s)
+    if settings.nlu_details_source not in NLU_DETAILS_SOURCES:
+        raise ValueError(f"SUPPORTBOT_NLU_DETAILS_SOURCE is {settings.nlu_details_source!r}; "
+                         f"use one of {', '.join(NLU_DETAILS_SOURCES)}.")
+    rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_s,
+                      channel="supportbot" if settings.nlu_details_source == "rasa_channel" else "rest")
     handoff = None
     if importlib.util.find_spec("bot.handoff") is not None:
         from bot.handoff import Handoff
 
         handoff = Handoff(db, hub, rasa, settings)
-    if settings.nlu_details_source not in ("tracker_store", "tracker_api"):
-        raise ValueError(f"SUPPORTBOT_NLU_DETAILS_SOURCE is {settings.nlu_details_source!r}; "
-                         "use tracker_store or tracker_api.")
-    tracker_events = TrackerEvents(rasa, settings.tracker_db_url
-                                   if settings.nlu_details_source == "tracker_store" else None)
+    # the tracker store is read when an answer does not carry its events (another tracker store)
+    tracker_events = TrackerEvents(rasa, None if settings.nlu_details_source == "tracker_api"
+                                   else settings.tracker_db_url)
     return Services(settings=settings, db=db, hub=hub, rasa=rasa,
                     store=ConversationStore(db, retry_s=settings.store_retry_s), handoff=handoff,
                     tracker_events=tracker_events)

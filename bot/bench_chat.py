@@ -10,20 +10,24 @@ stored and delivered). `answered` counts messages that got a bot reply, includin
 "taking longer" notice (`slow_notices`). Afterwards the store is asked how many of the sent messages
 it holds (`stored`), and the same messages are sent with the same concurrency and pacing straight to
 Rasa's REST channel, so `overhead_p50`/`overhead_p95` show what the bot service adds. `--rounds R`
-repeats both, alternating which goes first, and pools the latencies. Prints one JSON object on
-stdout; progress goes to stderr.
+repeats both, alternating which goes first, and pools the latencies. Both paths use the same
+client library (aiohttp), and `client_cpu_ms_per_message` says what the load generator cost per
+message on each path, since it shares the cores with the services it measures. Prints one JSON
+object on stdout; progress goes to stderr.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import random
+import resource
 import statistics
 import sys
-import random
 import time
 import uuid
 
+import aiohttp
 import click
 
 
@@ -50,18 +54,39 @@ class Pacing:
         return self._rng.uniform(0.5 * self.think_s, 1.5 * self.think_s)
 
 
+def cpu_s() -> float:
+    """This process's CPU time so far (user + system): what the load generator itself costs the cores."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def summary(latencies: list[float]) -> dict:
     return {"p50_ms": percentile(latencies, 50), "p95_ms": percentile(latencies, 95),
             "p99_ms": percentile(latencies, 99),
             "mean_ms": round(statistics.fmean(latencies), 1) if latencies else None}
 
 
-async def _widget_session(ws_url: str, run: str, n: int, texts: list[str], messages: int, start: asyncio.Event,
-                          out: dict, timeout: float, think_ms: float = 0.0) -> None:
-    import websockets
+class _Socket:
+    """One widget connection over aiohttp's WebSocket client: text frames in, text frames out."""
 
+    def __init__(self, ws):
+        self.ws = ws
+
+    async def send(self, text: str) -> None:
+        await self.ws.send_str(text)
+
+    async def recv(self) -> str:
+        msg = await self.ws.receive()
+        if msg.type != aiohttp.WSMsgType.TEXT:
+            raise ConnectionError(f"the bot service closed the WebSocket ({msg.type.name}, {msg.data!r})")
+        return msg.data
+
+
+async def _widget_session(ws_url: str, run: str, n: int, texts: list[str], messages: int, start: asyncio.Event,
+                          out: dict, timeout: float, http, think_ms: float = 0.0) -> None:
     try:
-        async with websockets.connect(ws_url, max_size=1 << 20) as ws:
+        async with http.ws_connect(ws_url, max_msg_size=1 << 20, autoping=True) as raw:
+            ws = _Socket(raw)
             await ws.send(json.dumps({"type": "hello"}))
             while json.loads(await asyncio.wait_for(ws.recv(), timeout))["type"] != "history":
                 pass
@@ -121,11 +146,12 @@ async def _rasa_session(rasa_url: str, run: str, n: int, texts: list[str], messa
             await asyncio.sleep(pacing.next())
         t0 = time.perf_counter()
         try:
-            r = await client.post(f"{rasa_url}/webhooks/rest/webhook", timeout=timeout,
-                                  json={"sender": sender, "message": texts[i % len(texts)]})
-            r.raise_for_status()
+            async with client.post(f"{rasa_url}/webhooks/rest/webhook", timeout=aiohttp.ClientTimeout(total=timeout),
+                                   json={"sender": sender, "message": texts[i % len(texts)]}) as r:
+                r.raise_for_status()
+                answer = await r.json()
             out["latencies"].append((time.perf_counter() - t0) * 1000)
-            out["answered"] += any(isinstance(m, dict) and m.get("text") for m in r.json())
+            out["answered"] += any(isinstance(m, dict) and m.get("text") for m in answer)
         except Exception as exc:  # noqa: BLE001
             out["errors"] += 1
             print(f"direct {n}: {type(exc).__name__}: {exc}", file=sys.stderr)
@@ -152,25 +178,29 @@ def _stored(db_url: str, ids: list[str]) -> int | None:
         return None
 
 
+def _client(sessions: int) -> aiohttp.ClientSession:
+    """The load generator's HTTP/WebSocket client, the same library for both paths (it shares their cores)."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=sessions + 5))
+
+
 async def _ours(ws_url: str, run: str, sessions: int, messages: int, texts: list[str], timeout: float,
                 think_ms: float, out: dict) -> float:
     """One round through the bot service; returns its wall time (from the moment every session is connected)."""
     start = asyncio.Event()
-    tasks = [asyncio.ensure_future(_widget_session(ws_url, run, n, texts, messages, start, out, timeout, think_ms))
-             for n in range(sessions)]
-    await asyncio.sleep(0.5 + sessions * 0.02)  # let every session connect before the clock starts
-    t0 = time.perf_counter()
-    start.set()
-    await asyncio.gather(*tasks)
-    return time.perf_counter() - t0
+    async with _client(sessions) as http:
+        tasks = [asyncio.ensure_future(_widget_session(ws_url, run, n, texts, messages, start, out, timeout, http,
+                                                       think_ms)) for n in range(sessions)]
+        await asyncio.sleep(0.5 + sessions * 0.02)  # let every session connect before the clock starts
+        t0 = time.perf_counter()
+        start.set()
+        await asyncio.gather(*tasks)
+        return time.perf_counter() - t0
 
 
 async def _direct(rasa_url: str, run: str, sessions: int, messages: int, texts: list[str], timeout: float,
                   think_ms: float, out: dict) -> float:
     """The same round straight to Rasa's REST channel; returns its wall time."""
-    import httpx
-
-    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=sessions + 5)) as client:
+    async with _client(sessions) as client:
         t0 = time.perf_counter()
         await asyncio.gather(*[_rasa_session(rasa_url.rstrip("/"), run, n, texts, messages, out, timeout, client,
                                              think_ms) for n in range(sessions)])
@@ -187,28 +217,34 @@ async def run_bench(url: str, sessions: int, messages: int, texts: list[str], ra
     ws_url = url.replace("https://", "wss://").replace("http://", "ws://").rstrip("/") + "/ws"
     out = {"ids": [], "latencies": [], "answered": 0, "errors": 0, "rate_limited": 0, "notices": 0}
     direct = {"latencies": [], "answered": 0, "errors": 0}
-    wall = direct_wall = 0.0
+    wall = direct_wall = cpu = direct_cpu = 0.0
     print(f"bench chat: {rounds} round(s) of {sessions} sessions x {messages} messages via {ws_url}, "
           f"think {think_ms:g} ms", file=sys.stderr)
     for r in range(rounds):
         run = f"bench-{uuid.uuid4().hex[:8]}"
         for path in (("ours", "direct") if r % 2 == 0 else ("direct", "ours")):
+            c0 = cpu_s()
             if path == "ours":
                 wall += await _ours(ws_url, run, sessions, messages, texts, timeout, think_ms, out)
+                cpu += cpu_s() - c0
             elif rasa_url:
                 print(f"bench chat: round {r + 1}, the same load straight to Rasa at {rasa_url}", file=sys.stderr)
                 direct_wall += await _direct(rasa_url, run, sessions, messages, texts, timeout, think_ms, direct)
+                direct_cpu += cpu_s() - c0
     result = {"sessions": sessions, "think_ms": think_ms, "rounds": rounds, "sent": len(out["ids"]),
               "answered": out["answered"], "stored": _stored(db_url, out["ids"]) if db_url else None,
               "errors": out["errors"], "rate_limited": out["rate_limited"], "slow_notices": out["notices"],
               **summary(out["latencies"]),
               "throughput_msg_s": round(len(out["latencies"]) / wall, 1) if wall > 0 else None,
+              "client_cpu_ms_per_message": round(cpu * 1000 / len(out["ids"]), 2) if out["ids"] else None,
               "texts": texts, "url": url}
     if rasa_url:
         result["rasa_direct"] = {"answered": direct["answered"], "errors": direct["errors"],
                                  **summary(direct["latencies"]),
                                  "throughput_msg_s": round(len(direct["latencies"]) / direct_wall, 1)
-                                 if direct_wall > 0 else None}
+                                 if direct_wall > 0 else None,
+                                 "client_cpu_ms_per_message": round(direct_cpu * 1000 / len(direct["latencies"]), 2)
+                                 if direct["latencies"] else None}
         for q in ("p50_ms", "p95_ms"):
             ours, theirs = result[q], result["rasa_direct"][q]
             result[f"overhead_{q[:3]}"] = round(ours / theirs - 1, 3) if ours and theirs else None

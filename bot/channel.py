@@ -1,8 +1,12 @@
 """What happens to a customer's message, the same for the widget's WebSocket and `POST /api/messages`.
 
   store the customer turn (durable) -> status bot? Rasa starts on it -> ack, typing -> Rasa's answer
-  (bounded wait) -> NLU details from Rasa's tracker store and the replies stored with them (durable,
+  (bounded wait) with the turn's tracker events -> the replies stored with their NLU details (durable,
   one worker thread) -> deliver
+
+The NLU details come from Rasa's tracker, in the answer of supportbot's Rasa channel
+(bot/rasa_channel.py); when an answer does not carry them (a Rasa with another tracker store, or
+`nlu_details_source` tracker_store / tracker_api) they are read from Rasa's tracker store or API.
 
 Rasa is awaited with `asyncio`, so a slow answer never holds up another session. When Rasa or the
 action server is down, or slower than `rasa_timeout_s`, the customer gets a polite notice at once,
@@ -21,7 +25,8 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.errors import (EmptyMessage, HandoffUnavailable, InvalidRequest, MessageTooLong, NotFound, RasaTimeout,
                         RasaUnavailable, ServiceError)
-from bot.replies import nlu_details, parse_replies
+from bot.rasa_client import RasaAnswer
+from bot.replies import nlu_details, parse_replies, turn_start
 
 log = logging.getLogger(__name__)
 Emit = Callable[[dict], Awaitable[None]]
@@ -101,6 +106,8 @@ class Channel:
         # durable now: Rasa starts on it while the ack and the typing indicator go out
         call = None if turn["duplicate"] or turn["status"] in HUMAN_STATUSES else self._ask_rasa(
             conv_id, turn, rasa_text or text)
+        if call is not None:
+            await asyncio.sleep(0)  # the request goes out to Rasa before the ack and typing frames
         await emit({"type": "ack", "client_msg_id": client_msg_id, "turn_id": turn["turn_id"],
                     "conversation_id": conv_id, "duplicate": turn["duplicate"]})
         result = {"conversation_id": conv_id, "customer_turn": turn, "status": turn["status"],
@@ -138,22 +145,26 @@ class Channel:
             self._spawn(self._late_reply(conv_id, turn, call))
             return await self._unanswered(conv_id, turn, "rasa_timeout", emit)
         try:
-            messages = call.result()
+            answer: RasaAnswer = call.result()
         except RasaUnavailable as exc:
             log.warning("Rasa unavailable for %s: %s", conv_id, exc)
             return await self._unanswered(conv_id, turn, exc.code if isinstance(exc, RasaTimeout)
                                           else "rasa_unavailable", emit)
-        replies, handoff = parse_replies(messages)
+        replies, handoff = parse_replies(answer.messages)
         if not replies and not handoff:
             return await self._unanswered(conv_id, turn, "no_reply", emit)
-        stored = await self._deliver(conv_id, turn, replies, emit)
+        stored = await self._deliver(conv_id, turn, replies, emit, answer.events)
         if handoff:
             await self._bot_handoff(conv_id)
         return {"replies": stored, "answered": True}
 
-    async def _deliver(self, conv_id: str, turn: dict, replies: list[dict], emit: Emit) -> list[dict]:
+    async def _deliver(self, conv_id: str, turn: dict, replies: list[dict], emit: Emit,
+                       events: list[dict] | None = None) -> list[dict]:
         stored, store_tried = None, bool(self.s.tracker_events is not None and self.s.tracker_events.store_url)
-        if store_tried:
+        if events and turn_start(events, turn["turn_id"]) is not None:  # they came with the answer
+            stored = await self.db(self.s.store.record_replies, conv_id, turn["turn_id"], replies,
+                                   nlu_details(events, turn["turn_id"], replies))
+        elif store_tried:
             stored = await self.db(self._record_with_stored_details, conv_id, turn["turn_id"], replies)
         if stored is None:  # no tracker store to read, or our message is not in it: Rasa's API
             nlu = await self._nlu(conv_id, turn["turn_id"], replies, api_only=store_tried)
@@ -194,12 +205,13 @@ class Channel:
     async def _late_reply(self, conv_id: str, turn: dict, call: asyncio.Future) -> None:
         """A slow answer that arrives after the notice is still stored and delivered through the hub."""
         try:
-            replies, handoff = parse_replies(await call)
+            answer: RasaAnswer = await call
         except RasaUnavailable as exc:
             log.warning("late Rasa answer for turn %s never came: %s", turn["turn_id"], exc)
             return
+        replies, handoff = parse_replies(answer.messages)
         if replies:
-            await self._deliver(conv_id, turn, replies, _quiet)
+            await self._deliver(conv_id, turn, replies, _quiet, answer.events)
         if handoff:
             await self._bot_handoff(conv_id)
 

@@ -144,14 +144,21 @@ def stop_all(services: list[Service]) -> None:
         svc.stop()
 
 
+TRACKER_STORE = "bot.rasa_channel.TurnEventsSQLTrackerStore"
+
+
 def tracker_store_config(settings: Settings) -> dict:
-    """Rasa's SQL tracker store (settings.tracker_db_url) in the shape endpoints.yml wants."""
+    """Rasa's SQL tracker store (settings.tracker_db_url) in the shape endpoints.yml wants.
+
+    It is Rasa's own SQL store with one addition: turns that came through supportbot's channel go back
+    with the answer (bot/rasa_channel.py), so the service need not read them from the database.
+    """
     from sqlalchemy.engine import make_url
 
     u = make_url(settings.tracker_db_url)
     if u.drivername.startswith("sqlite"):
-        return {"type": "SQL", "dialect": "sqlite", "db": u.database}
-    cfg = {"type": "SQL", "dialect": "postgresql", "url": u.host or "127.0.0.1", "port": u.port or 5432,
+        return {"type": TRACKER_STORE, "dialect": "sqlite", "db": u.database}
+    cfg = {"type": TRACKER_STORE, "dialect": "postgresql", "url": u.host or "127.0.0.1", "port": u.port or 5432,
            "db": u.database, "username": u.username or "postgres"}
     if u.password:
         cfg["password"] = u.password

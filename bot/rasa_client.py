@@ -1,4 +1,8 @@
-"""The bot service's only door to Rasa: its REST channel and HTTP API, over one pooled async client.
+"""The bot service's only door to Rasa: its input channel and HTTP API, over one pooled async client.
+
+Messages go to supportbot's own Rasa channel (bot/rasa_channel.py, `/webhooks/supportbot/webhook`),
+whose answer carries the turn's tracker events with the bot's messages, or, with `channel="rest"`,
+to Rasa's REST channel (a Rasa that does not load ours); see `RasaAnswer`.
 
 Every call is async and bounded by a timeout, so one slow conversation never holds up another;
 connection failures, 5xx answers and timeouts become `RasaUnavailable` / `RasaTimeout`, which the
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -19,12 +24,23 @@ import aiohttp
 
 from bot.errors import RasaTimeout, RasaUnavailable
 
-__all__ = ["RasaClient", "RasaTimeout", "RasaUnavailable"]
+__all__ = ["RasaAnswer", "RasaClient", "RasaTimeout", "RasaUnavailable"]
+WEBHOOKS = {"supportbot": "/webhooks/supportbot/webhook", "rest": "/webhooks/rest/webhook"}
+
+
+@dataclass
+class RasaAnswer:
+    messages: list[dict]  # the bot's messages in order, as Rasa's REST channel returns them
+    events: list[dict] | None = None  # the turn's tracker events (supportbot channel); None: read the tracker
 
 
 class RasaClient:
-    def __init__(self, base_url: str, timeout_s: float = 10.0, max_connections: int = 200):
+    def __init__(self, base_url: str, timeout_s: float = 10.0, max_connections: int = 200,
+                 channel: str = "supportbot"):
+        if channel not in WEBHOOKS:
+            raise ValueError(f"Unknown Rasa channel {channel!r}; use one of {sorted(WEBHOOKS)}.")
         self.base_url = base_url.rstrip("/")
+        self.channel = channel
         self.timeout_s = timeout_s
         self._max_connections = max_connections
         # one pooled session per event loop: a ClientSession belongs to the loop it was made in. The
@@ -65,15 +81,28 @@ class RasaClient:
             raise RasaUnavailable(f"Rasa answered {method} {path} with something that is not JSON.") from exc
 
     async def send(self, sender_id: str, text: str, metadata: dict | None = None,
-                   timeout_s: float | None = None) -> list[dict]:
-        """Post one customer message to the REST channel; returns the bot's messages in order."""
+                   timeout_s: float | None = None) -> RasaAnswer:
+        """Post one customer message to the channel; returns the bot's messages (and the turn's events)."""
         body: dict[str, Any] = {"sender": sender_id, "message": text}
         if metadata:
             body["metadata"] = metadata
-        replies = await self._request("POST", "/webhooks/rest/webhook", timeout_s, json=body)
-        if not isinstance(replies, list):
-            raise RasaUnavailable("Rasa's REST channel answered with something that is not a list.")
-        return replies
+        path = WEBHOOKS[self.channel]
+        try:
+            answer = await self._request("POST", path, timeout_s, json=body)
+        except RasaUnavailable as exc:
+            if self.channel == "supportbot" and "(HTTP 404)" in str(exc):
+                raise RasaUnavailable(
+                    f"Rasa at {self.base_url} has no supportbot channel ({path} is not found): list "
+                    "`bot.rasa_channel.TurnInput:` in its credentials.yml (as `supportbot up` does), or set "
+                    "SUPPORTBOT_NLU_DETAILS_SOURCE=tracker_store to talk to its REST channel.") from exc
+            raise
+        if self.channel == "rest":
+            answer = {"messages": answer, "events": None}
+        messages, events = (answer.get("messages"), answer.get("events")) if isinstance(answer, dict) else (None, None)
+        if not isinstance(messages, list):
+            raise RasaUnavailable(f"Rasa's {self.channel} channel answered with something that is not a list of "
+                                  "messages.")
+        return RasaAnswer(messages, events if isinstance(events, list) else None)
 
     async def tracker(self, sender_id: str, include_events: str = "AFTER_RESTART") -> dict:
         """The conversation's tracker: NLU parse data, actions and bot events (no second NLU call)."""

@@ -79,17 +79,21 @@ def _annotate(reply: dict, ours: dict) -> None:
         reply["model_versions"] = ours["model_versions"]
 
 
+def turn_start(events: list[dict], turn_id: int) -> int | None:
+    """Index of the user event of our message (metadata `turn_id`) in `events`; None if they do not hold it."""
+    for i in range(len(events) - 1, -1, -1):
+        e = events[i]
+        if isinstance(e, dict) and e.get("event") == "user" and (e.get("metadata") or {}).get("turn_id") == turn_id:
+            return i
+    return None
+
+
 def nlu_details(events: list[dict], turn_id: int, replies: list[dict]) -> dict:
     """{"intent", "confidence", "entities", "actions": [action per reply], "rasa_model_id"} for one turn.
 
     `events` are the tracker's events, oldest first. Empty values when they do not hold our message.
     """
-    start = None
-    for i in range(len(events) - 1, -1, -1):
-        e = events[i]
-        if e.get("event") == "user" and (e.get("metadata") or {}).get("turn_id") == turn_id:
-            start = i
-            break
+    start = turn_start(events, turn_id)
     if start is None:
         return {"intent": None, "confidence": None, "entities": None, "actions": [None] * len(replies),
                 "rasa_model_id": None}

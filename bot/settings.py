@@ -14,6 +14,8 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
+# where the bot service gets each turn's intent, confidence, entities and actions (docs/settings.md)
+NLU_DETAILS_SOURCES = ("rasa_channel", "tracker_store", "tracker_api")
 
 
 def default_encoder_path() -> str:
@@ -58,7 +60,7 @@ class Settings(BaseSettings):
     ip_rate_per_minute: float = 300.0
     ip_rate_burst: int = 100
     history_limit: int = 200
-    nlu_details_source: str = "tracker_store"
+    nlu_details_source: str = "rasa_channel"
 
     # --- Rasa and the action server ---------------------------------------------
     rasa_port: int = 5005

@@ -1,6 +1,8 @@
-"""Where the NLU details of a turn come from: Rasa's own record of the conversation, never a second parse.
+"""Where the NLU details of a turn come from when Rasa's answer does not carry them: Rasa's own record.
 
-Two readers of the same events:
+supportbot's Rasa channel (bot/rasa_channel.py) returns each turn's tracker events with the answer, so
+these readers serve a Rasa that keeps another tracker store, or `nlu_details_source` tracker_store /
+tracker_api (Rasa's REST channel). Never a second parse. Two readers of the same events:
 - Rasa's SQL tracker store (`events` table), which `supportbot up` always configures. It is one
   indexed query and costs Rasa nothing. On 2 cores, asking Rasa's HTTP API for the tracker after every
   message doubled the CPU Rasa spends per message (docs/benchmarks.md, "Customer channel").

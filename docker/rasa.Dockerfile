@@ -20,6 +20,8 @@ RUN pip install --upgrade pip==23.2.1 setuptools wheel \
  && pip install -r requirements/rasa.txt -c requirements/rasa.lock
 
 COPY nlu nlu
+# supportbot's Rasa channel and tracker store (credentials.yml, endpoints.yml); stdlib + rasa only
+COPY bot/__init__.py bot/rasa_channel.py bot/
 COPY config.yml domain.yml credentials.yml ./
 COPY data/nlu data/nlu
 COPY data/rules.yml data/stories.yml data/

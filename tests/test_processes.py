@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from bot.processes import platform_services, render_endpoints, tracker_store_config
+from bot.processes import TRACKER_STORE, platform_services, render_endpoints, tracker_store_config
 from bot.settings import Settings
 
 
 def test_sqlite_store_gives_rasa_its_own_tracker_file(tmp_path):
     s = Settings(var_dir=tmp_path, database_url="")
     cfg = tracker_store_config(s)
-    assert cfg == {"type": "SQL", "dialect": "sqlite", "db": str(tmp_path / "rasa_tracker.db")}
+    assert cfg == {"type": TRACKER_STORE, "dialect": "sqlite", "db": str(tmp_path / "rasa_tracker.db")}
 
 
 def test_rasa_sqlite_tracker_file_is_put_in_wal_mode_so_our_reads_never_block_rasa(tmp_path):
@@ -27,7 +27,7 @@ def test_rasa_sqlite_tracker_file_is_put_in_wal_mode_so_our_reads_never_block_ra
 def test_postgres_store_is_shared_with_rasa(tmp_path):
     s = Settings(var_dir=tmp_path, database_url="postgresql://bot:secret@db.internal:5433/supportbot")
     cfg = tracker_store_config(s)
-    assert cfg == {"type": "SQL", "dialect": "postgresql", "url": "db.internal", "port": 5433,
+    assert cfg == {"type": TRACKER_STORE, "dialect": "postgresql", "url": "db.internal", "port": 5433,
                    "db": "supportbot", "username": "bot", "password": "secret"}
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import Services, build_services, create_app
+from bot.processes import TRACKER_STORE
 from bot.settings import Settings
 from tests.support import RASA_BIN, free_port, start, stop, wait_http
 
@@ -75,7 +76,7 @@ def rasa_server(tiny_model, action_server, tmp_path_factory) -> RasaServer:
     tracker_db = run_dir / "rasa_tracker.db"
     (run_dir / "endpoints.yml").write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{action_server.port}/webhook"\n'
-        f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: "{tracker_db}"\n')
+        f'tracker_store:\n  type: {TRACKER_STORE}\n  dialect: sqlite\n  db: "{tracker_db}"\n')
     shutil.copy(PROJECT / "credentials.yml", run_dir / "credentials.yml")
     port = free_port()
     proc = start([str(RASA_BIN), "run", "--enable-api", "--model", str(tiny_model), "--port", str(port),

@@ -35,10 +35,12 @@ NEW_TURN = insert(TURNS)
 TOUCH_CONVERSATION = update(CONVERSATIONS).where(_c.id == bindparam("b_conversation"))
 
 # the same, answered by the bot: outcome answered/fallback unless decided otherwise (handed off),
-# and the conversation's lowest NLU confidence so far
+# and the conversation's lowest NLU confidence so far (`==`s, not an IN list, whose "expanding"
+# parameter SQLAlchemy renders again on every execution)
 _conf = bindparam("b_confidence", type_=_c.min_confidence.type)
 ANSWERED_CONVERSATION = TOUCH_CONVERSATION.values(
-    outcome=case((or_(_c.outcome.is_(None), _c.outcome.in_([Outcome.FALLBACK.value, Outcome.ABANDONED.value])),
+    outcome=case((or_(_c.outcome.is_(None), _c.outcome == Outcome.FALLBACK.value,
+                      _c.outcome == Outcome.ABANDONED.value),
                   bindparam("b_outcome", type_=_c.outcome.type)), else_=_c.outcome),
     min_confidence=case((or_(_c.min_confidence.is_(None), _c.min_confidence > _conf), _conf),
                         else_=_c.min_confidence),

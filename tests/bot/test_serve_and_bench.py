@@ -44,8 +44,10 @@ def test_serve_runs_the_service_and_bench_chat_reports_every_message(rasa_server
     assert 0 < result["p50_ms"] <= result["p95_ms"] <= result["p99_ms"]
     assert result["rasa_direct"]["answered"] == 24 and result["rasa_direct"]["errors"] == 0
     assert isinstance(result["overhead_p50"], float)
+    # what the load generator itself cost the cores, per path (it runs beside the services)
+    assert result["client_cpu_ms_per_message"] > 0 and result["rasa_direct"]["client_cpu_ms_per_message"] > 0
     assert "bench chat:" in done.stderr and "round 2" in done.stderr  # progress goes to stderr
-    with sqlite3.connect(sqlite_url.split(":///", 1)[1]) as conn:  # annotated from Rasa's tracker store
+    with sqlite3.connect(sqlite_url.split(":///", 1)[1]) as conn:  # annotated from Rasa's tracker
         intents = {row[0] for row in conn.execute("SELECT intent FROM turns WHERE speaker = 'customer'")}
     assert intents == {"greet", "goodbye"}
 

@@ -1,0 +1,107 @@
+"""Rasa's half of the customer channel: an input channel whose answer carries what Rasa understood.
+
+Loaded by the Rasa server (Python 3.10, `.venv-rasa`), never by the bot service:
+- `TurnInput`, listed in credentials.yml as `bot.rasa_channel.TurnInput:`, serves
+  `POST /webhooks/supportbot/webhook`. It takes the REST channel's request (`sender`, `message`,
+  `metadata`) and answers `{"messages": [...], "events": [...]}`: the bot's messages, as the REST
+  channel returns them, and the tracker events of this turn (the user event with its parse data, then
+  the actions and bot events that followed), or `null` when the tracker store did not record them.
+- `TurnEventsSQLTrackerStore`, Rasa's SQL tracker store (endpoints.yml `tracker_store: type:
+  bot.rasa_channel.TurnEventsSQLTrackerStore`, same keys as `type: SQL`), which, after saving a turn
+  that came through `TurnInput`, keeps that turn's events in this process until the channel collects
+  them for the answer.
+
+So the bot service gets the intent, confidence, entities and actions of each message from Rasa's
+tracker in the same round trip as the answer: no second NLU call, and no read of Rasa's database
+between the answer and the customer (docs/benchmarks.md "Customer channel"). With any other tracker
+store the answer's `events` is null and the service reads the tracker as before.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from asyncio import CancelledError
+from collections import OrderedDict
+from typing import Any, Awaitable, Callable
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import UserUttered
+from sanic import Blueprint, response
+
+log = logging.getLogger(__name__)
+CHANNEL = "supportbot"
+MAX_WAITING = 10_000  # turns saved but not yet collected (a request that died in between); oldest dropped
+
+# message_id of a user message that came through TurnInput -> its turn's events, until the channel collects them.
+# One per Rasa process: the message is handled, saved and answered in the process that received it.
+_turns: OrderedDict[str, list[dict]] = OrderedDict()
+
+
+def turn_events(events: Any) -> tuple[str | None, list[dict]]:
+    """(message_id, events as dicts) of the newest user turn, when that user message came through TurnInput."""
+    tail = []
+    for event in reversed(events):
+        tail.append(event)
+        if isinstance(event, UserUttered):
+            if event.input_channel != CHANNEL or not event.message_id:
+                return None, []
+            return event.message_id, [e.as_dict() for e in reversed(tail)]
+    return None, []
+
+
+def remember(events: Any) -> None:
+    message_id, turn = turn_events(events)
+    if message_id is not None:
+        _turns[message_id] = turn
+        while len(_turns) > MAX_WAITING:
+            _turns.popitem(last=False)
+
+
+def collect(message_id: str) -> list[dict] | None:
+    return _turns.pop(message_id, None)
+
+
+class TurnEventsSQLTrackerStore(SQLTrackerStore):
+    """Rasa's SQL tracker store that also hands each TurnInput turn's events to the channel."""
+
+    async def save(self, tracker) -> None:
+        await super().save(tracker)
+        remember(tracker.events)  # only once stored: an answer never carries events Rasa did not keep
+
+
+class TurnInput(RestInput):
+    """The REST channel's request; the answer adds the turn's tracker events (see the module docstring)."""
+
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = Blueprint("supportbot_turn_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_request):
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request):
+            if not isinstance(request.json, dict) or not isinstance(request.json.get("message"), str):
+                return response.json({"error": 'Send a JSON object with "sender" and "message" (a string).'},
+                                     status=400)
+            sender_id = await self._extract_sender(request)
+            text = self._extract_message(request)
+            collector = CollectingOutputChannel()
+            message = UserMessage(text, collector, sender_id, input_channel=CHANNEL,
+                                  metadata=self.get_metadata(request))
+            try:
+                await on_new_message(message)
+            except CancelledError:
+                log.error("supportbot channel: handling %r timed out", copy.deepcopy(text))
+            except Exception:  # noqa: BLE001 - as the REST channel: answer with what was said so far
+                log.exception("supportbot channel: handling %r failed", copy.deepcopy(text))
+            return response.json({"messages": collector.messages, "events": collect(message.message_id)})
+
+        return webhook
