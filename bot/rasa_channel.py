@@ -36,8 +36,11 @@ CHANNEL = "supportbot"
 MAX_WAITING = 10_000  # turns saved but not yet collected (a request that died in between); oldest dropped
 
 # message_id of a user message that came through TurnInput -> its turn's events, until the channel collects them.
-# One per Rasa process: the message is handled, saved and answered in the process that received it.
+# One per Rasa process: the message is handled, saved and answered in the process that received it. Only a
+# message the channel is waiting for is kept: a later save of the same tracker (an event appended through the
+# HTTP API, say) must not park its last turn again.
 _turns: OrderedDict[str, list[dict]] = OrderedDict()
+_expected: set[str] = set()
 
 
 def turn_events(events: Any) -> tuple[str | None, list[dict]]:
@@ -52,15 +55,21 @@ def turn_events(events: Any) -> tuple[str | None, list[dict]]:
     return None, []
 
 
+def expect(message_id: str) -> None:
+    """The channel is about to hand this message to Rasa and will collect its turn."""
+    _expected.add(message_id)
+
+
 def remember(events: Any) -> None:
     message_id, turn = turn_events(events)
-    if message_id is not None:
+    if message_id in _expected:
         _turns[message_id] = turn
         while len(_turns) > MAX_WAITING:
             _turns.popitem(last=False)
 
 
 def collect(message_id: str) -> list[dict] | None:
+    _expected.discard(message_id)
     return _turns.pop(message_id, None)
 
 
@@ -96,12 +105,15 @@ class TurnInput(RestInput):
             collector = CollectingOutputChannel()
             message = UserMessage(text, collector, sender_id, input_channel=CHANNEL,
                                   metadata=self.get_metadata(request))
+            expect(message.message_id)
             try:
                 await on_new_message(message)
             except CancelledError:
                 log.error("supportbot channel: handling %r timed out", copy.deepcopy(text))
             except Exception:  # noqa: BLE001 - as the REST channel: answer with what was said so far
                 log.exception("supportbot channel: handling %r failed", copy.deepcopy(text))
-            return response.json({"messages": collector.messages, "events": collect(message.message_id)})
+            finally:
+                events = collect(message.message_id)
+            return response.json({"messages": collector.messages, "events": events})
 
         return webhook

@@ -102,7 +102,7 @@ async def test_the_service_stores_nlu_details_from_the_answer_alone(service_fact
         await client.close()
 
 
-def test_only_our_channels_turns_wait_for_collection_and_never_pile_up():
+def test_only_turns_the_channel_waits_for_are_kept_and_they_never_pile_up():
     from tests.test_rasa_lock_store import run_rasa
 
     code = """
@@ -114,16 +114,19 @@ ch.MAX_WAITING = 3
 def turn(channel, mid):
     return [UserUttered("hi", {"name": "greet", "confidence": 0.9}, input_channel=channel, message_id=mid),
             ActionExecuted("utter_greet"), BotUttered("Hello!"), ActionExecuted("action_listen")]
-ch.remember(turn("rest", "r1"))
-rest_kept = len(ch._turns)
+ch.expect("r1")
+ch.remember(turn("rest", "r1"))  # another channel's turn
+ch.remember(turn("supportbot", "late"))  # a later save of a turn nobody waits for (e.g. an API event)
+unexpected_kept = len(ch._turns)
 for i in range(5):
+    ch.expect(f"m{i}")
     ch.remember([*turn("supportbot", "old"), *turn("supportbot", f"m{i}")])
 events = ch.collect("m4")
-print(json.dumps({"rest_kept": rest_kept, "waiting": list(ch._turns), "events": events,
+print(json.dumps({"unexpected_kept": unexpected_kept, "waiting": list(ch._turns), "events": events,
                   "again": ch.collect("m4")}))
 """
     out = json.loads(run_rasa(code).stdout.strip().splitlines()[-1])
-    assert out["rest_kept"] == 0  # the REST channel's turns are nobody's to collect
+    assert out["unexpected_kept"] == 0  # neither the REST channel's turn nor one nobody is waiting for
     assert out["waiting"] == ["m2", "m3"]  # at most 3 wait (m0, m1 dropped); m4 was collected
     assert [e["event"] for e in out["events"]] == ["user", "action", "bot", "action"]  # the newest turn only
     assert out["events"][0]["message_id"] == "m4" and out["again"] is None
