@@ -33,26 +33,14 @@ from sanic import Blueprint, response
 
 log = logging.getLogger(__name__)
 CHANNEL = "supportbot"
-MAX_WAITING = 10_000  # turns saved but not yet collected (a request that died in between); oldest dropped
+MAX_WAITING = 10_000  # a belt: the channel collects every turn it expects, even when handling fails
 
 # message_id of a user message that came through TurnInput -> its turn's events, until the channel collects them.
 # One per Rasa process: the message is handled, saved and answered in the process that received it. Only a
-# message the channel is waiting for is kept: a later save of the same tracker (an event appended through the
-# HTTP API, say) must not park its last turn again.
+# message the channel is waiting for is kept: another channel's turns, and a later save of the same tracker
+# (an event appended through the HTTP API, say), park nothing.
 _turns: OrderedDict[str, list[dict]] = OrderedDict()
 _expected: set[str] = set()
-
-
-def turn_events(events: Any) -> tuple[str | None, list[dict]]:
-    """(message_id, events as dicts) of the newest user turn, when that user message came through TurnInput."""
-    tail = []
-    for event in reversed(events):
-        tail.append(event)
-        if isinstance(event, UserUttered):
-            if event.input_channel != CHANNEL or not event.message_id:
-                return None, []
-            return event.message_id, [e.as_dict() for e in reversed(tail)]
-    return None, []
 
 
 def expect(message_id: str) -> None:
@@ -61,11 +49,16 @@ def expect(message_id: str) -> None:
 
 
 def remember(events: Any) -> None:
-    message_id, turn = turn_events(events)
-    if message_id in _expected:
-        _turns[message_id] = turn
-        while len(_turns) > MAX_WAITING:
-            _turns.popitem(last=False)
+    """Keep the newest user turn of a just-saved tracker (its user event, then what followed) if it is expected."""
+    tail = []
+    for event in reversed(events):
+        tail.append(event)
+        if isinstance(event, UserUttered):
+            if event.message_id in _expected:
+                _turns[event.message_id] = [e.as_dict() for e in reversed(tail)]
+                while len(_turns) > MAX_WAITING:
+                    _turns.popitem(last=False)
+            return
 
 
 def collect(message_id: str) -> list[dict] | None:
