@@ -60,7 +60,9 @@ class RasaClient:
             client = self._clients[loop] = aiohttp.ClientSession(connector=connector, json_serialize=json.dumps)
         return client
 
-    async def _request(self, method: str, path: str, timeout_s: float | None = None, **kwargs: Any) -> Any:
+    async def _request(self, method: str, path: str, timeout_s: float | None = None, not_found: str | None = None,
+                       **kwargs: Any) -> Any:
+        """One call; every failure is a RasaUnavailable/RasaTimeout (`not_found`: its message for an HTTP 404)."""
         timeout = self.timeout_s if timeout_s is None else timeout_s
         try:
             async with self._http().request(method, self.base_url + path, timeout=aiohttp.ClientTimeout(total=timeout),
@@ -70,6 +72,8 @@ class RasaClient:
             raise RasaTimeout(f"Rasa did not answer {method} {path} within {timeout:.1f}s.") from exc
         except (aiohttp.ClientError, OSError) as exc:
             raise RasaUnavailable(f"Rasa at {self.base_url} is unreachable ({type(exc).__name__}).") from exc
+        if status == 404 and not_found:
+            raise RasaUnavailable(not_found)
         if status >= 500:
             raise RasaUnavailable(f"Rasa answered {method} {path} with HTTP {status}.")
         if status >= 400:
@@ -87,15 +91,11 @@ class RasaClient:
         if metadata:
             body["metadata"] = metadata
         path = WEBHOOKS[self.channel]
-        try:
-            answer = await self._request("POST", path, timeout_s, json=body)
-        except RasaUnavailable as exc:
-            if self.channel == "supportbot" and "(HTTP 404)" in str(exc):
-                raise RasaUnavailable(
-                    f"Rasa at {self.base_url} has no supportbot channel ({path} is not found): list "
-                    "`bot.rasa_channel.TurnInput:` in its credentials.yml (as `supportbot up` does), or set "
-                    "SUPPORTBOT_NLU_DETAILS_SOURCE=tracker_store to talk to its REST channel.") from exc
-            raise
+        answer = await self._request("POST", path, timeout_s, json=body, not_found=(
+            f"Rasa at {self.base_url} has no {self.channel} channel ({path} is not found): list "
+            "`bot.rasa_channel.TurnInput:` in its credentials.yml (as `supportbot up` does), or set "
+            "SUPPORTBOT_NLU_DETAILS_SOURCE=tracker_store to talk to its REST channel."
+            if self.channel == "supportbot" else None))
         if self.channel == "rest":
             answer = {"messages": answer, "events": None}
         messages, events = (answer.get("messages"), answer.get("events")) if isinstance(answer, dict) else (None, None)
