@@ -46,7 +46,7 @@ class Services:
     rasa: RasaClient
     store: ConversationStore
     handoff: Any = None  # bot.handoff.Handoff when the console is installed
-    tracker_events: TrackerEvents | None = None  # None: NLU details from Rasa's HTTP API
+    tracker_events: TrackerEvents | None = None  # None: details missing from an answer come from Rasa's HTTP API
 
 
 @dataclass
@@ -69,9 +69,8 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
         from bot.handoff import Handoff
 
         handoff = Handoff(db, hub, rasa, settings)
-    # the tracker store is read when an answer does not carry its events (another tracker store)
-    tracker_events = TrackerEvents(rasa, None if settings.nlu_details_source == "tracker_api"
-                                   else settings.tracker_db_url)
+    # Rasa's tracker store is read when an answer does not carry its turn's events (another tracker store)
+    tracker_events = None if settings.nlu_details_source == "tracker_api" else TrackerEvents(settings.tracker_db_url)
     return Services(settings=settings, db=db, hub=hub, rasa=rasa,
                     store=ConversationStore(db, retry_s=settings.store_retry_s), handoff=handoff,
                     tracker_events=tracker_events)

@@ -160,17 +160,18 @@ class Channel:
 
     async def _deliver(self, conv_id: str, turn: dict, replies: list[dict], emit: Emit,
                        events: list[dict] | None = None) -> list[dict]:
-        stored, store_tried = None, bool(self.s.tracker_events is not None and self.s.tracker_events.store_url)
-        if events and turn_start(events, turn["turn_id"]) is not None:  # they came with the answer
-            stored = await self.db(self.s.store.record_replies, conv_id, turn["turn_id"], replies,
-                                   nlu_details(events, turn["turn_id"], replies))
-        elif store_tried:
-            stored = await self.db(self._record_with_stored_details, conv_id, turn["turn_id"], replies)
-        if stored is None:  # no tracker store to read, or our message is not in it: Rasa's API
-            nlu = await self._nlu(conv_id, turn["turn_id"], replies, api_only=store_tried)
-            stored = await self.db(self.s.store.record_replies, conv_id, turn["turn_id"], replies, nlu)
+        turn_id = turn["turn_id"]
+        if events and turn_start(events, turn_id) is not None:  # the details came with Rasa's answer
+            stored = await self.db(self.s.store.record_replies, conv_id, turn_id, replies,
+                                   nlu_details(events, turn_id, replies))
+        else:
+            stored = (await self.db(self._record_with_stored_details, conv_id, turn_id, replies)
+                      if self.s.tracker_events is not None else None)
+            if stored is None:  # Rasa's tracker store is not ours to read, or does not hold the turn
+                stored = await self.db(self.s.store.record_replies, conv_id, turn_id, replies,
+                                       await self._nlu_from_api(conv_id, turn_id, replies))
         for t in stored:
-            event = message_event(t, reply_to=turn["turn_id"])
+            event = message_event(t, reply_to=turn_id)
             await emit(event)
             self.s.hub.publish(conv_id, event)
         return stored
@@ -182,13 +183,10 @@ class Channel:
             return None
         return self.s.store.record_replies(conv_id, turn_id, replies, nlu_details(events, turn_id, replies))
 
-    async def _nlu(self, conv_id: str, turn_id: int, replies: list[dict], api_only: bool = False) -> dict:
-        """What Rasa understood, from its tracker (never a second NLU call); empty if it cannot be read."""
+    async def _nlu_from_api(self, conv_id: str, turn_id: int, replies: list[dict]) -> dict:
+        """What Rasa understood, from its tracker API (never a second NLU call); empty if it cannot be read."""
         try:
-            if self.s.tracker_events is not None and not api_only:
-                events = await self.s.tracker_events.around(conv_id, turn_id)
-            else:
-                events = (await self.s.rasa.tracker(conv_id)).get("events") or []
+            events = (await self.s.rasa.tracker(conv_id)).get("events") or []
         except RasaUnavailable as exc:
             log.warning("no NLU details for turn %s: %s", turn_id, exc)
             events = []

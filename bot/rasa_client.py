@@ -41,6 +41,10 @@ class RasaClient:
             raise ValueError(f"Unknown Rasa channel {channel!r}; use one of {sorted(WEBHOOKS)}.")
         self.base_url = base_url.rstrip("/")
         self.channel = channel
+        self._no_channel = (f"Rasa at {self.base_url} has no supportbot channel ({WEBHOOKS[channel]} is not found): "
+                            "list `bot.rasa_channel.TurnInput:` in its credentials.yml (as `supportbot up` does), "
+                            "or set SUPPORTBOT_NLU_DETAILS_SOURCE=tracker_store to talk to its REST channel."
+                            if channel == "supportbot" else None)
         self.timeout_s = timeout_s
         self._max_connections = max_connections
         # one pooled session per event loop: a ClientSession belongs to the loop it was made in. The
@@ -90,12 +94,8 @@ class RasaClient:
         body: dict[str, Any] = {"sender": sender_id, "message": text}
         if metadata:
             body["metadata"] = metadata
-        path = WEBHOOKS[self.channel]
-        answer = await self._request("POST", path, timeout_s, json=body, not_found=(
-            f"Rasa at {self.base_url} has no {self.channel} channel ({path} is not found): list "
-            "`bot.rasa_channel.TurnInput:` in its credentials.yml (as `supportbot up` does), or set "
-            "SUPPORTBOT_NLU_DETAILS_SOURCE=tracker_store to talk to its REST channel."
-            if self.channel == "supportbot" else None))
+        answer = await self._request("POST", WEBHOOKS[self.channel], timeout_s, json=body,
+                                     not_found=self._no_channel)
         if self.channel == "rest":
             answer = {"messages": answer, "events": None}
         messages, events = (answer.get("messages"), answer.get("events")) if isinstance(answer, dict) else (None, None)

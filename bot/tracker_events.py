@@ -1,13 +1,12 @@
-"""Where the NLU details of a turn come from when Rasa's answer does not carry them: Rasa's own record.
+"""Reading a turn's NLU details from Rasa's SQL tracker store, for answers that do not carry them.
 
-supportbot's Rasa channel (bot/rasa_channel.py) returns each turn's tracker events with the answer, so
-these readers serve a Rasa that keeps another tracker store, or `nlu_details_source` tracker_store /
-tracker_api (Rasa's REST channel). Never a second parse. Two readers of the same events:
-- Rasa's SQL tracker store (`events` table), which `supportbot up` always configures. It is one
-  indexed query and costs Rasa nothing. On 2 cores, asking Rasa's HTTP API for the tracker after every
-  message doubled the CPU Rasa spends per message (docs/benchmarks.md, "Customer channel").
-- Rasa's HTTP API (`GET /conversations/{id}/tracker`), for a Rasa whose tracker store we cannot read
-  (in-memory, or another database). The SQL reader also falls back to it when the table cannot be read.
+supportbot's Rasa channel (bot/rasa_channel.py) returns each turn's tracker events with the answer. This
+reader serves a Rasa that keeps another tracker store, and `nlu_details_source=tracker_store` (Rasa's REST
+channel): one indexed query on Rasa's `events` table, which costs Rasa nothing (on 2 cores, asking Rasa's
+HTTP API for the tracker after every message doubled the CPU Rasa spends per message; docs/benchmarks.md,
+"Customer channel"). When the table cannot be read, or holds no such turn, the channel asks Rasa's API
+(`GET /conversations/{id}/tracker`), as it always does with `nlu_details_source=tracker_api`.
+Never a second parse.
 """
 
 from __future__ import annotations
@@ -18,9 +17,6 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.concurrency import run_in_threadpool
-
-from bot.rasa_client import RasaClient
 
 log = logging.getLogger(__name__)
 RECENT_USER_EVENTS = 10  # our message is the newest user event unless the customer typed on meanwhile
@@ -28,8 +24,7 @@ EVENTS_PER_TURN = 100  # a turn's user event, its actions, slots and bot message
 
 
 class TrackerEvents:
-    def __init__(self, rasa: RasaClient, store_url: str | None = None):
-        self.rasa = rasa
+    def __init__(self, store_url: str):
         self.store_url = store_url
         self._engine: Engine | None = None
         self._warned = False
@@ -65,8 +60,6 @@ class TrackerEvents:
         The channel calls this in the worker thread that then stores the replies, so reading the
         details and storing them cost one hop off the event loop, not two.
         """
-        if not self.store_url:
-            return []
         try:
             return self._from_store(sender_id, turn_id)
         except (SQLAlchemyError, ValueError) as exc:
@@ -76,14 +69,6 @@ class TrackerEvents:
                             self.store_url, exc)
                 self._warned = True
             return []
-
-    async def around(self, sender_id: str, turn_id: int) -> list[dict]:
-        """Events holding the NLU details of one turn (oldest first): its user event and what followed."""
-        if self.store_url:
-            events = await run_in_threadpool(self.from_store, sender_id, turn_id)
-            if events:
-                return events
-        return (await self.rasa.tracker(sender_id)).get("events") or []
 
     def dispose(self) -> None:
         if self._engine is not None:
