@@ -35,26 +35,25 @@ T = TypeVar("T")
 
 TURN_FIELDS = ("client_msg_id", "answered", "intent", "confidence", "entities", "action", "buttons", "sources",
                "candidates", "model_versions", "feedback", "agent_id", "agent_name")
+TURN_COLUMNS = ("id", "seq", "speaker", "text", "created_at", "conversation_id", *TURN_FIELDS)
 
 
 def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def turn_dict(t: Turn) -> dict:
-    """A stored turn; the first keys match bot.handoff.turn_event so hub events look alike."""
-    out = {"turn_id": t.id, "seq": t.seq, "speaker": t.speaker, "text": t.text, "ts": _iso(t.created_at),
-           "conversation_id": t.conversation_id}
-    out.update({k: getattr(t, k) for k in TURN_FIELDS})
-    return out
-
-
 def turn_row_dict(row: Any) -> dict:
-    """turn_dict for a Core row (a mapping of the turns table's columns)."""
+    """A stored turn from a mapping of the turns table's columns (a Core row, or the values just inserted);
+    the first keys match bot.handoff.turn_event so hub events look alike."""
     out = {"turn_id": row["id"], "seq": row["seq"], "speaker": row["speaker"], "text": row["text"],
            "ts": _iso(row["created_at"]), "conversation_id": row["conversation_id"]}
     out.update({k: row.get(k) for k in TURN_FIELDS})
     return out
+
+
+def turn_dict(t: Turn) -> dict:
+    """The same for an ORM turn."""
+    return turn_row_dict({c: getattr(t, c) for c in TURN_COLUMNS})
 
 
 def conversation_dict(c: Conversation) -> dict:
