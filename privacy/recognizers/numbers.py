@@ -59,7 +59,7 @@ class CvvRecognizer(ContextPatternRecognizer):
 class AccountRecognizer(ContextPatternRecognizer):
     ENTITY = "ACCOUNT"
     PATTERNS = (
-        (r"(?<![\w-])(?:[A-Z]{1,4}-?)?\d[\d\- ]{4,18}\d(?![\w-])", 0.3),
+        (r"(?<![A-Za-z0-9-])(?:[A-Z]{1,4}-?)?\d[\d\- ]{4,18}\d(?![A-Za-z0-9-])", 0.3),
         (r"(?<![\d-])\d{2}-\d{2}-\d{2}(?![\d-])", 0.3),  # UK sort code
     )
     CONTEXT = ("account number", "account no", "account #", "account", "acct", "a/c", "sort code",
@@ -105,3 +105,4 @@ class DobRecognizer(ContextPatternRecognizer):
                "出生", "出生日期", "生日", "出生于")
     NEEDS_CONTEXT = True
     WINDOW = 45
+    AFTER = 12  # "Ich bin am 3. Juli 1955 geboren."
