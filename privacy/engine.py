@@ -60,14 +60,15 @@ class PiiEngine:
         from privacy.nlp import BlankOrModelNlpEngine
         from privacy.recognizers.library import BUILTIN_ENTITIES, ENTITY_KIND, builtin_recognizers
         from privacy.recognizers.numbers import (AccountRecognizer, ChineseIdRecognizer, ChinesePhoneRecognizer,
-                                                 CvvRecognizer, DobRecognizer, FrenchNirRecognizer)
+                                                 ContextPhoneRecognizer, CvvRecognizer, DobRecognizer,
+                                                 FrenchNirRecognizer)
         from privacy.recognizers.text import AddressRecognizer, NameAnswer, NameRecognizer
 
         logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
         nlp = BlankOrModelNlpEngine(self.languages, SPACY_MODELS, EN_PIPES_OFF)
         nlp.load()
         registry = RecognizerRegistry(supported_languages=list(self.languages))
-        own = (ChinesePhoneRecognizer, ChineseIdRecognizer, FrenchNirRecognizer, CvvRecognizer, AccountRecognizer,
+        own = (ChinesePhoneRecognizer, ContextPhoneRecognizer, ChineseIdRecognizer, FrenchNirRecognizer, CvvRecognizer, AccountRecognizer,
                DobRecognizer, NameRecognizer, AddressRecognizer)
         for lang in self.languages:
             for rec in builtin_recognizers(lang):

@@ -53,7 +53,26 @@ class CvvRecognizer(ContextPatternRecognizer):
                "código de seguridad", "código CVV", "código de verificación",
                "安全码", "验证码", "校验码", "卡背面")
     NEEDS_CONTEXT = True
+    WINDOW = 45
+
+
+class ContextPhoneRecognizer(ContextPatternRecognizer):
+    """A phone-shaped number next to a phone word, for numbers `phonenumbers` does not accept as
+    valid in the message's regions (a new range, a foreign national form, a typo in the prefix)."""
+
+    ENTITY = "PHONE"
+    PATTERNS = ((r"(?<![\w+\-])(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,5}\)[\s.\-]?)?\d{2,5}(?:[\s.\-]?\d{2,5}){1,4}(?![\w\-])", 0.3),)
+    CONTEXT = ("phone", "telephone", "mobile", "cell", "my number", "call me", "call", "text me", "reach me",
+               "contact", "tel", "landline", "Telefon", "Handy", "Rufnummer", "Mobilnummer", "Handynummer",
+               "anrufen", "erreichen", "erreichbar", "téléphone", "portable", "mobile", "appeler", "rappeler",
+               "joindre", "joignable", "teléfono", "móvil", "llamar", "llámeme", "llamamos", "contacto",
+               "电话", "手机", "联系", "致电")
+    NEEDS_CONTEXT = True
     WINDOW = 30
+
+    def validate(self, value: str) -> bool | None:
+        digits = sum(c.isdigit() for c in value)
+        return None if 7 <= digits <= 15 else False
 
 
 class AccountRecognizer(ContextPatternRecognizer):

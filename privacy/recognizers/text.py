@@ -36,9 +36,13 @@ HONORIFICS = (r"Mr\.?", r"Mrs\.?", r"Ms\.?", r"Miss", r"Mx\.?", r"Dr\.?", r"Prof
 WEAK_TRIGGERS = (
     r"I'm", r"I am", r"this is", r"it's", r"it is", r"speaking with", r"you're speaking to", r"regards,?",
     r"thanks,", r"thank you,", r"cheers,", r"sincerely,?", r"dear", r"hi", r"hello", r"hey", r"thanks", r"thank you",
+    r"best wishes,?", r"best,", r"kind regards,?", r"many thanks,?", r"good morning", r"good afternoon", r"good evening",
     r"ich bin", r"hier ist", r"hallo", r"liebe", r"lieber", r"danke,?", r"vielen dank,?", r"grüße,?", r"gruß,?",
-    r"je suis", r"c'est", r"ici", r"bonjour", r"merci,?", r"cordialement,?", r"salut",
-    r"soy", r"aquí", r"hola", r"gracias,?", r"saludos,?", r"atentamente,?", r"habla", r"le atiende",
+    r"grüßen,?", r"guten tag", r"guten morgen", r"guten abend",
+    r"je suis", r"c'est", r"ici", r"bonjour", r"bonsoir", r"merci,?", r"cordialement,?", r"salut", r"cher", r"chère",
+    r"bien à vous,?",
+    r"soy", r"aquí", r"hola", r"gracias,?", r"saludos,?", r"atentamente,?", r"habla", r"le atiende", r"estimado",
+    r"estimada", r"querido", r"querida", r"buenos días", r"buenas tardes", r"buenas noches", r"un saludo,?",
 )
 # Capitalised words that follow those triggers without being a name.
 NOT_NAMES = frozenset("""
@@ -76,6 +80,8 @@ class NameRecognizer(ContextPatternRecognizer):
         (r"(?i:(?<![^\W\d_])(?:" + "|".join(STRONG_TRIGGERS) + r"))\s*(?P<v>" + FULL_NAME + ")", 0.85),
         (r"(?<![^\W\d_])(?:" + "|".join(HONORIFICS) + r")\s+(?P<v>" + FULL_NAME + ")", 0.85),
         (r"(?i:(?<![^\W\d_])(?:" + "|".join(WEAK_TRIGGERS) + r"))[\s,]+(?P<v>" + FULL_NAME + ")", 0.6),
+        # the person addressed at the end of a clause: "Thank you for waiting, Maria."
+        (r",\s+(?P<v>" + FULL_NAME + r")\s*(?:[.!?;]|$)", 0.5),
         (CN_TRIGGERS + "(?P<v>" + _SURNAME + _GIVEN + "{1,2})", 0.85),
         ("(?P<v>" + _SURNAME + _GIVEN + r"{0,2})(?:先生|女士|小姐|老师|同学)", 0.75),
     )
