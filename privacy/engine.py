@@ -59,9 +59,10 @@ class PiiEngine:
 
         from privacy.nlp import BlankOrModelNlpEngine
         from privacy.recognizers.library import BUILTIN_ENTITIES, ENTITY_KIND, builtin_recognizers
-        from privacy.recognizers.numbers import (AccountRecognizer, ChineseIdRecognizer, ChinesePhoneRecognizer,
-                                                 ContextPhoneRecognizer, CvvRecognizer, DobRecognizer,
-                                                 FrenchNirRecognizer)
+        from privacy.recognizers.numbers import (AccountRecognizer, BareNumberRecognizer, ChineseIdRecognizer,
+                                                 ChinesePhoneRecognizer, ContextPhoneRecognizer, CvvRecognizer,
+                                                 DobRecognizer, FrenchNirRecognizer, NorthAmericanPhoneRecognizer,
+                                                 PinRecognizer)
         from privacy.recognizers.text import AddressRecognizer, NameAnswer, NameRecognizer
 
         logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
@@ -69,7 +70,8 @@ class PiiEngine:
         nlp.load()
         registry = RecognizerRegistry(supported_languages=list(self.languages))
         own = (ChinesePhoneRecognizer, ContextPhoneRecognizer, ChineseIdRecognizer, FrenchNirRecognizer, CvvRecognizer, AccountRecognizer,
-               DobRecognizer, NameRecognizer, AddressRecognizer)
+               DobRecognizer, NameRecognizer, AddressRecognizer, PinRecognizer, BareNumberRecognizer,
+               NorthAmericanPhoneRecognizer)
         for lang in self.languages:
             for rec in builtin_recognizers(lang):
                 registry.add_recognizer(rec)

@@ -58,6 +58,8 @@ je tu il elle nous vous ils le la les un une mon ma mes votre vos oui non merci 
 client cliente équipe service
 yo tú él ella nosotros usted ustedes el los las un una mi mis su sus sí no gracias hola buenos buenas días
 cliente equipo servicio atención
+mr mr. mrs mrs. ms ms. miss mx dr dr. prof prof. sir madam herr herrn frau m. mme mme. mlle monsieur madame
+mademoiselle sr sr. sra sra. srta srta. don doña señor señora
 """.split())
 
 CN_SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任"
@@ -90,7 +92,7 @@ class NameRecognizer(ContextPatternRecognizer):
         for s, e, score in super().spans(text):
             words = text[s:e].split()
             # drop leading/trailing words that are ordinary capitalised words
-            while words and words[0].lower().strip("'’") in NOT_NAMES:
+            while words and words[0].lower().strip("'’,") in NOT_NAMES:
                 s = text.index(words[0], s) + len(words[0])
                 words = words[1:]
             while words and words[-1].lower() in NOT_NAMES:
@@ -189,6 +191,8 @@ class AddressRecognizer(ContextPatternRecognizer):
     PATTERNS = (
         (EN_FLAT_FIRST + "?" + EN_STREET + EN_UNIT + EN_TOWN, 0.75),
         (EN_FLAT_STREET + EN_TOWN, 0.75),
+        (r"(?<![\w-])\d{1,5}[a-z]?\s+(?:[a-z]+\s+){1,2}(?:street|st|avenue|ave|road|rd|lane|drive|boulevard|way|court|"
+         r"close|crescent|place|terrace|square)\b", 0.5),
         (r"\bP\.?\s?O\.?\s?Box\s+\d+\b" + EN_TOWN, 0.7),
         ("(?:" + DE_STREET + ")" + DE_TOWN, 0.75),
         (FR_STREET + FR_TOWN, 0.75),
