@@ -13,7 +13,7 @@ from pathlib import Path
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    from bot.settings import get_settings
+    from core.settings import get_settings
 
     settings = get_settings()
     parser = argparse.ArgumentParser(prog="python -m actions", description="supportbot's Rasa action server")
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from bot.settings import get_settings
+    from core.settings import get_settings
 
     from actions.server import create_app, serve
     from actions.services import ActionServices

@@ -68,7 +68,7 @@ class BankBackend:
     def _ensure(self) -> Engine:
         with self._lock:
             if self._engine is None:
-                from bot.store.db import make_engine
+                from core.store.db import make_engine
 
                 engine = make_engine(self.db_url)
                 _BankBase.metadata.create_all(engine, checkfirst=True)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from bot.settings import ROOT, get_settings
+from core.settings import ROOT, get_settings
 
 THRESHOLDS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55)
 
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     in_scope = [(intent, text) for intent, texts in sorted(examples(ROOT / "data/nlu/banking77.yml").items())
                 for text in rng.sample(texts, min(args.per_intent, len(texts)))]
     out_scope = [t for texts in examples(ROOT / "data/nlu/out_of_scope.yml").values() for t in texts]
-    retriever = Retriever(args.index_dir).load()
+    retriever = Retriever(args.index_dir, settings=get_settings()).load()
     print(f"{len(in_scope)} in-scope and {len(out_scope)} out-of-scope queries", file=sys.stderr)
 
     started = time.perf_counter()

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.settings import Settings
+
 from actions.bank import BankBackend
 from actions.catalog import KbCatalog
 
@@ -40,11 +42,7 @@ class ActionServices:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def from_settings(cls, settings: Any = None, *, index_dir: Path | None = None) -> "ActionServices":
-        if settings is None:
-            from bot.settings import get_settings
-
-            settings = get_settings()
+    def from_settings(cls, settings: Settings, *, index_dir: Path | None = None) -> "ActionServices":
         return cls(settings=settings, index_dir=Path(index_dir or settings.index_dir), bank=BankBackend(settings.db_url))
 
     # -- start-up ------------------------------------------------------------------------------

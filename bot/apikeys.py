@@ -13,8 +13,8 @@ import secrets
 from sqlalchemy import select
 
 from bot.errors import NotFound, Unauthorized
-from bot.store.base import utcnow
-from bot.store.models import ApiKey
+from core.store.base import utcnow
+from core.store.models import ApiKey
 
 PREFIX = "sbk_"
 

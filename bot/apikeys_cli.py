@@ -9,8 +9,8 @@ import click
 
 def _keys():
     from bot.apikeys import ApiKeys
-    from bot.settings import get_settings
-    from bot.store.db import Database
+    from core.settings import get_settings
+    from core.store.db import Database
 
     db = Database(get_settings().db_url)
     db.migrate()

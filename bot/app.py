@@ -24,8 +24,8 @@ from bot.hub import Hub
 from bot.rasa_client import RasaClient
 from bot.ratelimit import RateLimiter
 from bot.sessions import Sessions
-from bot.settings import NLU_DETAILS_SOURCES, Settings
-from bot.store.db import Database
+from core.settings import NLU_DETAILS_SOURCES, Settings
+from core.store.db import Database
 from bot.tracker_events import TrackerEvents
 
 log = logging.getLogger(__name__)

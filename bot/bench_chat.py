@@ -161,8 +161,8 @@ def _stored(db_url: str, ids: list[str]) -> int | None:
     """How many of the sent messages the store holds as customer turns."""
     from sqlalchemy import func, select
 
-    from bot.store.db import Database
-    from bot.store.models import Turn
+    from core.store.db import Database
+    from core.store.models import Turn
 
     try:
         db = Database(db_url)
@@ -274,7 +274,7 @@ def bench_chat(sessions: int, messages: int, url, texts, rasa_url, no_rasa: bool
     overhead ratios). Run the service with its rate limits raised for large N, e.g.
     SUPPORTBOT_SESSION_RATE_PER_MINUTE=0 SUPPORTBOT_IP_RATE_PER_MINUTE=0.
     """
-    from bot.settings import get_settings
+    from core.settings import get_settings
 
     settings = get_settings()
     url = url or settings.public_url or f"http://{settings.host}:{settings.port}"

@@ -5,7 +5,7 @@
   one worker thread) -> deliver
 
 The NLU details come from Rasa's tracker, in the answer of supportbot's Rasa channel
-(bot/rasa_channel.py); when an answer does not carry them (a Rasa with another tracker store, or
+(rasa_plugins/channel.py); when an answer does not carry them (a Rasa with another tracker store, or
 `nlu_details_source` tracker_store / tracker_api) they are read from Rasa's tracker store or API.
 
 Rasa is awaited with `asyncio`, so a slow answer never holds up another session. When Rasa or the

@@ -8,7 +8,7 @@ Methods are synchronous (the console and the CLI use them directly); the async b
 them in worker threads. Results are plain dicts.
 
 The two writes on every customer message's path (`append_customer_turn`, `record_replies`) run
-prebuilt Core statements (bot/store/statements.py) on one connection rather than ORM units of work:
+prebuilt Core statements (core/store/statements.py) on one connection rather than ORM units of work:
 the same rows and the same locking, for a third of the CPU (docs/benchmarks.md "Customer channel").
 """
 
@@ -26,9 +26,9 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from bot.errors import NotFound, StoreUnavailable
-from bot.store import statements as q
-from bot.store.base import utcnow
-from bot.store.models import Conversation, ConversationStatus, CustomerSession, Outcome, Speaker, Turn
+from core.store import statements as q
+from core.store.base import utcnow
+from core.store.models import Conversation, ConversationStatus, CustomerSession, Outcome, Speaker, Turn
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

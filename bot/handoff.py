@@ -21,8 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.errors import RasaUnavailable
-from bot.store.base import utcnow
-from bot.store.models import Conversation, ConversationStatus, Outcome, Speaker, Turn, User
+from core.store.base import utcnow
+from core.store.models import Conversation, ConversationStatus, Outcome, Speaker, Turn, User
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -16,7 +16,7 @@ from typing import Callable
 
 import httpx
 
-from bot.settings import ROOT, Settings
+from core.settings import ROOT, Settings
 
 
 @dataclass
@@ -144,14 +144,14 @@ def stop_all(services: list[Service]) -> None:
         svc.stop()
 
 
-TRACKER_STORE = "bot.rasa_channel.TurnEventsSQLTrackerStore"
+TRACKER_STORE = "rasa_plugins.channel.TurnEventsSQLTrackerStore"
 
 
 def tracker_store_config(settings: Settings) -> dict:
     """Rasa's SQL tracker store (settings.tracker_db_url) in the shape endpoints.yml wants.
 
     It is Rasa's own SQL store with one addition: turns that came through supportbot's channel go back
-    with the answer (bot/rasa_channel.py), so the service need not read them from the database.
+    with the answer (rasa_plugins/channel.py), so the service need not read them from the database.
     """
     from sqlalchemy.engine import make_url
 
@@ -197,8 +197,8 @@ def render_endpoints(settings: Settings, out_dir: Path) -> Path:
         base["lock_store"] = {"type": "redis", "url": u.host, "port": u.port or 6379,
                               "db": int(u.database or 1), "key_prefix": "supportbot"}
     elif settings.rasa_workers > 1:
-        # several Rasa processes on this machine and no Redis: file locks (bot/rasa_lock_store.py)
-        base["lock_store"] = {"type": "bot.rasa_lock_store.FileLockStore", "lock_dir": str(out_dir / "locks")}
+        # several Rasa processes on this machine and no Redis: file locks (rasa_plugins/lock_store.py)
+        base["lock_store"] = {"type": "rasa_plugins.lock_store.FileLockStore", "lock_dir": str(out_dir / "locks")}
     if settings.rasa_event_broker_url:
         u = make_url(settings.rasa_event_broker_url)
         base["event_broker"] = {"type": "pika", "url": u.host, "port": u.port or 5672,

@@ -1,6 +1,6 @@
 """The bot service's only door to Rasa: its input channel and HTTP API, over one pooled async client.
 
-Messages go to supportbot's own Rasa channel (bot/rasa_channel.py, `/webhooks/supportbot/webhook`),
+Messages go to supportbot's own Rasa channel (rasa_plugins/channel.py, `/webhooks/supportbot/webhook`),
 whose answer carries the turn's tracker events with the bot's messages, or, with `channel="rest"`,
 to Rasa's REST channel (a Rasa that does not load ours); see `RasaAnswer`.
 
@@ -42,7 +42,7 @@ class RasaClient:
         self.base_url = base_url.rstrip("/")
         self.channel = channel
         self._no_channel = (f"Rasa at {self.base_url} has no supportbot channel ({WEBHOOKS[channel]} is not found): "
-                            "list `bot.rasa_channel.TurnInput:` in its credentials.yml (as `supportbot up` does), "
+                            "list `rasa_plugins.channel.TurnInput:` in its credentials.yml (as `supportbot up` does), "
                             "or set SUPPORTBOT_NLU_DETAILS_SOURCE=tracker_store to talk to its REST channel."
                             if channel == "supportbot" else None)
         self.timeout_s = timeout_s

@@ -9,7 +9,7 @@ import time
 
 import click
 
-from bot.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 
 
 def _err(msg: str) -> None:
@@ -120,7 +120,7 @@ def collect_status(settings: Settings) -> dict:
     try:
         from sqlalchemy import text
 
-        from bot.store.db import Database
+        from core.store.db import Database
 
         db = Database(settings.db_url)
         with db.engine.connect() as conn:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 
 
 def serve(settings: Settings) -> None:

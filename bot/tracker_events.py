@@ -1,6 +1,6 @@
 """Reading a turn's NLU details from Rasa's SQL tracker store, for answers that do not carry them.
 
-supportbot's Rasa channel (bot/rasa_channel.py) returns each turn's tracker events with the answer. This
+supportbot's Rasa channel (rasa_plugins/channel.py) returns each turn's tracker events with the answer. This
 reader serves a Rasa that keeps another tracker store, and `nlu_details_source=tracker_store` (Rasa's REST
 channel): one indexed query on Rasa's `events` table, which costs Rasa nothing (on 2 cores, asking Rasa's
 HTTP API for the tracker after every message doubled the CPU Rasa spends per message; docs/benchmarks.md,

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Callable
 
 from bot.processes import rasa_model_path
-from bot.settings import ROOT, Settings
+from core.settings import ROOT, Settings
 
 # Everything `rasa train` reads, plus our Rasa components' code: a change to any retrains.
-RASA_INPUTS = ["config.yml", "domain.yml", "data/nlu", "data/rules.yml", "data/stories.yml", "nlu"]
+RASA_INPUTS = ["config.yml", "domain.yml", "data/nlu", "data/rules.yml", "data/stories.yml", "rasa_plugins"]
 
 
 def rasa_fingerprint(settings: Settings) -> str:
@@ -39,7 +39,7 @@ def rasa_fingerprint(settings: Settings) -> str:
 
 
 def migrate_store(settings: Settings) -> dict:
-    from bot.store.db import Database
+    from core.store.db import Database
 
     db = Database(settings.db_url)
     try:
@@ -52,13 +52,13 @@ def migrate_store(settings: Settings) -> dict:
 def export_encoder(settings: Settings) -> dict:
     from nlu.export import export_onnx
 
-    return export_onnx(settings=settings)
+    return export_onnx(settings.encoder, settings.nlu_onnx_path)
 
 
 def build_kb_index(settings: Settings) -> dict:
     from retrieval.ingest import ingest_paths
 
-    return ingest_paths([settings.kb_dir], settings.index_dir)
+    return ingest_paths([settings.kb_dir], settings.index_dir, settings=settings)
 
 
 def train_rasa(settings: Settings, force: bool = False, say: Callable[[str], None] = print) -> dict:

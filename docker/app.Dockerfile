@@ -26,6 +26,8 @@ RUN pip install --extra-index-url "$TORCH_INDEX" -r requirements/main.txt -c req
  && if [ "$WITH_GPU" = "1" ]; then pip uninstall -y faiss-cpu && pip install faiss-gpu-cu12; fi
 
 COPY pyproject.toml README.md ./
+COPY core core
+COPY rasa_plugins rasa_plugins
 COPY bot bot
 COPY actions actions
 COPY retrieval retrieval

@@ -1,4 +1,4 @@
-# The Rasa 3.6.21 server (Python 3.10) with supportbot's Rasa project and NLU components (nlu/).
+# The Rasa 3.6.21 server (Python 3.10) with supportbot's Rasa project and everything Rasa loads (rasa_plugins/).
 # Build from the repository root:  docker build -f docker/rasa.Dockerfile -t supportbot-rasa .
 # At start it trains the model when the training data changed (Rasa's cache makes an unchanged
 # retrain a quick no-op) and serves it; see docker/rasa-start.sh.
@@ -19,9 +19,8 @@ COPY requirements/rasa.txt requirements/rasa.lock requirements/
 RUN pip install --upgrade pip==23.2.1 setuptools wheel \
  && pip install -r requirements/rasa.txt -c requirements/rasa.lock
 
-COPY nlu nlu
-# supportbot's Rasa channel and tracker store (credentials.yml, endpoints.yml); stdlib + rasa only
-COPY bot/__init__.py bot/rasa_channel.py bot/
+# supportbot's channel, tracker store, lock store and NLU components (config.yml, credentials.yml, endpoints.yml)
+COPY rasa_plugins rasa_plugins
 COPY config.yml domain.yml credentials.yml ./
 COPY data/nlu data/nlu
 COPY data/rules.yml data/stories.yml data/

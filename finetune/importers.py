@@ -147,8 +147,8 @@ def read_store(db_url: str, since: str | dt.datetime | None = None) -> ImportRes
     from sqlalchemy.exc import SQLAlchemyError
     from sqlalchemy.orm import selectinload
 
-    from bot.store.db import Database
-    from bot.store.models import Conversation, Correction, Turn
+    from core.store.db import Database
+    from core.store.models import Conversation, Correction, Turn
 
     since_dt = parse_since(since)
     result = ImportResult(source="store")
@@ -194,7 +194,7 @@ def read_tracker_store(url: str, since: str | dt.datetime | None = None) -> Impo
     from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.store.db import make_engine
+    from core.store.db import make_engine
 
     since_dt = parse_since(since)
     result = ImportResult(source="tracker")

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.store.base import utcnow
-from bot.store.db import Database
-from bot.store.models import RegisteredModel
+from core.store.base import utcnow
+from core.store.db import Database
+from core.store.models import RegisteredModel
 from finetune.errors import ModelNotFound
 from finetune.response_model import MANIFEST
 

@@ -11,6 +11,8 @@ serving.
 
 from __future__ import annotations
 
+from core.settings import Settings
+
 import logging
 import threading
 import time
@@ -40,11 +42,7 @@ class ResponseSelector:
     """`select(context, k)` → `{"reply", "score", "candidates", "model_version"}`, or None when no
     response model is serving."""
 
-    def __init__(self, settings=None, registry=None):
-        if settings is None:
-            from bot.settings import get_settings
-
-            settings = get_settings()
+    def __init__(self, settings: Settings, registry=None):
         self.settings = settings
         self._registry = registry
         self._model: ResponseModel | None = None

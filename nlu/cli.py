@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from nlu.paths import ROOT
+from rasa_plugins.paths import ROOT
 
 
 @click.group()
@@ -31,7 +31,10 @@ def export_onnx_command(model: str | None, out_dir: Path | None, force: bool) ->
     from nlu.export import ExportError, export_onnx
 
     try:
-        manifest = export_onnx(model=model, out_dir=out_dir, force=force)
+        from core.settings import get_settings
+
+        settings = get_settings()
+        manifest = export_onnx(model or settings.encoder, out_dir or settings.nlu_onnx_path, force=force)
     except ExportError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(manifest))
@@ -63,12 +66,15 @@ def eval_intents(train: Path, test: Path, oos_label: str | None, report_dir: Pat
     from nlu.eval_data import DataError, read_rows
     from nlu.evaluate import EvalError, evaluate
     from nlu.export import ExportError, export_onnx
-    from nlu.paths import default_onnx_dir
+    from rasa_plugins.paths import default_onnx_dir
 
     try:
         read_rows(train), read_rows(test)  # refuse broken files before anything slow
         if "OnnxSentenceFeaturizer" in Path(config).read_text(encoding="utf-8"):
-            export_onnx(out_dir=default_onnx_dir())  # a no-op (about a second) when already exported
+            from core.settings import get_settings
+
+            # a no-op (about a second) when already exported
+            export_onnx(get_settings().encoder, default_onnx_dir())
         result = evaluate(train, test, config, oos_label=oos_label, report_dir=report_dir, timeout_s=timeout_s)
     except (DataError, EvalError, ExportError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc

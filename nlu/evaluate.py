@@ -81,7 +81,7 @@ def _rate(mask: np.ndarray) -> float | None:
 
 
 def rasa_python() -> Path:
-    from bot.settings import get_settings
+    from core.settings import get_settings
 
     python = Path(get_settings().rasa_venv) / "bin" / "python"
     if not python.is_file():

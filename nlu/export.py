@@ -1,7 +1,7 @@
 """Export the sentence-transformer to ONNX for the Rasa runtime (runs in `.venv`, needs torch).
 
 The exported graph takes BERT inputs and returns `sentence_embedding`: mean pooling over the
-attention mask and L2 normalisation are inside the graph, so `nlu.onnx_encoder` needs only
+attention mask and L2 normalisation are inside the graph, so `rasa_plugins.onnx_encoder` needs only
 onnxruntime and tokenizers. The export is idempotent: when the manifest already names the
 encoder's fingerprint (the same hash `retrieval.encoder.Encoder.fingerprint` gives the action
 server), nothing is rebuilt. A new export is written beside the old one, verified against torch,
@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from nlu import paths
+from rasa_plugins import paths
 
 # Sentences the export is verified on (the test compares on its own, different set).
 VERIFY_TEXTS = [
@@ -43,7 +43,7 @@ def encoder_fingerprint(model: str) -> str:
 
 def up_to_date(out_dir: Path, fingerprint: str) -> dict | None:
     """The current manifest when `out_dir` holds a verified export of this encoder, else None."""
-    from nlu.onnx_encoder import EncoderNotExported, OnnxEncoder
+    from rasa_plugins.onnx_encoder import EncoderNotExported, OnnxEncoder
 
     try:
         manifest = OnnxEncoder.read_manifest(out_dir)
@@ -56,21 +56,12 @@ def up_to_date(out_dir: Path, fingerprint: str) -> dict | None:
     return manifest
 
 
-def export_onnx(model: str | None = None, out_dir: Path | None = None, force: bool = False, opset: int = 17,
-                settings=None) -> dict:
+def export_onnx(model: str, out_dir: Path, force: bool = False, opset: int = 17) -> dict:
     """Export `model` to `out_dir`; returns the manifest plus `skipped` (True: already up to date).
 
-    Defaults come from `settings` (a bot.settings.Settings; `get_settings()` when None): the encoder
-    `settings.encoder` and the directory `settings.nlu_onnx_path`.
+    The platform exports `settings.encoder` to `settings.nlu_onnx_path` (`supportbot train`).
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    if model is None or out_dir is None:
-        if settings is None:
-            from bot.settings import get_settings
-
-            settings = get_settings()
-        model = model or settings.encoder
-        out_dir = out_dir or settings.nlu_onnx_path
     out_dir = Path(out_dir)
     fingerprint = encoder_fingerprint(model)
     if not force and (manifest := up_to_date(out_dir, fingerprint)):
@@ -111,7 +102,7 @@ def verify(st, onnx_dir: Path, texts: list[str] = VERIFY_TEXTS) -> dict:
     """Embeds `texts` with torch and with the ONNX graph; raises ExportError below MIN_COSINE."""
     import numpy as np
 
-    from nlu.onnx_encoder import OnnxEncoder
+    from rasa_plugins.onnx_encoder import OnnxEncoder
 
     reference = st.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
     exported = OnnxEncoder(onnx_dir).load().encode(texts)
@@ -215,4 +206,7 @@ def _sha256(path: Path) -> str | None:
 
 
 if __name__ == "__main__":  # python -m nlu.export [--force]
-    print(json.dumps(export_onnx(force="--force" in sys.argv), indent=2))
+    from core.settings import get_settings
+
+    _settings = get_settings()
+    print(json.dumps(export_onnx(_settings.encoder, _settings.nlu_onnx_path, force="--force" in sys.argv), indent=2))

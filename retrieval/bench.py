@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.vector_index import VectorIndex, ivf_nlist, pq_m
+from core.paths import datasets_dir
 
 _NPROBES = ("nprobe", [4, 8, 16, 32, 64, 128])
 SWEEPS = {"hnsw": ("ef_search", [16, 32, 64, 128, 256]), "ivf": _NPROBES, "ivfsq8": _NPROBES, "ivfpq": _NPROBES}
@@ -66,24 +67,24 @@ def kind_of(factory: str) -> str:
     return "flat"
 
 
-def utterances(datasets_dir: Path) -> list[str]:
+def utterances(root: Path) -> list[str]:
     """Unique customer/agent utterances of STAR and Banking77: real text for `--data real`."""
     texts = set()
-    with open(datasets_dir / "star" / "conversations.jsonl", encoding="utf-8") as fh:
+    with open(root / "star" / "conversations.jsonl", encoding="utf-8") as fh:
         for line in fh:
             texts.update(t["text"].strip() for t in json.loads(line)["turns"])
-    with open(datasets_dir / "banking77" / "train.csv", newline="", encoding="utf-8") as fh:
+    with open(root / "banking77" / "train.csv", newline="", encoding="utf-8") as fh:
         texts.update(row["text"].strip() for row in csv.DictReader(fh))
     return sorted(t for t in texts if t)
 
 
 def real_vectors(n: int, n_queries: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """The configured encoder's embeddings of `n` utterances, queries from the rest."""
-    from bot.settings import get_settings
+    from core.settings import get_settings
     from retrieval.encoder import Encoder
 
     settings = get_settings()
-    datasets = Path(os.environ.get("SUPPORTBOT_DATASETS_DIR") or ROOT.parent / "shared" / "datasets")
+    datasets = datasets_dir()
     texts = utterances(datasets)
     if n + n_queries > len(texts):
         raise ValueError(f"--data real has {len(texts)} utterances; ask for at most {len(texts) - n_queries}")

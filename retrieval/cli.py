@@ -15,7 +15,7 @@ import click
 
 
 def _settings():
-    from bot.settings import get_settings
+    from core.settings import get_settings
 
     return get_settings()
 

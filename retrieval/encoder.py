@@ -8,6 +8,8 @@ nonsense neighbours.
 
 from __future__ import annotations
 
+from core.settings import Settings
+
 import contextlib
 import hashlib
 import os
@@ -81,12 +83,7 @@ def resolve_model_dir(model: str) -> Path | None:
 class Encoder:
     """Batched sentence-transformer embeddings; cheap to construct, weights load in `load()`."""
 
-    def __init__(self, model: str | None = None, device: str = "cpu", batch_size: int = 64,
-                 query_threads: int = 1):
-        if model is None:
-            from bot.settings import get_settings
-
-            model = get_settings().encoder
+    def __init__(self, model: str, device: str = "cpu", batch_size: int = 64, query_threads: int = 1):
         self.model = model
         self.device = device
         self.batch_size = batch_size
@@ -95,12 +92,8 @@ class Encoder:
         self._fingerprint: str | None = None
 
     @classmethod
-    def from_settings(cls, settings=None) -> "Encoder":
+    def from_settings(cls, settings: Settings) -> "Encoder":
         """The encoder the settings name (SUPPORTBOT_ENCODER_MODEL, _DEVICE, _BATCH_SIZE, _QUERY_THREADS)."""
-        if settings is None:
-            from bot.settings import get_settings
-
-            settings = get_settings()
         return cls(settings.encoder, device=settings.encoder_device, batch_size=settings.encoder_batch_size,
                    query_threads=settings.encoder_query_threads)
 

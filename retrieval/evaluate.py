@@ -9,6 +9,8 @@ which other load on a shared machine inflates less than the wall clock.
 
 from __future__ import annotations
 
+from core.settings import Settings
+
 import math
 import os
 import sys
@@ -72,15 +74,11 @@ def ranked_documents(results: list[dict], k: int) -> list[str]:
     return seen
 
 
-def evaluate(corpus: Path, queries: Path, k: int = 10, index_dir: Path | None = None, settings=None,
+def evaluate(corpus: Path, queries: Path, *, settings: Settings, k: int = 10, index_dir: Path | None = None,
              modes: tuple[str, ...] = ("dense", "bm25", "hybrid")) -> dict:
     from retrieval.ingest import ingest_paths
     from retrieval.service import MAX_K, Retriever
 
-    if settings is None:
-        from bot.settings import get_settings
-
-        settings = get_settings()
     questions = read_queries(Path(queries))
     with tempfile.TemporaryDirectory(prefix="supportbot-eval-") as tmp:
         target = Path(index_dir) if index_dir else Path(tmp) / "index"

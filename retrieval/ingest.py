@@ -13,6 +13,8 @@ reported by name in `errors` and skipped.
 
 from __future__ import annotations
 
+from core.settings import Settings
+
 import os
 import time
 from dataclasses import dataclass, field
@@ -70,15 +72,7 @@ def scan(paths: list[Path]) -> Scan:
     return out
 
 
-def _settings(settings):
-    if settings is None:
-        from bot.settings import get_settings
-
-        settings = get_settings()
-    return settings
-
-
-def ingest_paths(paths: list[Path], index_dir: Path, *, settings=None, encoder: Encoder | None = None,
+def ingest_paths(paths: list[Path], index_dir: Path, *, settings: Settings, encoder: Encoder | None = None,
                  rebuild: bool = False, factory: str | None = None, progress: bool | None = None) -> dict:
     """Bring the index at `index_dir` up to date with the documents under `paths`; returns a report.
 
@@ -87,7 +81,6 @@ def ingest_paths(paths: list[Path], index_dir: Path, *, settings=None, encoder: 
     A changed encoder rebuilds from scratch when every indexed document is under `paths`, and
     raises `EncoderMismatch` otherwise (re-encoding only part would mix two vector spaces).
     """
-    settings = _settings(settings)
     started = time.perf_counter()
     store = IndexDir(Path(index_dir), keep=settings.index_versions_kept)
     found = scan([Path(p) for p in paths])

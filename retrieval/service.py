@@ -15,6 +15,8 @@ next search after at most `RELOAD_CHECK_S` seconds: one stat of the manifest, th
 
 from __future__ import annotations
 
+from core.settings import Settings
+
 import logging
 import threading
 import time
@@ -59,12 +61,8 @@ class _Loaded:
 
 
 class Retriever:
-    def __init__(self, index_dir: Path | None = None, settings=None, encoder: Encoder | None = None,
+    def __init__(self, index_dir: Path | None, settings: Settings, encoder: Encoder | None = None,
                  mode: str | None = None, reranker: Reranker | None = None):
-        if settings is None:
-            from bot.settings import get_settings
-
-            settings = get_settings()
         self.settings = settings
         self.dir = IndexDir(Path(index_dir) if index_dir is not None else settings.index_dir)
         self.encoder = encoder or Encoder.from_settings(settings)

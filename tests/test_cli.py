@@ -42,7 +42,7 @@ def test_status_reports_down_services_with_exit_code(monkeypatch, tmp_path):
     monkeypatch.setenv("SUPPORTBOT_PORT", "1")  # nothing listens there
     monkeypatch.setenv("SUPPORTBOT_RASA_PORT", "2")
     monkeypatch.setenv("SUPPORTBOT_ACTION_PORT", "3")
-    from bot.settings import get_settings
+    from core.settings import get_settings
 
     get_settings.cache_clear()
     try:
@@ -61,7 +61,7 @@ def test_status_reports_down_services_with_exit_code(monkeypatch, tmp_path):
 def test_up_refuses_a_bad_number_of_rasa_workers_before_training(monkeypatch, tmp_path):
     monkeypatch.setenv("SUPPORTBOT_VAR_DIR", str(tmp_path))
     monkeypatch.setenv("SUPPORTBOT_RASA_WORKERS", "0")
-    from bot.settings import get_settings
+    from core.settings import get_settings
 
     get_settings.cache_clear()
     try:

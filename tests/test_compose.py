@@ -10,7 +10,7 @@ import subprocess
 import pytest
 import yaml
 
-from bot.settings import ROOT
+from core.settings import ROOT
 
 COMPOSE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
@@ -112,7 +112,7 @@ def test_rasa_image_talks_to_the_actions_service():
     endpoints = yaml.safe_load((ROOT / "docker" / "endpoints.yml").read_text())
     assert endpoints["action_endpoint"]["url"] == "http://actions:5055/webhook"
     assert endpoints["tracker_store"]["dialect"] == "postgresql"
-    assert endpoints["tracker_store"]["type"] == "bot.rasa_channel.TurnEventsSQLTrackerStore"
+    assert endpoints["tracker_store"]["type"] == "rasa_plugins.channel.TurnEventsSQLTrackerStore"
     assert endpoints["lock_store"] == {"type": "redis", "url": "redis", "port": 6379, "db": 1,
                                        "key_prefix": "supportbot"}
 

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from bot.processes import TRACKER_STORE, platform_services, render_endpoints, tracker_store_config
-from bot.settings import Settings
+from core.settings import Settings
 
 
 def test_sqlite_store_gives_rasa_its_own_tracker_file(tmp_path):
@@ -55,7 +55,7 @@ def test_several_rasa_workers_share_file_locks_without_redis_and_redis_when_conf
     assert rasa.env["SANIC_WORKERS"] == "2"
     assert all("SANIC_WORKERS" not in svc.env for svc in services if svc.name != "rasa")
     cfg = yaml.safe_load(render_endpoints(Settings(var_dir=tmp_path, rasa_workers=2), tmp_path / "run").read_text())
-    assert cfg["lock_store"] == {"type": "bot.rasa_lock_store.FileLockStore",
+    assert cfg["lock_store"] == {"type": "rasa_plugins.lock_store.FileLockStore",
                                  "lock_dir": str(tmp_path / "run" / "locks")}
     one = yaml.safe_load(render_endpoints(Settings(var_dir=tmp_path, rasa_workers=1), tmp_path / "one").read_text())
     assert "lock_store" not in one  # one process: Rasa's in-memory lock store is enough

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 from bot import training
-from bot.settings import Settings
+from core.settings import Settings
 
 
 def test_fingerprint_follows_the_rasa_inputs(tmp_path, monkeypatch):

@@ -16,7 +16,7 @@ import pytest
 
 from bot.app import Services, build_services, create_app
 from bot.processes import TRACKER_STORE
-from bot.settings import Settings
+from core.settings import Settings
 from tests.support import RASA_BIN, free_port, start, stop, wait_http
 
 PROJECT = Path(__file__).resolve().parent / "bot" / "rasa_project"

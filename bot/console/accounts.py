@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.console.passwords import hash_password, hasher, needs_rehash, verify_password
-from bot.store.models import ConsoleSession, User
+from core.store.models import ConsoleSession, User
 
 ROLES = ("agent", "admin")
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,128}$")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, select
 
 from bot.console.listing import day_start, fell_back, handed_off
-from bot.store.models import Conversation, Speaker, Turn
+from core.store.models import Conversation, Speaker, Turn
 
 
 @dataclass(frozen=True)

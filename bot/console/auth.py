@@ -22,8 +22,8 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.console.accounts import Accounts, Agent
 from bot.console.errors import CsrfFailed, Forbidden, LoginRequired, TooManyAttempts
-from bot.store.base import utcnow
-from bot.store.models import ConsoleSession, LoginAttempt, User
+from core.store.base import utcnow
+from core.store.models import ConsoleSession, LoginAttempt, User
 
 SESSION_COOKIE = "sb_console"
 LOGIN_COOKIE = "sb_console_login"

@@ -27,9 +27,10 @@ from pathlib import Path
 from sqlalchemy import func, insert, select, text
 
 from bot.console.listing import ListFilters, build_query, list_conversations
-from bot.settings import ROOT, Settings
-from bot.store.db import Database
-from bot.store.models import Conversation, CustomerSession, Turn
+from core.settings import ROOT, Settings
+from core.store.db import Database
+from core.store.models import Conversation, CustomerSession, Turn
+from core.paths import datasets_dir
 
 STATUSES = [("closed", 0.80), ("bot", 0.17), ("waiting", 0.02), ("human", 0.01)]
 OUTCOMES = {"closed": [("answered", 0.6), ("handed_off", 0.15), ("fallback", 0.15), ("abandoned", 0.1)],
@@ -63,7 +64,7 @@ def pick(rng: random.Random, weighted: list[tuple[str, float]]) -> str:
 
 
 def banking77() -> list[tuple[str, str]]:
-    base = Path(os.environ.get("SUPPORTBOT_DATASETS_DIR") or ROOT.parent / "shared" / "datasets")
+    base = datasets_dir()
     path = base / "banking77" / "train.csv"
     if not path.is_file():
         raise SystemExit(f"{path} not found: set SUPPORTBOT_DATASETS_DIR to the folder holding banking77/.")

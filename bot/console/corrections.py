@@ -13,7 +13,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.console.errors import BadRequest, NotFound
-from bot.store.models import Correction, Speaker, Turn, TurnReview
+from core.store.models import Correction, Speaker, Turn, TurnReview
 
 INTENT = re.compile(r"^[A-Za-z0-9_-]{1,128}$")  # a name Rasa accepts
 KINDS = {"intent": Speaker.CUSTOMER.value, "out_of_scope": Speaker.CUSTOMER.value, "reply": Speaker.BOT.value}

@@ -22,7 +22,7 @@ from typing import Iterator
 
 from sqlalchemy import select
 
-from bot.store.models import Conversation, Correction, Speaker, Turn
+from core.store.models import Conversation, Correction, Speaker, Turn
 from privacy.conversations import Redactor
 
 NLU_KINDS = ("intent", "out_of_scope")

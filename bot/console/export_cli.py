@@ -14,8 +14,8 @@ import click
 
 
 def _db():
-    from bot.settings import get_settings
-    from bot.store.db import Database
+    from core.settings import get_settings
+    from core.store.db import Database
 
     db = Database(get_settings().db_url)
     db.migrate()

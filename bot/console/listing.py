@@ -18,8 +18,8 @@ from sqlalchemy import and_, func, literal_column, or_, select, text
 from sqlalchemy.sql import Select
 
 from bot.console.errors import BadRequest
-from bot.store.base import utcnow
-from bot.store.models import Conversation, ConversationStatus, Outcome, Speaker, Turn
+from core.store.base import utcnow
+from core.store.models import Conversation, ConversationStatus, Outcome, Speaker, Turn
 
 STATUSES = ("live", "waiting", "human", "closed", "bot")
 OUTCOMES = tuple(o.value for o in Outcome)

@@ -21,7 +21,7 @@ from bot.console.auth import agent_required
 from bot.console.context import console_of
 from bot.console.errors import ConsoleRoute, LoginRequired, NotFound
 from bot.hub import ALL
-from bot.store.models import Conversation
+from core.store.models import Conversation
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)  # see docs/console.md
 KEEPALIVE_S = 15.0

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.console.errors import NotFound
-from bot.store.models import Conversation, Correction, Speaker, Turn, TurnReview, User
+from core.store.models import Conversation, Correction, Speaker, Turn, TurnReview, User
 
 
 def load_transcript(db, conversation_id: str) -> dict:

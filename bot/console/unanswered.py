@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import or_, select
 
-from bot.store.models import Speaker, Turn
+from core.store.models import Speaker, Turn
 
 UNANSWERED_INTENTS = ("nlu_fallback", "out_of_scope")
 

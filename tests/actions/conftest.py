@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.settings import ROOT, Settings
+from core.settings import ROOT, Settings
 
 ARTICLES = [
     "top_up_by_bank_transfer_charge",

@@ -7,9 +7,10 @@ import os
 from pathlib import Path
 
 from actions.catalog import KbCatalog
-from bot.settings import ROOT
+from core.settings import ROOT
+from core.paths import datasets_dir
 
-DATASETS = Path(os.environ.get("SUPPORTBOT_DATASETS_DIR", ROOT.parent / "shared" / "datasets"))
+DATASETS = datasets_dir()
 
 
 def banking77_topics() -> set[str]:

@@ -7,7 +7,7 @@ import pytest
 from actions.catalog import KbCatalog
 from actions.formatting import answer_text, payload, plain_text, shorten
 from actions.knowledge import Decision, Thresholds, Understanding, decide, query_for
-from bot.settings import ROOT
+from core.settings import ROOT
 
 T = Thresholds(kb_min_score=0.45, nlu_min_confidence=0.5, response_min_score=0.6)
 HIT = {"passage_id": 1, "doc_id": "a.md", "title": "A", "url": "https://x/a", "text": "Answer A.", "score": 0.62}

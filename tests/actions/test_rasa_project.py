@@ -17,7 +17,7 @@ import httpx
 import pytest
 import yaml
 
-from bot.settings import ROOT
+from core.settings import ROOT
 from tests.actions.test_catalog import banking77_topics
 from tests.support import RASA_BIN, free_port, start, stop, wait_http
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.store.models import User
+from core.store.models import User
 from tests.bot.widget_client import WidgetClient, bot_texts, of_type
 
 pytestmark = pytest.mark.contract

@@ -1,4 +1,4 @@
-"""supportbot's Rasa channel (bot/rasa_channel.py) in the real tiny Rasa server, and the service using it.
+"""supportbot's Rasa channel (rasa_plugins/channel.py) in the real tiny Rasa server, and the service using it.
 
 The answer to a message must carry that message's own tracker events (parse data and the actions
 that followed), as Rasa stored them, so the service stores the NLU details without reading Rasa's
@@ -84,7 +84,7 @@ async def test_a_rasa_without_our_channel_gets_an_error_that_says_what_to_do(tin
             await client.send("someone", "hello")
             raise AssertionError("a Rasa without the supportbot channel answered")
         except RasaUnavailable as exc:
-            assert "bot.rasa_channel.TurnInput" in str(exc) and "SUPPORTBOT_NLU_DETAILS_SOURCE" in str(exc)
+            assert "rasa_plugins.channel.TurnInput" in str(exc) and "SUPPORTBOT_NLU_DETAILS_SOURCE" in str(exc)
     finally:
         await client.aclose()
         stop(proc)
@@ -103,12 +103,12 @@ async def test_the_service_stores_nlu_details_from_the_answer_alone(service_fact
 
 
 def test_only_turns_the_channel_waits_for_are_kept_and_they_never_pile_up():
-    from tests.test_rasa_lock_store import run_rasa
+    from tests.rasa_plugins.test_lock_store import run_rasa
 
     code = """
 import json
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
-import bot.rasa_channel as ch
+import rasa_plugins.channel as ch
 
 ch.MAX_WAITING = 3
 def turn(channel, mid):

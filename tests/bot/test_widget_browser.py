@@ -14,7 +14,7 @@ import pytest
 from playwright.async_api import async_playwright, expect
 from sqlalchemy import select
 
-from bot.store.models import Conversation, Turn
+from core.store.models import Conversation, Turn
 from tests.bot.test_handoff_flow import make_agent
 from tests.support import free_port, start, stop, wait_http
 

@@ -8,7 +8,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from bot.store.models import Conversation, Turn
+from core.store.models import Conversation, Turn
 from tests.bot.widget_client import WidgetClient, bot_messages, bot_texts, of_type
 
 pytestmark = pytest.mark.contract

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from bot.app import build_services, create_app
 from bot.console.accounts import Accounts
-from bot.settings import Settings
+from core.settings import Settings
 from tests.support import free_port
 
 PASSWORD = "correct horse battery staple"

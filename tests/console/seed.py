@@ -8,7 +8,7 @@ import uuid
 
 from sqlalchemy import update
 
-from bot.store.models import Conversation, Turn
+from core.store.models import Conversation, Turn
 
 
 def conversation(store, exchanges: list[dict], csat: int | None = None, started: dt.datetime | None = None,

@@ -15,7 +15,7 @@ from bot.console.accounts import Accounts
 from bot.console.corrections import add_correction, mark_reviewed, review_queue
 from bot.console.errors import BadRequest, NotFound
 from bot.console.export import export_nlu, export_responses
-from bot.store.models import Correction
+from core.store.models import Correction
 from finetune.importers import read_jsonl
 from tests.console import seed
 from tests.console.conftest import PASSWORD

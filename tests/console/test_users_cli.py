@@ -8,8 +8,8 @@ import subprocess
 
 from bot.console.accounts import Accounts
 from bot.console.passwords import verify_password
-from bot.store.db import Database
-from bot.store.models import User
+from core.store.db import Database
+from core.store.models import User
 from tests.support import ROOT
 
 CLI = str(ROOT / ".venv" / "bin" / "supportbot")

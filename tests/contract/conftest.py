@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from bot.processes import platform_services, stop_all, wait_healthy
-from bot.settings import Settings
+from core.settings import Settings
 from tests.support import free_port
 
 REDIS_URL = "redis://127.0.0.1:6379/5"
@@ -47,7 +47,7 @@ def stack(trained, tmp_path_factory):
         "rasa_lock_store_url": REDIS_URL,
         "rasa_event_broker_url": AMQP_URL,
     })
-    from bot.store.db import Database
+    from core.store.db import Database
 
     db = Database(settings.db_url)
     db.migrate()

@@ -11,7 +11,7 @@ import pika
 import pytest
 
 from bot.apikeys import ApiKeys
-from bot.store.db import Database
+from core.store.db import Database
 from tests.contract.conftest import AMQP_URL
 
 pytestmark = pytest.mark.contract

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from bot.apikeys import ApiKeys
-from bot.store.db import Database
+from core.store.db import Database
 
 pytestmark = pytest.mark.contract
 

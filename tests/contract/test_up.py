@@ -1,6 +1,6 @@
 """Contract: `supportbot up` starts the three services, serves the demo page with the widget, and
 Ctrl-C (SIGINT) stops every one of them. With the defaults (two Rasa processes, no Redis) the Rasa
-processes share conversations through bot.rasa_lock_store.FileLockStore."""
+processes share conversations through rasa_plugins.lock_store.FileLockStore."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def check_rasa_processes_share_one_conversation(rasa_port: int, messages: int = 
                   and "rasa" in _cmdline(pid)]
     assert len(rasa_procs) >= 3, rasa_procs  # Sanic's main process and its two workers
     endpoints = yaml.safe_load((ROOT / "var" / "run" / f"rasa-{rasa_port}" / "endpoints.yml").read_text())
-    assert endpoints["lock_store"]["type"] == "bot.rasa_lock_store.FileLockStore"
+    assert endpoints["lock_store"]["type"] == "rasa_plugins.lock_store.FileLockStore"
 
     async def burst() -> list[httpx.Response]:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{rasa_port}", timeout=60) as http:

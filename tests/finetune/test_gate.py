@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import ROOT, Settings
+from core.settings import ROOT, Settings
 from finetune.gate import PromotionGate
 from finetune.pairs import shuffled_pairs
 from finetune.pipeline import retrain
 from finetune.registry import Registry
+from core.paths import datasets_dir
 
-STAR = Path(os.environ.get("SUPPORTBOT_DATASETS_DIR") or ROOT.parent / "shared" / "datasets") / "star"
+STAR = datasets_dir() / "star"
 
 
 @pytest.fixture

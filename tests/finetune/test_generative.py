@@ -55,7 +55,7 @@ def test_tiny_generator_train_then_generate_round_trip(tmp_path):
 
 @pytest.mark.slow
 def test_generator_retrain_is_evaluated_gated_and_registered(tmp_path):
-    from bot.settings import Settings
+    from core.settings import Settings
     from finetune.pipeline import retrain_generator
     from finetune.registry import Registry
     from tests.finetune.test_gate import STAR

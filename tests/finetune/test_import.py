@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
-from bot.store.db import Database
-from bot.store.models import Conversation, Correction, CustomerSession, Turn, User
+from core.store.db import Database
+from core.store.models import Conversation, Correction, CustomerSession, Turn, User
 from finetune.cleaning import clean_conversations
 from finetune.errors import LogSourceError
 from finetune.importers import read_jsonl, read_store, read_tracker_store

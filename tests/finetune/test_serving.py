@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from bot.settings import Settings, default_encoder_path
+from core.settings import Settings, default_encoder_path
 from finetune.pairs import response_bank
 from finetune.registry import Registry
 from finetune.response_model import build_base_model

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from bot.settings import default_encoder_path
+from core.settings import default_encoder_path
 from finetune.batching import no_duplicate_batches
 from finetune.dual_encoder import TrainConfig
 from finetune.pairs import format_context, make_pairs

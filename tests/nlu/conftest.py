@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 
 from tests.support import ROOT
+from core.paths import datasets_dir
+from core.settings import default_encoder_path
 
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
-DATASETS = Path(os.environ.get("SUPPORTBOT_DATASETS_DIR") or ROOT.parent / "shared" / "datasets")
+DATASETS = datasets_dir()
 
 
 @pytest.fixture(scope="session")
@@ -20,7 +22,7 @@ def onnx_dir(tmp_path_factory) -> Path:
     from nlu.export import export_onnx
 
     out = tmp_path_factory.mktemp("nlu") / "encoder-onnx"
-    manifest = export_onnx(out_dir=out)
+    manifest = export_onnx(default_encoder_path(), out)
     assert manifest["skipped"] is False
     return out
 

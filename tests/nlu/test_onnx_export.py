@@ -8,8 +8,9 @@ import shutil
 import numpy as np
 import pytest
 
+from core.settings import default_encoder_path
 from nlu.export import ExportError, export_onnx, up_to_date
-from nlu.onnx_encoder import EncoderNotExported, OnnxEncoder
+from rasa_plugins.onnx_encoder import EncoderNotExported, OnnxEncoder
 
 # Not the sentences the exporter verifies itself on: short, long (truncated at 256 word pieces),
 # punctuation, digits, non-ASCII, an empty string, mixed lengths in one batch (padding).
@@ -28,7 +29,7 @@ TEXTS = [
 def torch_vectors():
     from retrieval.encoder import Encoder
 
-    return Encoder().load().encode(TEXTS)
+    return Encoder(default_encoder_path()).load().encode(TEXTS)
 
 
 def test_onnx_embeddings_match_the_torch_sentence_transformer(onnx_dir, torch_vectors):
@@ -44,14 +45,14 @@ def test_manifest_names_the_encoder_the_action_server_uses(onnx_dir):
     from retrieval.encoder import Encoder
 
     manifest = json.loads((onnx_dir / "manifest.json").read_text())
-    assert manifest["encoder_fingerprint"] == Encoder().fingerprint
+    assert manifest["encoder_fingerprint"] == Encoder(default_encoder_path()).fingerprint
     assert manifest["dim"] == 384 and manifest["verification"]["min_cosine"] >= 0.999
-    assert OnnxEncoder(onnx_dir).fingerprint == Encoder().fingerprint
+    assert OnnxEncoder(onnx_dir).fingerprint == Encoder(default_encoder_path()).fingerprint
 
 
 def test_export_is_skipped_when_up_to_date(onnx_dir):
     before = (onnx_dir / "model.onnx").stat().st_mtime_ns
-    again = export_onnx(out_dir=onnx_dir)
+    again = export_onnx(default_encoder_path(), onnx_dir)
     assert again["skipped"] is True
     assert (onnx_dir / "model.onnx").stat().st_mtime_ns == before
 
@@ -78,5 +79,5 @@ def test_missing_export_says_how_to_make_it(tmp_path):
 def test_unloadable_model_is_a_clear_error_and_leaves_nothing_behind(tmp_path):
     out = tmp_path / "out"
     with pytest.raises(ExportError, match="SUPPORTBOT_ENCODER_MODEL"):
-        export_onnx(model=str(tmp_path / "not-a-model"), out_dir=out)
+        export_onnx(str(tmp_path / "not-a-model"), out)
     assert not out.exists() and list(tmp_path.iterdir()) == []

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import ROOT, Settings
+from core.settings import ROOT, Settings, default_encoder_path
+from core.paths import datasets_dir
 
-DATASETS = Path(os.environ.get("SUPPORTBOT_DATASETS_DIR") or ROOT.parent / "shared" / "datasets")
+DATASETS = datasets_dir()
 ABCD_HANDBOOK = DATASETS / "abcd" / "guidelines.json"
 KB_ARTICLES = ["card_arrival", "lost_or_stolen_card", "exchange_rate", "terminate_account"]
 
@@ -30,14 +31,14 @@ def encoder():
     """The shipped all-MiniLM-L6-v2, loaded once for the session."""
     from retrieval.encoder import Encoder
 
-    return Encoder().load()
+    return Encoder(default_encoder_path()).load()
 
 
 def tiny_bert(**config):
     """MiniLM's tokenizer and a one-layer, 32-wide BERT config (random weights, no download)."""
     from transformers import BertConfig, BertTokenizerFast
 
-    from bot.settings import default_encoder_path
+    from core.settings import default_encoder_path
 
     tokenizer = BertTokenizerFast.from_pretrained(default_encoder_path())
     return tokenizer, BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1,

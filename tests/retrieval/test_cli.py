@@ -11,7 +11,7 @@ import sys
 from click.testing import CliRunner
 
 from bot.cli import cli
-from bot.settings import ROOT
+from core.settings import ROOT
 
 from .conftest import DATASETS
 

@@ -13,7 +13,10 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-ROOT = Path(__file__).resolve().parent.parent
+from core.paths import ROOT
+
+__all__ = ["ROOT", "Settings", "get_settings"]
+
 # where the bot service gets each turn's intent, confidence, entities and actions (docs/settings.md)
 NLU_DETAILS_SOURCES = ("rasa_channel", "tracker_store", "tracker_api")
 
@@ -125,7 +128,7 @@ class Settings(BaseSettings):
 
     # --- NLU ---------------------------------------------------------------------
     # The Rasa runtime cannot read this object: it gets SUPPORTBOT_NLU_ONNX_DIR / SUPPORTBOT_VAR_DIR
-    # from the environment and applies the same rule (nlu/paths.py).
+    # from the environment and applies the same rule (rasa_plugins/paths.py).
     nlu_onnx_dir: str = ""
 
     @property

@@ -1,13 +1,13 @@
 """Rasa's half of the customer channel: an input channel whose answer carries what Rasa understood.
 
 Loaded by the Rasa server (Python 3.10, `.venv-rasa`), never by the bot service:
-- `TurnInput`, listed in credentials.yml as `bot.rasa_channel.TurnInput:`, serves
+- `TurnInput`, listed in credentials.yml as `rasa_plugins.channel.TurnInput:`, serves
   `POST /webhooks/supportbot/webhook`. It takes the REST channel's request (`sender`, `message`,
   `metadata`) and answers `{"messages": [...], "events": [...]}`: the bot's messages, as the REST
   channel returns them, and the tracker events of this turn (the user event with its parse data, then
   the actions and bot events that followed), or `null` when the tracker store did not record them.
 - `TurnEventsSQLTrackerStore`, Rasa's SQL tracker store (endpoints.yml `tracker_store: type:
-  bot.rasa_channel.TurnEventsSQLTrackerStore`, same keys as `type: SQL`), which, after saving a turn
+  rasa_plugins.channel.TurnEventsSQLTrackerStore`, same keys as `type: SQL`), which, after saving a turn
   that came through `TurnInput`, keeps that turn's events in this process until the channel collects
   them for the answer.
 

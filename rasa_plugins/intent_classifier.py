@@ -1,4 +1,4 @@
-"""Rasa intent classifier: `nlu.intent_model.IntentModel` with a learnt `nlu_fallback` threshold.
+"""Rasa intent classifier: `rasa_plugins.intent_model.IntentModel` with a learnt `nlu_fallback` threshold.
 
 Reads the *sentence* features every featurizer before it produced (dense: our ONNX encoder;
 sparse: Rasa's CountVectorsFeaturizers), one block per featurizer. Below the threshold learnt at
@@ -27,7 +27,7 @@ from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, INTENT_RANK
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu.intent_model import Blocks, IntentModel
+from rasa_plugins.intent_model import Blocks, IntentModel
 
 log = logging.getLogger(__name__)
 

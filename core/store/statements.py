@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, case, func, insert, or_, select, update
 
-from bot.store.models import Conversation, ConversationStatus, Outcome, Turn
+from core.store.models import Conversation, ConversationStatus, Outcome, Turn
 
 TURNS, CONVERSATIONS = Turn.__table__, Conversation.__table__
 _c, _t = CONVERSATIONS.c, TURNS.c

@@ -25,8 +25,8 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu import paths
-from nlu.onnx_encoder import EncoderNotExported, OnnxEncoder
+from rasa_plugins import paths
+from rasa_plugins.onnx_encoder import EncoderNotExported, OnnxEncoder
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""bot.rasa_lock_store.FileLockStore, run by Rasa's own interpreter (.venv-rasa), in real processes.
+"""rasa_plugins.lock_store.FileLockStore, run by Rasa's own interpreter (.venv-rasa), in real processes.
 
 The lock must exclude coroutines of one process and other processes alike, serve one process's
 waiters in arrival order, give up with Rasa's LockError after the lifetime, and never outlive a
@@ -18,7 +18,7 @@ RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 WORKER = textwrap.dedent("""
     import asyncio, json, sys
     from pathlib import Path
-    from bot.rasa_lock_store import FileLockStore
+    from rasa_plugins.lock_store import FileLockStore
 
     lock_dir, counter, tasks, rounds = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     store = FileLockStore(lock_dir=lock_dir)
@@ -62,7 +62,7 @@ def test_two_processes_never_interleave_one_conversation(tmp_path):
 def test_waiters_are_served_in_order_and_other_conversations_do_not_wait(tmp_path):
     code = textwrap.dedent("""
         import asyncio, json, sys, time
-        from bot.rasa_lock_store import FileLockStore
+        from rasa_plugins.lock_store import FileLockStore
 
         store = FileLockStore(lock_dir=sys.argv[1])
         order = []
@@ -95,7 +95,7 @@ def test_waiters_are_served_in_order_and_other_conversations_do_not_wait(tmp_pat
 def test_a_held_lock_times_out_with_rasas_lock_error_and_dies_with_its_process(tmp_path):
     holder = subprocess.Popen([str(RASA_PYTHON), "-c", textwrap.dedent("""
         import asyncio, sys
-        from bot.rasa_lock_store import FileLockStore
+        from rasa_plugins.lock_store import FileLockStore
 
         async def main():
             async with FileLockStore(lock_dir=sys.argv[1]).lock("conversation-1"):
@@ -108,7 +108,7 @@ def test_a_held_lock_times_out_with_rasas_lock_error_and_dies_with_its_process(t
         code = textwrap.dedent("""
             import asyncio, sys, time
             from rasa.core.lock_store import LockError
-            from bot.rasa_lock_store import FileLockStore
+            from rasa_plugins.lock_store import FileLockStore
 
             store = FileLockStore(lock_dir=sys.argv[1])
 
@@ -128,7 +128,7 @@ def test_a_held_lock_times_out_with_rasas_lock_error_and_dies_with_its_process(t
         holder.wait()
     code = textwrap.dedent("""
         import asyncio, sys
-        from bot.rasa_lock_store import FileLockStore
+        from rasa_plugins.lock_store import FileLockStore
 
         async def main():
             async with FileLockStore(lock_dir=sys.argv[1]).lock("conversation-1", lock_lifetime=2):

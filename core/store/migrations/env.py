@@ -1,10 +1,10 @@
-"""Alembic environment: runs on the connection handed over by bot.store.db.Database.migrate()."""
+"""Alembic environment: runs on the connection handed over by core.store.db.Database.migrate()."""
 
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-import bot.store.models  # noqa: F401  (registers the tables)
-from bot.store.base import Base
+import core.store.models  # noqa: F401  (registers the tables)
+from core.store.base import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -5,7 +5,7 @@ paraphrases, the character/word n-grams know the exact vocabulary of a domain ("
 "Apple Pay", "PIN"); a linear SVM over both is ~1 point more accurate on Banking77 than either
 alone, and trains on 10k messages in seconds. Margins become probabilities through temperature
 scaling fitted out-of-fold, and the fallback threshold is learnt on the same out-of-fold
-predictions (`nlu.calibration`).
+predictions (`rasa_plugins.calibration`).
 
 Plain data in, plain data out: feature blocks are numpy / scipy matrices keyed by the name of the
 featurizer that made them, so this module knows nothing about Rasa. Persisted as .npz + JSON
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from nlu.calibration import choose_threshold, expected_calibration_error, fit_temperature, softmax
+from rasa_plugins.calibration import choose_threshold, expected_calibration_error, fit_temperature, softmax
 
 log = logging.getLogger(__name__)
 

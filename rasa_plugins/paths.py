@@ -1,6 +1,6 @@
 """Where the NLU artifacts live, resolvable from either runtime.
 
-`.venv-rasa` has no pydantic-settings, so the Rasa components cannot read `bot.settings`; both
+`.venv-rasa` has no pydantic-settings, so the Rasa components cannot read `core.settings`; both
 sides agree on the environment variable instead: SUPPORTBOT_NLU_ONNX_DIR (documented with the
 `nlu_onnx_dir` setting), falling back to models/encoder-onnx under SUPPORTBOT_VAR_DIR (default var/).
 """
@@ -21,7 +21,7 @@ FORMAT_VERSION = 1  # bump when the exported graph's inputs/outputs change
 def default_onnx_dir() -> Path:
     """The exported encoder: $SUPPORTBOT_NLU_ONNX_DIR, else $SUPPORTBOT_VAR_DIR (else <repo>/var)/models/encoder-onnx.
 
-    The same rule as `bot.settings.Settings.nlu_onnx_path`, for the runtime that cannot import it.
+    The same rule as `core.settings.Settings.nlu_onnx_path`, for the runtime that cannot import it.
     """
     env = os.environ.get(ONNX_DIR_ENV)
     if env:

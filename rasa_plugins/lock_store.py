@@ -3,7 +3,7 @@
 Loaded by Rasa itself (it runs in .venv-rasa, not in the bot service): `supportbot up` writes
 
     lock_store:
-      type: bot.rasa_lock_store.FileLockStore
+      type: rasa_plugins.lock_store.FileLockStore
       lock_dir: var/run/rasa-5005/locks
 
 into the endpoints file it gives `rasa run` when `rasa_workers` > 1 and no Redis lock store is

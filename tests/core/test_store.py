@@ -13,9 +13,9 @@ from bot.apikeys import ApiKeys
 from bot.conversations import ConversationStore
 from bot.errors import NotFound, StoreUnavailable, Unauthorized, UnknownSession
 from bot.sessions import Sessions, token_hash
-from bot.store.base import utcnow
-from bot.store.db import Database, alembic_config
-from bot.store.models import Conversation, CustomerSession, Turn
+from core.store.base import utcnow
+from core.store.db import Database, alembic_config
+from core.store.models import Conversation, CustomerSession, Turn
 from tests.support import free_port
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.settings import ROOT, Settings
+from core.settings import ROOT, Settings
 
 DOC = ROOT / "docs" / "settings.md"
 

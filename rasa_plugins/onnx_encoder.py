@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nlu import paths
+from rasa_plugins import paths
 
 
 class EncoderNotExported(RuntimeError):

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from nlu.calibration import choose_threshold, fit_temperature, softmax
-from nlu.intent_model import IntentModel
+from rasa_plugins.calibration import choose_threshold, fit_temperature, softmax
+from rasa_plugins.intent_model import IntentModel
 
 INTENTS = ["card_arrival", "exchange_rate", "top_up_failed", "greet"]
 
@@ -114,7 +114,7 @@ def test_a_few_out_of_scope_examples_do_not_outweigh_the_in_scope_traffic():
 def test_sparse_blocks_get_exactly_sklearns_sublinear_tfidf():
     from sklearn.feature_extraction.text import TfidfTransformer
 
-    from nlu.intent_model import BlockScaler
+    from rasa_plugins.intent_model import BlockScaler
 
     counts = sp.csr_matrix(np.random.default_rng(0).poisson(0.3, (50, 30)).astype(np.float32))
     scaler = BlockScaler(dense_weight=2.0, sparse_weight=1.5).fit({"ngrams": counts})

@@ -9,7 +9,7 @@ from typing import Any, Optional
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bot.store.base import Base, utcnow
+from core.store.base import Base, utcnow
 
 
 class ConversationStatus(str, enum.Enum):
