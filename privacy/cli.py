@@ -72,6 +72,17 @@ def scan(file: Path) -> None:
     click.echo(json.dumps({"lines": lines, "lines_with_pii": with_pii, "entities": dict(sorted(counts.items()))}))
 
 
+def _real_controls(path: Path, n: int, engine) -> dict:
+    """Share of real messages without personal data (e.g. Banking77 queries) that the engine changes."""
+    import csv
+
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))[1:n + 1]
+    texts = [r[0] for r in rows if r and r[0].strip()]
+    changed = sum(1 for t in texts if engine.analyze(t))
+    return {"file": str(path), "messages": len(texts), "changed": round(changed / len(texts), 4) if texts else None}
+
+
 @click.command("pii")
 @click.option("--messages", type=click.Path(dir_okay=False, path_type=Path), help='JSONL of {"id", "text"}')
 @click.option("--truth", type=click.Path(dir_okay=False, path_type=Path), help="JSONL of planted spans")
@@ -82,8 +93,11 @@ def scan(file: Path) -> None:
               help="with --generate and no --messages: which part to score")
 @click.option("--baseline", type=click.Choice(["none", "presidio-default"]), default="none", show_default=True,
               help="also score Presidio's default recognisers + spaCy en small")
+@click.option("--real-controls", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="also: share changed of real PII-free messages (CSV, text in the first column, header row)")
+@click.option("--real-n", type=int, default=1000, show_default=True, help="messages read from --real-controls")
 @click.option("--show-misses", type=int, default=0, help="list up to N misses on stderr (dev data only!)")
-def eval_pii(messages, truth, generate_dir, count, part, baseline, show_misses) -> None:
+def eval_pii(messages, truth, generate_dir, count, part, baseline, real_controls, real_n, show_misses) -> None:
     """Recall per kind/language, controls changed, ordinary words kept, messages/s (one core)."""
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
@@ -109,6 +123,8 @@ def eval_pii(messages, truth, generate_dir, count, part, baseline, show_misses) 
 
     click.echo(f"scoring {len(items)} messages from {messages}", err=True)
     result = {"set": str(messages), "engine": score(items, detect)}
+    if real_controls is not None:
+        result["real_controls"] = _real_controls(real_controls, real_n, engine)
     if show_misses:
         for m in misses(items, detect, show_misses):
             click.echo(json.dumps(m, ensure_ascii=False), err=True)

@@ -129,7 +129,7 @@ class PiiEngine:
             lead = re.match(r"(?:(?:the|a|an|my|our|your|dear|hi|hello)\s+)+", value, re.IGNORECASE)
             if lead:
                 start += lead.end()
-            if start >= end or not text[start].isupper():
+            if start >= end or not text[start].isupper() or text[start:end].lower() in _NOT_PERSONS:
                 return None
         return Entity(start, end, kind, float(r.score))
 
@@ -170,6 +170,11 @@ class PiiEngine:
 
     def contains_pii(self, text: str) -> bool:
         return bool(self.analyze(text))
+
+
+# Single words spaCy's small model takes for people in support talk.
+_NOT_PERSONS = frozenset("visa mastercard maestro amex paypal venmo zelle revolut apple pay google pay seller buyer "
+                         "customer agent support admin".split()) | {"apple pay", "google pay"}
 
 
 def _merge(entities: list[Entity]) -> list[Entity]:
