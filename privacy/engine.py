@@ -131,16 +131,16 @@ class PiiEngine:
                 start += lead.end()
             if start >= end or not text[start].isupper() or text[start:end].lower() in _NOT_PERSONS:
                 return None
-        return Entity(start, end, kind, float(r.score))
+        return Entity(kind, start, end, float(r.score))
 
     def _answers(self, text: str, previous: str) -> list[Entity]:
         out = []
         if self._dob.has_context(previous, len(previous), len(previous)) or self._dob._context.search(previous):
-            out += [Entity(s, e, "DOB", 0.8) for s, e, _ in self._dob.spans(text)]
+            out += [Entity("DOB", s, e, 0.8) for s, e, _ in self._dob.spans(text)]
         if self._name_answer.asks(previous):
             span = self._name_answer.find(text)
             if span:
-                out.append(Entity(span[0], span[1], "NAME", 0.7))
+                out.append(Entity("NAME", span[0], span[1], 0.7))
         return out
 
     def redact(self, text: str, language: str | None = None, pseudonyms: Pseudonyms | None = None,
@@ -197,7 +197,7 @@ def _merge(entities: list[Entity]) -> list[Entity]:
 
 def _one(group: list[Entity], end: int) -> Entity:
     best = max(group, key=lambda x: (x.end - x.start, x.score))
-    return Entity(min(x.start for x in group), end, best.kind, max(x.score for x in group))
+    return Entity(best.kind, min(x.start for x in group), end, max(x.score for x in group))
 
 
 def _known_names(text: str, entities: list[Entity], pseudonyms: Pseudonyms) -> list[Entity]:
@@ -206,5 +206,5 @@ def _known_names(text: str, entities: list[Entity], pseudonyms: Pseudonyms) -> l
         return []
     rx = re.compile(r"(?<![^\W\d_])(?:" + "|".join(map(re.escape, words)) + r")(?![^\W\d_])", re.IGNORECASE)
     taken = [(e.start, e.end) for e in entities]
-    return [Entity(m.start(), m.end(), "NAME", 0.7) for m in rx.finditer(text)
+    return [Entity("NAME", m.start(), m.end(), 0.7) for m in rx.finditer(text)
             if not any(s < m.end() and m.start() < e for s, e in taken)]

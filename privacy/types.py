@@ -6,20 +6,20 @@ finetune/templates.py); offsets are Python string indices into the text that was
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 KINDS: tuple[str, ...] = ("NAME", "EMAIL", "PHONE", "CARD", "CVV", "IBAN", "ACCOUNT", "ADDRESS", "DOB",
                           "NATIONAL_ID", "IP", "PIN")
 LANGUAGES: tuple[str, ...] = ("en", "de", "fr", "es", "zh")
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Entity:
     """One piece of personal data: `text[start:end]` is a `kind` (one of KINDS), found with `score`."""
 
+    kind: str
     start: int
     end: int
-    kind: str
     score: float = 1.0
 
     def as_dict(self) -> dict:
@@ -43,4 +43,4 @@ class Redaction:
         return {"text": self.text, "entities": [e.as_dict() for e in self.entities]}
 
 
-__all__ = ["KINDS", "LANGUAGES", "Entity", "Redaction", "asdict"]
+__all__ = ["KINDS", "LANGUAGES", "Entity", "Redaction"]
