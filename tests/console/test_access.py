@@ -7,7 +7,6 @@ import hashlib
 import re
 
 from fastapi.routing import APIRoute
-from fastapi.testclient import TestClient
 
 from bot.console.accounts import Accounts
 from tests.console import seed
@@ -136,7 +135,7 @@ def test_session_cookie_flags_and_secure_behind_tls(app, users, client_for):
     # behind a TLS-terminating proxy: the proxy says so, and the cookies become Secure
     page = client_for(None).get("/console/login", headers={"X-Forwarded-Proto": "https"})
     assert "; Secure" in page.headers["set-cookie"]
-    tls = TestClient(app, base_url="https://console.test")
+    tls = client_for(None, base_url="https://console.test")
     r = login(tls, "ann")
     assert r.status_code == 303 and "; Secure" in r.headers["set-cookie"]
     assert tls.get("/api/console/queue").status_code == 200
