@@ -110,7 +110,7 @@ def test_two_agents_claiming_at_once_one_wins(db_services, agents):
         barrier = threading.Barrier(2)
         results: dict[str, object] = {}
 
-        def attempt(agent):
+        def attempt(agent, barrier=barrier, results=results, conv=conv):
             barrier.wait()
             try:
                 results[agent.username] = asyncio.run(handoff.claim(conv["id"], agent))
