@@ -74,7 +74,7 @@ def test_responses_the_actions_use_exist_and_greeting_has_quick_replies(domain):
 
 
 def test_rasa_data_validate_finds_no_problem():
-    """The real validator over domain, rules, stories and the NLU engineer's data/nlu + config.yml."""
+    """The real validator over domain, rules, stories and data/nlu + config.yml."""
     out = subprocess.run([str(RASA_BIN), "data", "validate"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     warnings = re.findall(r"UserWarning: (.+)", out.stdout + out.stderr)
