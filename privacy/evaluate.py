@@ -15,8 +15,8 @@ import json
 import re
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 COVERAGE = 0.8
 WORD = re.compile(r"[\u4e00-\u9fff]|[^\W_\u4e00-\u9fff]+")
@@ -25,7 +25,7 @@ WORD = re.compile(r"[\u4e00-\u9fff]|[^\W_\u4e00-\u9fff]+")
 def load_set(messages: str | Path, truth: str | Path) -> list[tuple[str, str, dict]]:
     """(id, text, truth) for every message that has a truth line; a clear error otherwise."""
     texts = {}
-    for n, line in enumerate(Path(messages).read_text(encoding="utf-8").splitlines(), 1):
+    for line in Path(messages).read_text(encoding="utf-8").splitlines():
         if line.strip():
             rec = json.loads(line)
             texts[str(rec["id"])] = rec["text"]
@@ -58,7 +58,7 @@ def score(items: list[tuple[str, str, dict]], detect: Callable[[str], list[tuple
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     by_kind, by_lang = defaultdict(lambda: [0, 0, 0]), defaultdict(lambda: [0, 0])
     controls = changed = words = kept = spurious = 0
-    for (mid, text, truth), spans in zip(items, found):
+    for (_, text, truth), spans in zip(items, found, strict=True):
         planted = [(e["start"], e["end"], e["kind"]) for e in truth["entities"]]
         if truth.get("control") or not planted:
             controls += 1

@@ -11,6 +11,7 @@ follow the language of the sentence around it. `ENTITY_KIND` maps Presidio's ent
 from __future__ import annotations
 
 import tldextract
+from presidio_analyzer import Pattern
 from presidio_analyzer.predefined_recognizers import (
     CreditCardRecognizer,
     DeTaxIdRecognizer,
@@ -23,7 +24,6 @@ from presidio_analyzer.predefined_recognizers import (
     UkNinoRecognizer,
     UsSsnRecognizer,
 )
-from presidio_analyzer import Pattern
 
 ENTITY_KIND = {
     "EMAIL_ADDRESS": "EMAIL", "PHONE_NUMBER": "PHONE", "CREDIT_CARD": "CARD", "IBAN_CODE": "IBAN",

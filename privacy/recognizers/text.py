@@ -60,7 +60,7 @@ yo tú él ella nosotros usted ustedes el los las un una mi mis su sus sí no gr
 cliente equipo servicio atención
 mr mr. mrs mrs. ms ms. miss mx dr dr. prof prof. sir madam herr herrn frau m. mme mme. mlle monsieur madame
 mademoiselle sr sr. sra sra. srta srta. don doña señor señora
-""".split())
+""".split())  # noqa: SIM905
 
 CN_SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任"
                "沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武"
@@ -149,7 +149,7 @@ Rapids Rest Ridge Ridges River Road Rd Roads Route Row Rue Run Shoal Shoals Shor
 Spurs Square Sq Squares Station Stravenue Stream Street St Streets Summit Terrace Ter Throughway Trace Track
 Trafficway Trail Trl Trailer Tunnel Turnpike Underpass Union Unions Valley Valleys Viaduct View Views Village
 Villages Ville Vista Walk Walks Wall Way Ways Well Wells Close Rise Vale Parade Drove Wynd Chase Approach Broadway
-""".split()), key=len, reverse=True))
+""".split()), key=len, reverse=True))  # noqa: SIM905
 EN_STREET = (rf"(?<![\w-])\d{{1,5}}[A-Za-z]?(?:-\d{{1,4}})?\s+(?:[NSEW]\.?\s+)?(?:[A-Z][\w'’\-]*\.?\s+){{1,4}}(?:{EN_SUFFIX})\b\.?"
              rf"(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b)?")
 EN_UNIT = r"(?:,?\s*(?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Fl|Room|#)\.?\s*#?[\w-]{1,5})?"
