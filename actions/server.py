@@ -11,7 +11,7 @@ from rasa_sdk.endpoint import create_app as create_sdk_app
 from rasa_sdk.executor import ActionExecutor
 from sanic import Sanic, response
 
-from actions.answer import ActionAnswerQuestion
+from actions.answer import ActionAnswerQuestion, ActionShowFullArticle
 from actions.block_card import ActionBlockCard, ValidateBlockCardForm
 from actions.handoff import ActionHandoff
 from actions.services import ActionServices
@@ -21,6 +21,7 @@ def build_executor(services: ActionServices) -> ActionExecutor:
     executor = ActionExecutor()
     for action in (
         ActionAnswerQuestion(services),
+        ActionShowFullArticle(services),
         ActionHandoff(),
         ValidateBlockCardForm(),
         ActionBlockCard(services.bank),

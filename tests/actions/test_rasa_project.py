@@ -23,6 +23,7 @@ from tests.support import RASA_BIN, free_port, start, stop, wait_http
 
 CONVERSATIONAL = {"greet", "goodbye", "thank", "affirm", "deny", "request_human", "bot_challenge",
                   "out_of_scope", "inform"}
+PAYLOAD_ONLY = {"show_full_article"}  # sent by a KB answer's button, never typed
 
 
 @functools.lru_cache(maxsize=1)
@@ -42,7 +43,7 @@ def first_action_after(intent: str, with_entities: bool = False) -> set[str]:
 
 
 def test_domain_intents_are_banking77_plus_the_conversational_ones(domain):
-    assert set(domain["intents"]) == banking77_topics() | CONVERSATIONAL
+    assert set(domain["intents"]) == banking77_topics() | CONVERSATIONAL | PAYLOAD_ONLY
     assert len(domain["intents"]) == len(set(domain["intents"]))
 
 
@@ -52,8 +53,10 @@ def test_every_banking_intent_goes_to_the_knowledge_base_and_lost_card_to_the_fo
     assert first_action_after("lost_or_stolen_card") == {"block_card_form"}
     assert first_action_after("request_human") == {"action_handoff"}
     assert first_action_after("nlu_fallback") == {"action_answer_question"}
+    assert first_action_after("out_of_scope") == {"action_answer_question"}  # KB, or a polite refusal
+    assert first_action_after("show_full_article") == {"action_show_full_article"}
     assert first_action_after("inform", with_entities=True) == {"block_card_form"}
-    for intent in CONVERSATIONAL - {"request_human"}:
+    for intent in CONVERSATIONAL - {"request_human", "out_of_scope"}:
         [action] = first_action_after(intent)
         assert action.startswith("utter_"), intent
 
@@ -99,8 +102,8 @@ def rasa(tmp_path_factory, kb_dir, kb_index):
     )
     assert trained.returncode == 0, trained.stdout[-3000:] + trained.stderr[-3000:]
     action_port, rasa_port, db = free_port(), free_port(), tmp / "bank.db"
-    (tmp / "endpoints.yml").write_text(yaml.safe_dump(
-        {"action_endpoint": {"url": f"http://127.0.0.1:{action_port}/webhook"}}))
+    (tmp / "endpoints.yml").write_text(yaml.safe_dump(  # the domain only to actions that declare send_domain
+        {"action_endpoint": {"url": f"http://127.0.0.1:{action_port}/webhook", "enable_selective_domain": True}}))
     env = {"SUPPORTBOT_VAR_DIR": str(tmp), "SUPPORTBOT_KB_DIR": str(kb_dir),
            "SUPPORTBOT_DATABASE_URL": f"sqlite:///{db}"}
     actions = start([sys.executable, "-m", "actions", "--port", str(action_port), "--index-dir", str(kb_index)],
@@ -139,6 +142,9 @@ def test_greeting_and_a_kb_answer_through_rasa(rasa):
     assert "Source: Fees for topping up by bank transfer" in text_of(answer)
     custom = [r["custom"]["supportbot"] for r in answer if "custom" in r]
     assert custom[0]["sources"][0]["url"].endswith("/top-up-by-bank-transfer-charge")
+    [button] = [b for r in answer for b in r.get("buttons") or [] if b["title"] == "Show the full article"]
+    rest = text_of(say(rasa, "c1", button["payload"]))  # Rasa parses the payload's entity
+    assert rest.endswith("/top-up-by-bank-transfer-charge") and rest.split("\n\n")[0] not in text_of(answer)
 
 
 def test_lost_card_form_blocks_the_card(rasa):
