@@ -141,15 +141,22 @@ class ActionAnswerQuestion(PoliteAction):
         return answer_text(hit, part.text), buttons, passages_used(article.blocks, part)
 
 
-def shown_paragraphs(events: list[dict], url: str) -> set[int]:
-    """The paragraphs of article `url` the latest KB answer showed (from its annotation)."""
+def _answer_sources(events: list[dict]):
+    """The sources of earlier KB answers, latest first (those that list the paragraphs they used)."""
     for event in reversed(events):
         if event.get("event") != "bot":
             continue
         note = ((event.get("data") or {}).get("custom") or {}).get("supportbot") or {}
         for source in note.get("sources") or []:
-            if source.get("url") == url and source.get("passages"):
-                return {int(p["paragraph"]) for p in source["passages"] if "paragraph" in p}
+            if source.get("passages"):
+                yield source
+
+
+def shown_paragraphs(events: list[dict], url: str) -> set[int]:
+    """The paragraphs of article `url` the latest KB answer showed (from its annotation)."""
+    for source in _answer_sources(events):
+        if source.get("url") == url:
+            return {int(p["paragraph"]) for p in source["passages"] if "paragraph" in p}
     return set()
 
 
@@ -164,6 +171,8 @@ class ActionShowFullArticle(PoliteAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> Events:
         url = next(tracker.get_latest_entity_values(FULL_ARTICLE_ENTITY), None)
+        if url is None:  # `/show_full_article` without the entity: the latest KB answer's article
+            url = next((s.get("url") for s in _answer_sources(tracker.events)), None)
         article = self.services.catalog.by_url.get(str(url or ""))
         if article is None:
             dispatcher.utter_message(response="utter_low_confidence")

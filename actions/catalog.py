@@ -71,9 +71,13 @@ class KbCatalog:
         return cls(articles)
 
     def embed(self, encoder) -> int:
-        """Embed every article's blocks once (one batched encode); returns how many."""
+        """Embed every article's blocks once (one batched encode); returns how many.
+
+        Each block is embedded with its article's title in front ("Title. block"): a paragraph such
+        as "Set it up: 1. Tap…" says what it is about only through its article (chosen on
+        questions of the training split, docs/retrieval.md "Concise answers")."""
         articles = list(self.by_url.values())
-        texts = [block for a in articles for block in a.blocks]
+        texts = [f"{a.title}. {block}" for a in articles for block in a.blocks]
         if not texts:
             return 0
         vectors = np.asarray(encoder.encode(texts), dtype=np.float32)

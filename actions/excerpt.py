@@ -1,9 +1,9 @@
 """The concise KB answer: the article's paragraph (or two) that best answers the question.
 
-An article is split into *blocks* — its paragraphs, a heading or a bold lead-in kept with the
-paragraph it introduces, a list kept whole — and each block is embedded once, at warm-up
+An article is split into *blocks* — its paragraphs, a heading or a lead-in line ("…for several
+reasons:") kept with the paragraph or list it introduces, a list kept whole — and each block is embedded once, at warm-up
 (`KbCatalog.embed`). At answer time the customer's message vector (the one Rasa computed) ranks the
-chosen article's blocks by cosine; the best block is the answer, the runner-up is added when both fit
+chosen article's blocks by cosine (the opening one with a small head start, `LEAD_BONUS`); the best block is the answer, the runner-up is added when both fit
 in `kb_answer_words` (default 60), and the text is cut at a sentence when one block alone is longer.
 The blocks keep the article's order. What was left out is what "Show the full article" sends.
 Plain functions over plain data; numpy only.
@@ -18,6 +18,9 @@ import numpy as np
 
 from actions.markdown_text import plain_text
 
+# the opening paragraph usually states the answer: a small head start in the ranking (chosen on
+# questions of the training split, docs/retrieval.md "Concise answers")
+LEAD_BONUS = 0.03
 _HEADING_ONLY = re.compile(r"^\s{0,3}(#{1,6}\s+.*|\*\*[^*]+\*\*:?)\s*$")
 _SENTENCE_END = re.compile(r"(?<=[^\d\s][.!?])\s+(?=[A-Z0-9\"'(])")
 
@@ -28,8 +31,8 @@ def split_blocks(markdown: str, title: str | None = None) -> list[str]:
     blocks: list[str] = []
     pending = ""
     for block in raw:
-        if _HEADING_ONLY.match(block) and "\n" not in block:
-            pending = f"{pending}\n{block}".strip()
+        if (_HEADING_ONLY.match(block) or block.rstrip().endswith(":")) and "\n" not in block:
+            pending = f"{pending}\n{block}".strip()  # a heading or a lead-in ("...for these reasons:")
             continue
         text = plain_text(f"{pending}\n{block}" if pending else block, title)
         pending = ""
@@ -91,6 +94,7 @@ def excerpt(blocks: list[str], vectors: np.ndarray | None, query_vector: np.ndar
         return Excerpt("", (), (), False)
     if vectors is not None and query_vector is not None and len(vectors) == len(blocks):
         scores = vectors @ np.asarray(query_vector, dtype=np.float32).reshape(-1)
+        scores[0] += LEAD_BONUS
     else:
         scores = -np.arange(len(blocks), dtype=np.float32)  # no vectors: the article's opening
     chosen = choose_blocks(scores, [word_count(b) for b in blocks], limit)
