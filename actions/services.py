@@ -51,6 +51,12 @@ class ActionServices:
     def warm_up(self) -> dict[str, Any]:
         """Load everything once; each part that fails is recorded (and logged), never raised."""
         started = time.perf_counter()
+        try:  # one query at a time: FAISS's thread team costs more than it saves (retrieval/vector_index.py)
+            from retrieval.vector_index import set_search_threads
+
+            set_search_threads(1)
+        except ImportError:
+            pass
         self.catalog = KbCatalog.load(self.settings.kb_dir)
         self._load_retriever()
         self._load_selector()

@@ -12,7 +12,7 @@ Against a running stack (`supportbot up`), for one KB question sent `--repeat` t
 | `bot_service` | the widget WebSocket round trip − `rasa_turn`: what the bot service adds |
 
 Wall milliseconds are medians; CPU milliseconds per request are read from `/proc/<pid>/stat` of the
-Rasa, action-server and bot-service processes (found by their command lines), so they stay
+Rasa, action-server and bot-service processes (found by the ports they listen on), so they stay
 meaningful on a shared machine. Also reports the bytes of the request Rasa sends the action server
 (with and without the domain, and the embedding's share). Prints one JSON object.
 """
@@ -31,34 +31,41 @@ from pathlib import Path
 import click
 import httpx
 
-PROCESS_MARKERS = {"rasa": ("rasa", " run"), "actions": ("-m actions",), "bot": ("-m bot.serve",)}
-
-
-def find_pids() -> dict[str, int | None]:
-    """The stack's processes by command line (the first match of each)."""
-    found: dict[str, int | None] = {name: None for name in PROCESS_MARKERS}
+def pids_on_port(port: int) -> list[int]:
+    """The processes holding the listening socket of 127.0.0.1:`port` (several with SO_REUSEPORT)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # LISTEN
+                inodes.add(fields[9])
+    wanted = {f"socket:[{i}]" for i in inodes}
+    pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if any(os.readlink(fd) in wanted for fd in (entry / "fd").iterdir()):
+                pids.append(int(entry.name))
         except OSError:
             continue
-        for name, markers in PROCESS_MARKERS.items():
-            if found[name] is None and all(m in cmd for m in markers) and "kb-profile" not in cmd:
-                found[name] = int(entry.name)
-    return found
+    return sorted(pids)
 
 
-def cpu_ms(pid: int | None) -> float:
-    """User + system CPU of `pid` and its threads so far, in ms (0 when unknown)."""
-    if pid is None:
-        return 0.0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+def cpu_ms(pids: list[int]) -> float:
+    """User + system CPU of `pids` (all their threads) so far, in ms."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 class Stage:
@@ -77,7 +84,7 @@ class Stage:
                 "cpu_ms": {k: round(v / n, 2) for k, v in self.cpu.items()}}
 
 
-def measured(stage: Stage, pids: dict[str, int | None], call) -> object:
+def measured(stage: Stage, pids: dict[str, list[int]], call) -> object:
     before = {k: cpu_ms(p) for k, p in pids.items()}
     t0 = time.perf_counter()
     result = call()
@@ -158,7 +165,11 @@ def kb_profile(text: str, repeat: int, url, rasa_url) -> None:
     url = (url or settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
     rasa = (rasa_url or settings.rasa_url).rstrip("/")
     action = f"http://127.0.0.1:{settings.action_port}/webhook"
-    pids = find_pids()
+    pids = {"rasa": pids_on_port(int(rasa.rsplit(":", 1)[1])), "actions": pids_on_port(settings.action_port),
+            "bot": pids_on_port(int(url.rsplit(":", 1)[1]))}
+    if not all(pids.values()):
+        raise click.ClickException(f"cannot find the stack's processes by their ports ({pids}); is it running "
+                                   "on this machine (`supportbot up`)?")
     print(f"kb-profile: processes {pids}", file=sys.stderr)
     stages = {name: Stage() for name in ("rasa_nlu", "rasa_turn", "action_webhook", "widget_turn")}
     sizes: dict = {}

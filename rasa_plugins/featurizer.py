@@ -29,10 +29,11 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from rasa_plugins import embedding_wire, paths
+from rasa_plugins import embedding_wire, paths, remote_action
 from rasa_plugins.onnx_encoder import EncoderNotExported, OnnxEncoder
 
 log = logging.getLogger(__name__)
+remote_action.install()  # Rasa's per-call schema check of action responses, compiled once
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)

@@ -184,9 +184,10 @@ class Retriever:
             dense = {int(i): float(s) for s, i in zip(scores[0], ids[0]) if i >= 0}
             rankings.append(list(dense))
         if mode in ("bm25", "hybrid"):
-            # hybrid: BM25 re-orders the dense candidates rather than scoring the whole index
-            bounded = np.fromiter(dense, dtype=np.int64) if mode == "hybrid" else allowed
-            scores, ids = state.bm25.search(query, depth, allowed_ids=bounded)
+            if mode == "hybrid":  # BM25 re-orders the dense candidates rather than scoring the whole index
+                scores, ids = state.bm25.score_ids(query, np.fromiter(dense, dtype=np.int64), depth)
+            else:
+                scores, ids = state.bm25.search(query, depth, allowed_ids=allowed)
             rankings.append([int(i) for i in ids])
             lexical = dict(zip(rankings[-1], scores.tolist()))
         if mode == "hybrid":

@@ -32,10 +32,12 @@ for _ in $(seq 1 180); do
   sleep 1
 done
 curl -sf "$BOT_URL/healthz" > /dev/null || { echo "the stack did not start; see var/logs/bench_up.log" >&2; exit 1; }
-# the bot service's CPU time (user + system, ms) from /proc, to report its CPU per message it handled
-BOT_PID=$(pgrep -f -- "-m bot.serve" | head -1)
-ACTION_PID=$(pgrep -f -- "-m actions" | head -1)
-cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{printf "%d", ($14 + $15) * 1000 / hz}' "/proc/${2:-$BOT_PID}/stat"; }
+# CPU time (user + system, ms) from /proc of the processes listening on a port (the bot service's, the
+# action server's): found by port, not by name, since other stacks may run on the same machine
+cpu_ms() { "$BIN/python" -c 'import sys; from bot.kb_profile import cpu_ms, pids_on_port; \
+print(int(cpu_ms(pids_on_port(int(sys.argv[1])))))' "$1"; }
+BOT_PORT=${SUPPORTBOT_PORT:-8000}
+ACTION_PORT=${SUPPORTBOT_ACTION_PORT:-5055}
 TEXT_ARGS=()
 if [ -n "${TEXTS:-}" ]; then
   IFS='|' read -r -a _texts <<< "$TEXTS"
@@ -43,10 +45,10 @@ if [ -n "${TEXTS:-}" ]; then
 fi
 bench() {  # one `bench chat` run; its JSON gains bot_cpu_ms_per_message (and the action server's per KB answer)
   local before after abefore aafter
-  before=$(cpu_ms bot "$BOT_PID"); abefore=$(cpu_ms actions "$ACTION_PID")
+  before=$(cpu_ms "$BOT_PORT"); abefore=$(cpu_ms "$ACTION_PORT")
   "$BIN/supportbot" bench chat "$@" "${TEXT_ARGS[@]}" --rounds "$ROUNDS" 2>> var/logs/bench_chat.log \
     > var/logs/bench_last.json
-  after=$(cpu_ms bot "$BOT_PID"); aafter=$(cpu_ms actions "$ACTION_PID")
+  after=$(cpu_ms "$BOT_PORT"); aafter=$(cpu_ms "$ACTION_PORT")
   "$BIN/python" -c 'import json, sys; r = json.load(open(sys.argv[1])); used = int(sys.argv[2]); \
 r["bot_cpu_ms_per_message"] = round(used / r["sent"], 2) if r["sent"] else None; kb = int(sys.argv[4]); \
 n = len(r["texts"]); kb_sent = r["sent"] * kb / n + (r["rasa_direct"] or {}).get("answered", 0) * kb / n if kb else 0; \
