@@ -1,11 +1,12 @@
 """Turning retrieval hits and decisions into chat text and the `supportbot` custom payload.
 
 Chat widgets show plain text, so the article's markdown is flattened (headings, emphasis, tables)
-and long passages are cut at a line boundary. A KB answer is ONE message: the
-excerpt that answers (actions/excerpt.py), the source line (the article's title and link), and a
-"Show the full article" button whose payload (`/show_full_article{"kb_article": URL}`) makes `action_show_full_article` send the
-rest. The payload follows INTERFACES.md: it comes right after the text it annotates, as
-`{"supportbot": {"sources": [...], "candidates": [...], ...}}`; the answer's source lists the
+and long passages are cut at a line boundary. A KB answer is ONE message: the excerpt that answers
+(actions/excerpt.py), the source line (the article's title and link), and a "Show the full article"
+button whose payload (`/show_full_article{"kb_article": URL}`) makes `action_show_full_article` send
+the rest. The payload comes right after the text it annotates, as
+`{"supportbot": {"sources": [...], "candidates": [...], ...}}`; its fields are listed in
+docs/architecture.md ("The action → service payload"); the answer's first source lists the
 article's paragraphs that were used (`passages`), which the console shows.
 """
 

@@ -34,7 +34,7 @@ done
 curl -sf "$BOT_URL/healthz" > /dev/null || { echo "the stack did not start; see var/logs/bench_up.log" >&2; exit 1; }
 # CPU time (user + system, ms) from /proc of the processes listening on a port (the bot service's, the
 # action server's): found by port, not by name, since other stacks may run on the same machine
-cpu_ms() { "$BIN/python" -c 'import sys; from bot.kb_profile import cpu_ms, pids_on_port; \
+cpu_ms() { "$BIN/python" -c 'import sys; from bench.kb_profile import cpu_ms, pids_on_port; \
 print(int(cpu_ms(pids_on_port(int(sys.argv[1])))))' "$1"; }
 BOT_PORT=${SUPPORTBOT_PORT:-8000}
 ACTION_PORT=${SUPPORTBOT_ACTION_PORT:-5055}

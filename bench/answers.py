@@ -1,7 +1,7 @@
 """`supportbot eval answers`: does the concise KB answer show the paragraph a person would pick?
 
 Input: data/eval/kb_answer_labels.jsonl — 100 held-out Banking77 questions (the held-out split of
-data/prepare/banking77.py, as `retrieval.prepare_eval` draws it), each with the article of its
+data/prepare/banking77.py, as `bench.retrieval_eval_set` draws it), each with the article of its
 intent and the paragraph of that article a person chose as the one that answers it (index and its
 first words, so a changed article is detected rather than mis-scored). How they were labelled is in
 docs/retrieval.md "Concise answers".
