@@ -9,6 +9,8 @@ the current figures and the command behind each.
 | `index` | `supportbot bench index` | FAISS index types against exact search: build time, memory, latency, recall |
 | `responses` | `supportbot eval responses` | the fine-tuned dialogue model against the base encoder and BM25 |
 | `console_list` | `python -m bench.console_list` | the console's conversation list on 100,000 conversations |
+| `kb_profile` | `supportbot bench kb-profile` | one KB answer end to end: ms and CPU per stage (Rasa NLU, turn, action, bot service) |
+| `answers` | `supportbot eval answers` | concise KB answers against hand-labelled paragraphs: share right, words per answer |
 | `kb_threshold` | `python -m bench.kb_threshold` | where to put `kb_min_score` (KB answers in and out of scope) |
 | `retrieval_eval_set` | `python -m bench.retrieval_eval_set` | builds the held-out set of `supportbot eval retrieval` |
 

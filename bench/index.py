@@ -229,10 +229,17 @@ def run_bench(sizes: list[int], dim: int = 384, n_queries: int = 500, k: int = 1
 def bench_index(sizes: str, dim: int, n_queries: int, k: int, types: str, target_recall: float, seed: int,
                 device: str, data: str) -> None:
     """Build time, memory, latency and recall@k against exact search for each index type (JSON)."""
+    from retrieval.errors import RetrievalError
+    from retrieval.vector_index import gpu_available
+
+    if device == "gpu" and not gpu_available():
+        raise click.ClickException(
+            "--device gpu: FAISS sees no GPU on this machine (faiss-gpu not installed or no CUDA device). "
+            "Install faiss-gpu on a CUDA machine (`pip install supportbot[gpu]`), or use --device cpu/auto.")
     ns = [int(float(s)) for s in sizes.split(",") if s.strip()]
     try:
         result = run_bench(ns, dim=dim, n_queries=n_queries, k=k, types=types, target_recall=target_recall,
                            seed=seed, device=device, data=data)
-    except ValueError as exc:
+    except (ValueError, RetrievalError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(result, indent=2, default=str))

@@ -33,11 +33,13 @@ EVAL_COMMANDS: dict[str, str] = {
     "responses": "bench.responses:eval_responses",
     "intents": "nlu.cli:eval_intents",
     "pii": "privacy.cli:eval_pii",
+    "answers": "bench.answers:eval_answers",
 }
 
 BENCH_COMMANDS: dict[str, str] = {
     "chat": "bench.chat:bench_chat",
     "index": "bench.index:bench_index",
+    "kb-profile": "bench.kb_profile:kb_profile",
 }
 
 

@@ -22,7 +22,8 @@ def test_transcript_shows_nlu_sources_candidates_versions_feedback(client_for, s
         "text": "the card ending 4821 is not working", "intent": "card_not_working", "confidence": 0.87,
         "entities": [{"entity": "card_last4", "value": "4821"}], "action": "action_answer_question",
         "reply": "Try restarting the card in the app.", "feedback": -1,
-        "sources": [{"title": "Card troubleshooting", "url": "https://bank.example/kb/cards", "score": 0.83},
+        "sources": [{"title": "Card troubleshooting", "url": "https://bank.example/kb/cards", "score": 0.83,
+                     "passages": [{"paragraph": 1, "text": "Restart the card in the app …"}]},
                     {"title": "Sneaky", "url": "javascript:alert(1)", "score": 0.1}],
         "candidates": [{"text": "Try restarting the card in the app.", "score": 0.71},
                        {"text": "Order a replacement card.", "score": 0.55}],
@@ -37,6 +38,8 @@ def test_transcript_shows_nlu_sources_candidates_versions_feedback(client_for, s
     assert "action_answer_question" in bot.text and "0.83" in bot.text
     assert [a["href"] for a in bot.select(".sources a")] == ["https://bank.example/kb/cards"]  # javascript: dropped
     assert "Sneaky" in bot.text
+    [used] = bot.select(".sources .passages q")  # the paragraphs the KB answer showed
+    assert used.text == "Restart the card in the app …" and used["title"] == "paragraph 1"
     assert [li.text.split(" 0.")[0].strip() for li in bot.select(".candidates li")] == [
         "Try restarting the card in the app.", "Order a replacement card."]
     assert "responses: v7" in bot.text and "kb_index: idx-3" in bot.text
