@@ -105,3 +105,27 @@ def choose_threshold(
             best = ThresholdChoice(float(t), utility, right, fallback_rate, recall, n_oos)
     assert best is not None
     return best
+
+
+def operating_curve(score: np.ndarray, correct: np.ndarray, is_oos: np.ndarray, predicted_oos: np.ndarray,
+                    thresholds: np.ndarray | None = None) -> list[dict]:
+    """In-scope accuracy and out-of-scope recall if the fallback threshold were each of `thresholds`.
+
+    score: the value the threshold applies to (answerable score, or confidence); correct: the best
+    real intent is the label; is_oos: the label is out of scope; predicted_oos: the best intent is an
+    out-of-scope intent (rejected at any threshold). Recall is None without out-of-scope rows.
+    """
+    if thresholds is None:
+        thresholds = np.round(np.linspace(0.0, 0.95, 20), 2)
+    inside = ~is_oos
+    curve = []
+    for t in thresholds:
+        rejected = predicted_oos | (score < t)
+        right = np.where(is_oos, rejected, ~rejected & correct)
+        curve.append({
+            "threshold": round(float(t), 4),
+            "in_scope_accuracy": round(float(right[inside].mean()), 4) if inside.any() else None,
+            "oos_recall": round(float(rejected[is_oos].mean()), 4) if is_oos.any() else None,
+            "accuracy": round(float(right.mean()), 4) if len(right) else None,
+        })
+    return curve
