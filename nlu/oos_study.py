@@ -114,7 +114,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--part", default="dev", choices=["dev", "test"])
     parser.add_argument("--bots", default="bank30,bank50,star20")
     parser.add_argument("--shares", default="0.2,0.35,0.5")
-    parser.add_argument("--max-fallback-rate", type=float, default=0.15)
+    parser.add_argument("--max-fallback-rates", default="0.25")
+    parser.add_argument("--variants", default="", help="only the variants whose name contains this")
     args = parser.parse_args(argv)
     embed = Embeddings(ROOT / "var" / "models" / "encoder-onnx")
     out: dict = {}
@@ -122,17 +123,20 @@ def main(argv: list[str] | None = None) -> None:
         train, test = rows(EVAL / bot / "train.csv"), rows(EVAL / bot / f"{args.part}.csv")
         extra = [(t, "oos") for t in background([t for t, _ in train], embed)]
         for name, (options, with_background) in VARIANTS.items():
+            if args.variants not in name:
+                continue
             data = train + (extra if with_background else [])
             make = blocks_for([t for t, _ in data], embed)
             train_blocks, test_blocks = make([t for t, _ in data]), make([t for t, _ in test])
             for share in [float(x) for x in args.shares.split(",")]:
-                started = time.perf_counter()
-                model = IntentModel(expected_oos_share=share, max_fallback_rate=args.max_fallback_rate,
-                                    **options).fit(train_blocks, [i for _, i in data])
-                result = score(model, test_blocks, [i for _, i in test])
-                result["fit_s"] = round(time.perf_counter() - started, 1)
-                out.setdefault(bot, {})[f"{name} @ {share}"] = result
-                print(bot, name, share, result, file=sys.stderr)
+                for cap in [float(x) for x in args.max_fallback_rates.split(",")]:
+                    started = time.perf_counter()
+                    model = IntentModel(expected_oos_share=share, max_fallback_rate=cap,
+                                        **options).fit(train_blocks, [i for _, i in data])
+                    result = score(model, test_blocks, [i for _, i in test])
+                    result["fit_s"] = round(time.perf_counter() - started, 1)
+                    out.setdefault(bot, {})[f"{name} @ share {share}, cap {cap}"] = result
+                    print(bot, name, share, cap, result, file=sys.stderr)
     print(json.dumps(out))
 
 

@@ -55,7 +55,7 @@ class CalibratedIntentClassifier(GraphComponent, IntentClassifier):
             "calibration_folds": 5,  # out-of-fold predictions for temperature and threshold
             "oos_intents": ["out_of_scope", "oos"],  # their examples calibrate the fallback threshold
             "threshold": None,  # None: learn it; a number: use it as is
-            "max_fallback_rate": 0.25,  # never learn a threshold that drops more in-scope messages
+            "max_fallback_rate": 0.15,  # never learn a threshold that drops more in-scope messages
             # the operating point: expected share of out-of-scope messages in traffic (docs/nlu.md)
             "expected_oos_share": 0.5,
             "detector": "knn",  # knn: confidence + distance to the intent, learnt with intents left out

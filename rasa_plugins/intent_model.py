@@ -100,7 +100,7 @@ class IntentModel:
         oos_intents: tuple[str, ...] = ("out_of_scope", "oos"),
         threshold: float | None = None,
         max_fallback_rate: float = 0.15,
-        expected_oos_share: float = 0.2,
+        expected_oos_share: float = 0.5,
         detector: str = "knn",
         pseudo_oos_groups: int = 5,
         seed: int = 42,
