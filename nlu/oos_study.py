@@ -82,6 +82,17 @@ def score(model: IntentModel, blocks: dict, gold: list[str], oos_label: str = "o
             "threshold": round(model.threshold, 4)}
 
 
+def classify_ms(model: IntentModel, blocks: dict, n: int = 200) -> tuple[float, float]:
+    """p50, p95 of the classifier + detector on one message at a time (features already computed)."""
+    times = []
+    for i in range(min(n, blocks["minilm"].shape[0])):
+        one = {k: v[i:i + 1] for k, v in blocks.items()}
+        started = time.perf_counter()
+        model.predict(one)
+        times.append((time.perf_counter() - started) * 1000.0)
+    return round(float(np.percentile(times, 50)), 3), round(float(np.percentile(times, 95)), 3)
+
+
 VARIANTS = {  # name: (IntentModel options, add the background set as out-of-scope examples)
     "confidence (before)": ({"detector": "confidence"}, False),
     "background set + confidence": ({"detector": "confidence"}, True),
@@ -135,6 +146,7 @@ def main(argv: list[str] | None = None) -> None:
                                         **options).fit(train_blocks, [i for _, i in data])
                     result = score(model, test_blocks, [i for _, i in test])
                     result["fit_s"] = round(time.perf_counter() - started, 1)
+                    result["classify_p50_ms"], result["classify_p95_ms"] = classify_ms(model, test_blocks)
                     out.setdefault(bot, {})[f"{name} @ share {share}, cap {cap}"] = result
                     print(bot, name, share, cap, result, file=sys.stderr)
     print(json.dumps(out))

@@ -138,7 +138,7 @@ class CalibratedIntentClassifier(GraphComponent, IntentClassifier):
         for message, row, score in zip(todo, probs, scores):
             order = np.argsort(-row)[:length]
             ranking = [{"name": self.model.classes[i], "confidence": float(row[i])} for i in order]
-            message.set("out_of_scope", {"score": round(float(score), 4), "threshold": threshold}, add_to_output=True)
+            message.set("out_of_scope", {"score": float(score), "threshold": threshold}, add_to_output=True)
             if score < threshold:
                 fallback = {"name": self.config["fallback_intent"], "confidence": float(1.0 - score)}
                 message.set(INTENT, dict(fallback), add_to_output=True)

@@ -111,7 +111,9 @@ def test_rasa_train_persists_the_classifier_and_its_calibration(small_bot):
     assert meta["blocks"] == ["char_ngrams", "minilm", "word_ngrams"]  # dense + two sparse featurizers
     report = meta["report"]
     assert report["threshold_learnt"] and 0.0 <= report["threshold"] < 1.0
-    assert report["out_of_fold_at_threshold"]["oos_examples"] == len(EXAMPLES["out_of_scope"])
+    in_scope = sum(len(v) for k, v in EXAMPLES.items() if k != "out_of_scope")
+    assert report["pseudo_oos_examples"] == in_scope  # every in-scope example, scored with its intent left out
+    assert report["out_of_fold_at_threshold"]["oos_examples"] == len(EXAMPLES["out_of_scope"]) + in_scope
 
 
 def test_loaded_model_classifies_extracts_and_falls_back(small_bot, rasa_env):
