@@ -12,6 +12,8 @@ import pytest
 from tests.nlu.conftest import run_rasa_python
 from tests.nlu.test_rasa_components import EXAMPLES, train_bot
 
+pytestmark = pytest.mark.slow  # a real `rasa train` of a small bot
+
 IN_SCOPE = {
     "hello there": "greet",
     "good morning to you": "greet",
