@@ -40,9 +40,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from data.prepare.banking77 import EVAL_DIR as BANKING_DIR  # noqa: E402
 from data.prepare.banking77 import (  # noqa: E402
-    EVAL_DIR as BANKING_DIR, OOS_DEV_SOURCE, OOS_TEST_SOURCE, OOS_TRAIN_SOURCE, clean, csv_text, datasets_dir,
-    read_oos_train, read_questions, write_if_changed,
+    OOS_DEV_SOURCE,
+    OOS_TEST_SOURCE,
+    OOS_TRAIN_SOURCE,
+    clean,
+    csv_text,
+    datasets_dir,
+    read_oos_train,
+    read_questions,
+    write_if_changed,
 )
 from finetune.pairs import in_holdout  # noqa: E402
 
