@@ -25,12 +25,14 @@ COMMANDS: dict[str, str] = {
     "models": "finetune.cli:models",
     "export": "bot.console.export_cli:export",
     "nlu": "nlu.cli:nlu",
+    "pii": "privacy.cli:pii",
 }
 
 EVAL_COMMANDS: dict[str, str] = {
     "retrieval": "retrieval.cli:eval_retrieval",
     "responses": "bench.responses:eval_responses",
     "intents": "nlu.cli:eval_intents",
+    "pii": "privacy.cli:eval_pii",
 }
 
 BENCH_COMMANDS: dict[str, str] = {
