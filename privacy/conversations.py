@@ -8,6 +8,8 @@ placeholder (`{"[NAME]": 3, ...}`), never the values.
 
 from __future__ import annotations
 
+from collections import Counter
+
 from privacy.types import KINDS
 
 
@@ -40,3 +42,34 @@ def redact_conversations(conversations: list[dict], engine=None) -> tuple[list[d
         texts = redact_turns([t.get("text", "") for t in conv["turns"]], engine, counts)
         out.append({**conv, "turns": [{**t, "text": x} for t, x in zip(conv["turns"], texts)]})
     return out, counts
+
+
+def redact_text(value: str, engine=None) -> str:
+    """One stand-alone text, redacted (its first name is [NAME])."""
+    if not isinstance(value, str) or not value.strip():
+        return value
+    return engine_or_shared(engine).redact(value).text
+
+
+class Redactor:
+    """Text by text through the engine, for exports: `text(value, previous)` gives the redacted text
+    (`previous`: the turn before it, which tells an answer to "your name?" from a word), `counts`
+    the placeholders put in by kind. `new_conversation()` starts a new set of pseudonyms."""
+
+    def __init__(self, engine=None):
+        from privacy.pseudonyms import Pseudonyms
+
+        self._new = Pseudonyms
+        self.engine = engine_or_shared(engine)
+        self.counts: Counter[str] = Counter()
+        self.pseudonyms = Pseudonyms()
+
+    def new_conversation(self) -> None:
+        self.pseudonyms = self._new()
+
+    def text(self, value: str, previous: str | None = None) -> str:
+        if not value or not value.strip():
+            return value
+        red = self.engine.redact(value, pseudonyms=self.pseudonyms, previous=previous)
+        self.counts.update(red.counts())
+        return red.text
