@@ -24,12 +24,14 @@ COMMANDS: dict[str, str] = {
     "export": "bot.console.export_cli:export",
     "nlu": "nlu.cli:nlu",
     "customers": "privacy.customers_cli:customers",
+    "pii": "privacy.cli:pii",
 }
 
 EVAL_COMMANDS: dict[str, str] = {
     "retrieval": "retrieval.cli:eval_retrieval",
     "responses": "finetune.cli:eval_responses",
     "intents": "nlu.cli:eval_intents",
+    "pii": "privacy.cli:eval_pii",
 }
 
 BENCH_COMMANDS: dict[str, str] = {

@@ -101,6 +101,8 @@ def de_tax_id_ok(value: str) -> bool:
     v = compact(value)
     if len(v) != 11 or not v.isdigit() or v[0] == "0":
         return False
+    if max(v[:10].count(d) for d in set(v[:10])) > 3:  # BZSt rule since 2016
+        return False
     product = 10
     for c in v[:10]:
         total = (int(c) + product) % 10 or 10

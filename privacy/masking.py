@@ -20,6 +20,17 @@ from typing import Any
 CACHE_SIZE = 20_000
 
 
+def redact_text(value: Any, engine=None) -> Any:
+    """One stand-alone text through the engine (exports of single texts: the analytics CSV)."""
+    if not isinstance(value, str) or not value.strip():
+        return value
+    if engine is None:
+        from privacy import get_engine
+
+        engine = get_engine()
+    return engine.redact(value).text
+
+
 class Masker:
     def __init__(self, enabled: bool = True, reveal_roles: list[str] | tuple[str, ...] = ("admin",), engine=None):
         self.enabled = enabled

@@ -124,15 +124,16 @@ def redact_conversation(stores: PrivacyStores, conversation_id: str, engine, now
 def run(stores: PrivacyStores, after_days: float, engine=None, now: dt.datetime | None = None,
         actor: str = "system:storage-policy", limit: int | None = None) -> dict:
     """Redact every due conversation; returns counts (and writes one audit event when any was due)."""
-    from privacy.conversations import engine_or_shared
-
     if after_days <= 0:
         return {"redacted_conversations": 0, "disabled": True}
     now = now or dt.datetime.now(dt.timezone.utc)
     ids = due(stores, after_days, now, limit)
     if not ids:
         return {"redacted_conversations": 0, "turns": 0, "rasa_tracker_events": 0}
-    engine = engine_or_shared(engine)
+    if engine is None:
+        from privacy import get_engine
+
+        engine = get_engine()
     totals = {"redacted_conversations": 0, "turns": 0, "rasa_tracker_events": 0}
     for cid in ids:
         part = redact_conversation(stores, cid, engine, now)

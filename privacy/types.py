@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 KINDS: tuple[str, ...] = ("NAME", "EMAIL", "PHONE", "CARD", "CVV", "IBAN", "ACCOUNT", "ADDRESS", "DOB",
-                          "NATIONAL_ID", "IP")
+                          "NATIONAL_ID", "IP", "PIN")
 LANGUAGES: tuple[str, ...] = ("en", "de", "fr", "es", "zh")
 
 

@@ -90,7 +90,7 @@ async def dashboard_api(request: Request, agent: Agent = Depends(agent_required)
 @router.get("/console/analytics.csv")
 async def dashboard_csv(request: Request, agent: Agent = Depends(agent_required)):
     rng = date_range(request)
-    from privacy.conversations import redact_text
+    from privacy.masking import redact_text
 
     data = await run_in_threadpool(collect, request, rng, redact_text)  # exports are always redacted
     body = analytics.to_csv(data["days"], data["intents"], data["clusters"])

@@ -8,9 +8,9 @@
   finetune.importers.read_store; the conversation is cut after its last corrected reply, because
   what followed reacted to the wrong answer. `scope="all"` exports every conversation instead.
 
-Every text goes through the PII engine (privacy.conversations.Redactor: names, e-mails, cards,
-phones, addresses … become typed placeholders, consistent within a conversation) before it is
-written: training data never carries a customer's personal data.
+Every text goes through the PII engine (privacy.conversations.Redactor: e-mails, cards, phones,
+names … become placeholders, consistent within a conversation) before it is written: training
+data never carries a customer's personal data.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def export_nlu(db, since: dt.datetime | None = None) -> tuple[str, dict]:
             turn = turns.get(turn_id)
             if turn is None or turn.speaker != Speaker.CUSTOMER.value:
                 continue
-            anon.new_conversation()  # every example stands alone: its name is [NAME]
+            anon.new_conversation()
             text = example_text(anon.text(turn.text or "", previous.get(turn_id)))
             intent = "out_of_scope" if fix.kind == "out_of_scope" else fix.value
             if text and text not in examples.setdefault(intent, []):
@@ -64,7 +64,7 @@ def export_nlu(db, since: dt.datetime | None = None) -> tuple[str, dict]:
     for intent in sorted(examples):
         lines += [f"- intent: {intent}", "  examples: |"] + [f"    - {e}" for e in examples[intent]]
     report = {"intents": len(examples), "examples": sum(len(v) for v in examples.values()),
-              "placeholders": {f"[{k}]": n for k, n in sorted(anon.counts.items())}}
+              "placeholders": {f"[{k}]": n for k, n in sorted(anon.counts.items()) if n}}
     return "\n".join(lines) + "\n", report
 
 
@@ -112,12 +112,12 @@ def export_responses(db, scope: str = "corrected", since: dt.datetime | None = N
             report["turns"] += len(record["turns"])
             report["corrected_replies"] += sum(1 for t in record["turns"] if t.get("corrected"))
             yield record
-    report["placeholders"] = {f"[{k}]": n for k, n in sorted(anon.counts.items())}
+    report["placeholders"] = {f"[{k}]": n for k, n in sorted(anon.counts.items()) if n}
 
 
 def _record(cid: str, turns: list[Turn], fixes: dict[int, Correction], scope: str, anon: Redactor) -> dict | None:
-    out, last_fixed, previous = [], -1, None
     anon.new_conversation()
+    out, last_fixed, previous = [], -1, None
     for t in turns:
         fix = fixes.get(t.id) if t.speaker == Speaker.BOT.value else None
         raw = fix.value if fix else (t.text or "")

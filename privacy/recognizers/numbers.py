@@ -1,8 +1,9 @@
 """The engine's own recognisers for numbers that Presidio's built-in ones do not cover.
 
 CN_PHONE (Chinese mobiles 1[3-9]x and landlines 0xx, also written with spaces or dashes), CN_ID
-(身份证 with its check character), FR_NIR (with its key), CVV, ACCOUNT (account and sort-code
-numbers), DOB (a date next to a birth word). Kinds that need context words only ever fire next
+(身份证 with its check character), FR_NIR (with its key), CVV, PIN, ACCOUNT (account and sort-code
+numbers, and bare runs of 8+ digits), DOB (a date next to a birth word), PHONE for phone-shaped
+numbers next to a phone word. Kinds that need context words only ever fire next
 to them, which is what keeps "card ending 1234", order totals and ordinary dates untouched.
 """
 
@@ -53,13 +54,59 @@ class CvvRecognizer(ContextPatternRecognizer):
                "código de seguridad", "código CVV", "código de verificación",
                "安全码", "验证码", "校验码", "卡背面")
     NEEDS_CONTEXT = True
+    WINDOW = 45
+
+
+class PinRecognizer(ContextPatternRecognizer):
+    """A PIN or passcode: four to six digits after one of its names (one to three of them)."""
+
+    ENTITY = "PIN"
+    PATTERNS = ((r"(?<![\d/])(?<!\d[.,])\d{4,6}(?![\d/]|[.,]\d)", 0.3),)
+    CONTEXT = ("pin", "pin code", "passcode", "pass code", "PIN-Code", "Geheimzahl", "code PIN", "code secret",
+               "código PIN", "clave", "密码")
+    NEEDS_CONTEXT = True
+    WINDOW = 40
+
+
+class BareNumberRecognizer(ContextPatternRecognizer):
+    """A run of eight or more digits, no currency or unit near it, is somebody's number (account,
+    member, policy …) even without a context word: nothing a support desk must keep is written so."""
+
+    ENTITY = "ACCOUNT"
+    PATTERNS = ((r"(?<![A-Za-z0-9#$€£¥.,/\-])\d{8,}(?![A-Za-z0-9/%\-]|[.,]\d|\s?(?:€|\$|£|EUR|USD|元|%))", 0.45),)
+
+
+class ContextPhoneRecognizer(ContextPatternRecognizer):
+    """A phone-shaped number next to a phone word, for numbers `phonenumbers` does not accept as
+    valid in the message's regions (a new range, a foreign national form, a typo in the prefix)."""
+
+    ENTITY = "PHONE"
+    PATTERNS = ((r"(?<![\w+\-])(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,5}\)[\s.\-]?)?\d{2,5}(?:[\s.\-]?\d{2,5}){1,4}(?![\w\-])", 0.3),)
+    CONTEXT = ("phone", "telephone", "mobile", "cell", "my number", "call me", "call", "text me", "reach me",
+               "contact", "tel", "landline", "Telefon", "Handy", "Rufnummer", "Mobilnummer", "Handynummer",
+               "anrufen", "erreichen", "erreichbar", "téléphone", "portable", "mobile", "appeler", "rappeler",
+               "joindre", "joignable", "teléfono", "móvil", "llamar", "llámeme", "llamamos", "contacto",
+               "电话", "手机", "联系", "致电")
+    NEEDS_CONTEXT = True
     WINDOW = 30
+
+    def validate(self, value: str) -> bool | None:
+        digits = sum(c.isdigit() for c in value)
+        return None if 7 <= digits <= 15 else False
+
+
+class NorthAmericanPhoneRecognizer(ContextPatternRecognizer):
+    """"555-867-5309", "(555) 123-4567": the 3-3-4 shape is a phone number in any sentence, valid
+    range or not (`phonenumbers` rejects fictional and unassigned area codes)."""
+
+    ENTITY = "PHONE"
+    PATTERNS = ((r"(?<![\w\-.])(?:\+?1[\s.\-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.\-])\d{3}[.\-]\d{4}(?![\w\-]|\.\d)", 0.45),)
 
 
 class AccountRecognizer(ContextPatternRecognizer):
     ENTITY = "ACCOUNT"
     PATTERNS = (
-        (r"(?<![\w-])(?:[A-Z]{1,4}-?)?\d[\d\- ]{4,18}\d(?![\w-])", 0.3),
+        (r"(?<![A-Za-z0-9-])(?:[A-Z]{1,4}-?)?\d[\d\- ]{3,18}\d(?![A-Za-z0-9-])", 0.3),
         (r"(?<![\d-])\d{2}-\d{2}-\d{2}(?![\d-])", 0.3),  # UK sort code
     )
     CONTEXT = ("account number", "account no", "account #", "account", "acct", "a/c", "sort code",
@@ -105,3 +152,4 @@ class DobRecognizer(ContextPatternRecognizer):
                "出生", "出生日期", "生日", "出生于")
     NEEDS_CONTEXT = True
     WINDOW = 45
+    AFTER = 12  # "Ich bin am 3. Juli 1955 geboren."

@@ -36,9 +36,13 @@ HONORIFICS = (r"Mr\.?", r"Mrs\.?", r"Ms\.?", r"Miss", r"Mx\.?", r"Dr\.?", r"Prof
 WEAK_TRIGGERS = (
     r"I'm", r"I am", r"this is", r"it's", r"it is", r"speaking with", r"you're speaking to", r"regards,?",
     r"thanks,", r"thank you,", r"cheers,", r"sincerely,?", r"dear", r"hi", r"hello", r"hey", r"thanks", r"thank you",
+    r"best wishes,?", r"best,", r"kind regards,?", r"many thanks,?", r"good morning", r"good afternoon", r"good evening",
     r"ich bin", r"hier ist", r"hallo", r"liebe", r"lieber", r"danke,?", r"vielen dank,?", r"grüße,?", r"gruß,?",
-    r"je suis", r"c'est", r"ici", r"bonjour", r"merci,?", r"cordialement,?", r"salut",
-    r"soy", r"aquí", r"hola", r"gracias,?", r"saludos,?", r"atentamente,?", r"habla", r"le atiende",
+    r"grüßen,?", r"guten tag", r"guten morgen", r"guten abend",
+    r"je suis", r"c'est", r"ici", r"bonjour", r"bonsoir", r"merci,?", r"cordialement,?", r"salut", r"cher", r"chère",
+    r"bien à vous,?",
+    r"soy", r"aquí", r"hola", r"gracias,?", r"saludos,?", r"atentamente,?", r"habla", r"le atiende", r"estimado",
+    r"estimada", r"querido", r"querida", r"buenos días", r"buenas tardes", r"buenas noches", r"un saludo,?",
 )
 # Capitalised words that follow those triggers without being a name.
 NOT_NAMES = frozenset("""
@@ -54,6 +58,8 @@ je tu il elle nous vous ils le la les un une mon ma mes votre vos oui non merci 
 client cliente équipe service
 yo tú él ella nosotros usted ustedes el los las un una mi mis su sus sí no gracias hola buenos buenas días
 cliente equipo servicio atención
+mr mr. mrs mrs. ms ms. miss mx dr dr. prof prof. sir madam herr herrn frau m. mme mme. mlle monsieur madame
+mademoiselle sr sr. sra sra. srta srta. don doña señor señora
 """.split())
 
 CN_SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任"
@@ -76,6 +82,8 @@ class NameRecognizer(ContextPatternRecognizer):
         (r"(?i:(?<![^\W\d_])(?:" + "|".join(STRONG_TRIGGERS) + r"))\s*(?P<v>" + FULL_NAME + ")", 0.85),
         (r"(?<![^\W\d_])(?:" + "|".join(HONORIFICS) + r")\s+(?P<v>" + FULL_NAME + ")", 0.85),
         (r"(?i:(?<![^\W\d_])(?:" + "|".join(WEAK_TRIGGERS) + r"))[\s,]+(?P<v>" + FULL_NAME + ")", 0.6),
+        # the person addressed at the end of a clause: "Thank you for waiting, Maria."
+        (r",\s+(?P<v>" + FULL_NAME + r")\s*(?:[.!?;]|$)", 0.5),
         (CN_TRIGGERS + "(?P<v>" + _SURNAME + _GIVEN + "{1,2})", 0.85),
         ("(?P<v>" + _SURNAME + _GIVEN + r"{0,2})(?:先生|女士|小姐|老师|同学)", 0.75),
     )
@@ -84,7 +92,7 @@ class NameRecognizer(ContextPatternRecognizer):
         for s, e, score in super().spans(text):
             words = text[s:e].split()
             # drop leading/trailing words that are ordinary capitalised words
-            while words and words[0].lower().strip("'’") in NOT_NAMES:
+            while words and words[0].lower().strip("'’,") in NOT_NAMES:
                 s = text.index(words[0], s) + len(words[0])
                 words = words[1:]
             while words and words[-1].lower() in NOT_NAMES:
@@ -126,20 +134,34 @@ class NameAnswer:
         return s, text.index(kept[-1], s) + len(kept[-1])
 
 
-EN_SUFFIX = ("Street|St|Avenue|Ave|Road|Rd|Lane|Ln|Boulevard|Blvd|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Close|"
-             "Crescent|Parkway|Pkwy|Square|Sq|Highway|Hwy|Circle|Cir|Trail|Trl|Row|Gardens|Grove|Mews|Walk|Loop|"
-             "Pike|Ridge|Plaza|Alley|Heights|Path|Green|Gate|Rise|Vale|Parade|Crossing|Causeway|Cove|Glen|Hill|"
-             "Park|Manor|Orchard|View|Vista|Village|Springs|Station|Summit|Turnpike|Expressway|Freeway|Port|Landing")
+# Street types: the USPS list of street suffixes (Publication 28, appendix C1) and British ones.
+EN_SUFFIX = "|".join(sorted(set("""
+Alley Aly Anex Arcade Arc Avenue Ave Av Bayou Beach Bend Bluff Bluffs Bottom Boulevard Blvd Branch Bridge Brook
+Brooks Burg Burgs Bypass Camp Canyon Cape Causeway Center Centre Centers Circle Cir Circles Cliff Cliffs Club Common
+Commons Corner Corners Course Court Ct Courts Cove Coves Creek Crescent Cres Crest Crossing Crossroad Curve Dale Dam
+Divide Drive Dr Drives Estate Estates Expressway Extension Extensions Fall Falls Ferry Field Fields Flat Flats Ford
+Fords Forest Forge Forges Fork Forks Fort Freeway Garden Gardens Gateway Gate Glen Glens Green Greens Grove Groves
+Harbor Harbors Haven Heights Highway Hwy Hill Hills Hollow Inlet Island Islands Isle Junction Junctions Key Keys
+Knoll Knolls Lake Lakes Land Landing Lane Ln Light Lights Loaf Lock Locks Lodge Loop Mall Manor Manors Meadow Meadows
+Mews Mill Mills Mission Motorway Mount Mountain Mountains Neck Orchard Oval Overpass Park Parks Parkway Pkwy Parkways
+Pass Passage Path Pike Pine Pines Place Pl Plain Plains Plaza Point Points Port Ports Prairie Radial Ramp Ranch Rapid
+Rapids Rest Ridge Ridges River Road Rd Roads Route Row Rue Run Shoal Shoals Shore Shores Skyway Spring Springs Spur
+Spurs Square Sq Squares Station Stravenue Stream Street St Streets Summit Terrace Ter Throughway Trace Track
+Trafficway Trail Trl Trailer Tunnel Turnpike Underpass Union Unions Valley Valleys Viaduct View Views Village
+Villages Ville Vista Walk Walks Wall Way Ways Well Wells Close Rise Vale Parade Drove Wynd Chase Approach Broadway
+""".split()), key=len, reverse=True))
 EN_STREET = (rf"(?<![\w-])\d{{1,5}}[A-Za-z]?(?:-\d{{1,4}})?\s+(?:[NSEW]\.?\s+)?(?:[A-Z][\w'’\-]*\.?\s+){{1,4}}(?:{EN_SUFFIX})\b\.?"
              rf"(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b)?")
 EN_UNIT = r"(?:,?\s*(?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Fl|Room|#)\.?\s*#?[\w-]{1,5})?"
 EN_TOWN = (r"(?:,\s*(?!(?:and|or|but|please|thanks|which|where|from|since)\b)[A-Z][a-zA-Z'\-]+(?:\s[A-Z][a-zA-Z'\-]+){0,2})?"
            r"(?:,?\s*(?:[A-Z]{2}\s+\d{5}(?:-\d{4})?|[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}|\d{5}(?:-\d{4})?))?")
-EN_FLAT_FIRST = rf"(?:(?:Flat|Apt\.?|Apartment|Unit|Suite)\s+[\w-]{{1,5}},?\s+)"
-DE_STREET = (r"(?:[A-ZÄÖÜ][\wäöüß\-]*\s)?[A-ZÄÖÜ][\wäöüß\-]*(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|"
-             r"ufer|chaussee|steig|pfad|markt|graben|kamp|stieg|zeile|hof|berg|tor|brücke|wall)\s*\d{1,4}\s?[a-zA-Z]?\b"
-             r"|(?:[A-ZÄÖÜ][\wäöüß\-]*\s)(?:Straße|Strasse|Str\.|Weg|Gasse|Platz|Allee|Ring|Damm|Ufer|Chaussee)\s+\d{1,4}\s?[a-z]?\b"
-             r"|(?:Am|An der|An den|Im|Auf dem|Auf der|Zum|Zur|In der|Hinter der|Unter den)\s+[A-ZÄÖÜ][\wäöüß\-]+\s+\d{1,4}[a-z]?\b")
+EN_FLAT_FIRST = r"(?:(?:Flat|Studio|Apt\.?|Apartment|Unit|Suite)\s+[\w-]{1,5},?\s+)"
+EN_FLAT_STREET = (r"(?:Flat|Studio|Apartment|Unit)\s+\d{1,4}[A-Za-z]?,?\s+(?:[A-Z][\w'’\-]*\s+){1,3}(?:" + EN_SUFFIX + r")\b")
+DE_NUMBER = r"\d{1,4}(?:\s?[a-zA-Z]\b|[/-]\d{1,4})?"
+DE_STREET = (r"(?:[A-ZÄÖÜ][\wäöüß\-]*\s)?[A-ZÄÖÜ][\wäöüß\-]*(?i:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|"
+             r"ufer|chaussee|steig|pfad|markt|graben|kamp|stieg|zeile|hof|berg|tor|brücke|wall)\s*" + DE_NUMBER +
+             r"|(?:[A-ZÄÖÜ][\wäöüß\-]*\s)(?:Straße|Strasse|Str\.|Weg|Gasse|Platz|Allee|Ring|Damm|Ufer|Chaussee)\s+" + DE_NUMBER +
+             r"|(?:Am|An der|An den|Im|Auf dem|Auf der|Zum|Zur|In der|Hinter der|Unter den)\s+[A-ZÄÖÜ][\wäöüß\-]+\s+" + DE_NUMBER)
 DE_TOWN = r"(?:,?\s*(?:(?:D-)?\d{5})\s+[A-ZÄÖÜ][\wäöüß\-]+(?:\s(?:an der|am|im|in der)\s[A-ZÄÖÜ][\wäöüß]+)?)?"
 FR_LINK = r"(?:(?:de la|de l'|de l’|des|du|de|d'|d’|la|le|les|l'|l’|aux|à la|au|et|sur|en)\s*)"
 FR_WORD = r"[A-ZÉÈÀÂÎÔÛÇ][\w'’\-éèêëàâîïôûüç]*"
@@ -148,13 +170,13 @@ FR_STREET = (r"(?<![\w-])\d{1,4}(?:\s?(?:bis|ter|quater|[A-D])\b)?,?\s+(?i:rue|a
              r"parvis|promenade|esplanade|montée|ruelle|rond point)\s+" + FR_LINK + "*" + FR_WORD +
              r"(?:[\s\-]" + FR_LINK + "*" + FR_WORD + "){0,4}")
 FR_TOWN = r"(?:,?\s*(?:\d{5}|\d{2}\s\d{3})\s+[A-ZÉÈ][\w'’\-éèêëàâîïôûüç]+(?:[\s\-](?:sur|sous|en|le|la|les|lès|de|du|Saint|[A-Z][\wé\-]+)){0,3}(?:\s+Cedex(?:\s\d{1,2})?)?)?"
-ES_TYPE = (r"Calle|C/|Avenida|Avda\.?|Av\.|Paseo|Plaza|Pza\.?|Camino|Carrera|Ronda|Travesía|Callejón|Glorieta|Vía|"
+ES_TYPE = (r"Calle|C/|C\.|Pasadizo|Rinconada|Ramal|Senda|Sector|Urbanización|Avenida|Avda\.?|Av\.|Paseo|Plaza|Pza\.?|Camino|Carrera|Ronda|Travesía|Callejón|Glorieta|Vía|"
            r"Urbanización|Urb\.|Pasaje|Rambla|Carretera|Ctra\.|Cuesta|Alameda|Acceso|Cañada|Camiño|Ruela|Rúa|Vial|"
            r"Polígono|Partida|Bajada|Subida|Paseo de|Plazuela|Barrio|Callejón")
 ES_LINK = r"(?:(?:de la|de los|de las|del|de|la|el|los|las|y|en|San|Santa)\s+)"
 ES_WORD = r"[A-ZÁÉÍÓÚÑ][\wáéíóúñü'’\-]*"
 ES_STREET = (r"(?<![\w])(?i:" + ES_TYPE + r")\s*" + ES_LINK + "*" + ES_WORD + r"(?:\s" + ES_LINK + "*" + ES_WORD +
-             r"){0,4},?\s*(?:n[º°o]\.?\s*|número\s)?\d{1,4}[A-Z]?\b(?:,?\s*(?:\d{1,2}\s?[º°ª]\s?[A-Z]?|(?i:piso|puerta|bajo|escalera|esc\.|apto\.?|portal)\s*\w{0,3}))*")
+             r"){0,4},?\s*(?:n[º°o]\.?\s*|número\s)?\d{1,4}[A-Z]?\b(?:,?\s*(?:\d{1,2}\s?[º°ª]\s?[A-Z]?|(?i:piso|puerta|bajo|escalera|esc\.|apto\.?|apt\.?|portal)\s*\w{0,3}))*")
 ES_TOWN = r"(?:,?\s*\d{5}\s+[A-ZÁÉÍÓÚÑ][\wáéíóúñü'\-]+(?:\s(?:de la|del|de|la|el)?\s?[A-ZÁÉÍÓÚÑ][\wáéíóúñü]+){0,2})?"
 HAN = "\u4e00-\u9fff"
 ZH_STREET = (rf"(?:[{HAN}]{{2,8}}?(?:省|自治区|特别行政区))?(?:[{HAN}]{{2,6}}?市)?(?:[{HAN}]{{1,6}}?(?:区|县|旗))?"
@@ -168,6 +190,9 @@ class AddressRecognizer(ContextPatternRecognizer):
     FLAGS = 0
     PATTERNS = (
         (EN_FLAT_FIRST + "?" + EN_STREET + EN_UNIT + EN_TOWN, 0.75),
+        (EN_FLAT_STREET + EN_TOWN, 0.75),
+        (r"(?<![\w-])\d{1,5}[a-z]?\s+(?:[a-z]+\s+){1,2}(?:street|st|avenue|ave|road|rd|lane|drive|boulevard|way|court|"
+         r"close|crescent|place|terrace|square)\b", 0.5),
         (r"\bP\.?\s?O\.?\s?Box\s+\d+\b" + EN_TOWN, 0.7),
         ("(?:" + DE_STREET + ")" + DE_TOWN, 0.75),
         (FR_STREET + FR_TOWN, 0.75),
