@@ -99,7 +99,17 @@ def test_erase_by_session_token_and_by_conversation(world):
 
 
 def test_cli_export_then_erase_with_audit(world, monkeypatch):
-    alice, bob = plant(world)
+    alice = world.customer(ALICE, contact="rhiannon.okafor@example.com", status="closed", feedback=-1)
+    world.store.append_customer_turn(alice.session_id, "widget", "Rhiannon again: any news?", None)
+    world.customer(BOB, contact="bart@example.org")
+    world.rasa_tracker([alice])
+    bank = BankBackend(world.settings.db_url)
+    bank.block_card(alice.conversation_id, "4821")
+    bank.dispose()
+    save_import([{"conversation_id": alice.conversation_id, "turns": [{"speaker": "customer", "text": "[NAME] here"}]},
+                 {"conversation_id": "imported-7", "turns": [
+                     {"speaker": "customer", "text": "write to rhiannon.okafor@example.com"}]}],
+                {}, world.settings.var_dir, "crm-export.jsonl")
     monkeypatch.setenv("SUPPORTBOT_DATABASE_URL", world.settings.db_url)
     monkeypatch.setenv("SUPPORTBOT_VAR_DIR", str(world.settings.var_dir))
     monkeypatch.setenv("SUPPORTBOT_RASA_TRACKER_URL", world.settings.tracker_db_url)
@@ -118,9 +128,12 @@ def test_cli_export_then_erase_with_audit(world, monkeypatch):
     assert {a["conversation_id"] for a in data["imported_logs"]} == {alice.conversation_id, "imported-7"}
     assert any(e["data"].get("text") == ALICE[0][1] for e in data["rasa_tracker_events"])
 
+    Registry(world.db).register("responses", "v-alice", world.tmp_path, {}, "fp", conversations=[alice.conversation_id])
     out = runner.invoke(cli, ["customers", "erase", "--session", alice.token, "--actor", "dpo"])
     assert out.exit_code == 0, out.output
     assert json.loads(out.stdout)["removed"]["conversations"] == 2
+    listed = runner.invoke(cli, ["models", "list"])
+    assert "v-alice" in listed.stdout and "NEEDS RETRAIN" in listed.stdout
     out = runner.invoke(cli, ["customers", "erase", "--conversation", "no-such-id"])
     assert out.exit_code != 0 and "nothing is held" in out.output
     out = runner.invoke(cli, ["customers", "audit"])
