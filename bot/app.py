@@ -71,9 +71,15 @@ def create_app(services: Services) -> FastAPI:
     settings = services.settings
     channel = Channel(services)
 
+    from privacy.jobs import PrivacyJobs
+
+    jobs = PrivacyJobs(settings, services.db)  # storage-policy redaction and retention (docs/privacy.md)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        jobs.start()
         yield
+        await jobs.stop()
         await channel.aclose()
         await services.rasa.aclose()
         if services.tracker_events is not None:
@@ -82,6 +88,7 @@ def create_app(services: Services) -> FastAPI:
     app = FastAPI(title="supportbot", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.services = services
     app.state.channel = channel
+    app.state.privacy_jobs = jobs
     app.state.sessions = Sessions(services.store, services.settings.session_idle_days)
     app.state.apikeys = ApiKeys(services.db)
     app.state.limits = Limits(

@@ -152,6 +152,13 @@ class Settings(BaseSettings):
     console_unanswered_limit: int = 2000
     console_cluster_similarity: float = 0.65
 
+    # --- privacy (docs/privacy.md) ------------------------------------------------------
+    pii_redact_after_days: float = 30.0
+    retention_days: float = 0.0
+    privacy_job_interval_s: float = 3600.0
+    pii_reveal_roles: list[str] = ["admin"]
+    pii_mask_console: bool = True
+
     @property
     def db_url(self) -> str:
         """DATABASE_URL, or the embedded SQLite file under var/."""

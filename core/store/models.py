@@ -68,6 +68,7 @@ class Conversation(Base):
     has_negative_feedback: Mapped[bool] = mapped_column(Boolean, default=False)
     contact: Mapped[Optional[str]] = mapped_column(String(255))  # left when no agent was online
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    redacted_at: Mapped[Optional[dt.datetime]] = mapped_column()  # storage policy rewrote it (privacy/)
 
     turns: Mapped[list["Turn"]] = relationship(
         back_populates="conversation", order_by="Turn.seq", cascade="all, delete-orphan"
@@ -166,6 +167,9 @@ class RegisteredModel(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     promoted_at: Mapped[Optional[dt.datetime]] = mapped_column()
+    # an erased customer's conversation was in its training data: retrain without it (privacy/erasure.py)
+    needs_retrain: Mapped[bool] = mapped_column(Boolean, default=False)
+    retrain_reason: Mapped[str] = mapped_column(Text, default="")
 
 
 # --- console ----------------------------------------------------------------------------
@@ -215,3 +219,30 @@ class TurnReview(Base):
     turn_id: Mapped[int] = mapped_column(ForeignKey("turns.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# --- privacy (privacy/: erasure, retention, storage policy, console reveals) --------------------
+class ModelTrainingConversation(Base):
+    """Which conversations a registered model learnt from, so erasing a customer can flag it."""
+
+    __tablename__ = "model_training_conversations"
+
+    model_id: Mapped[int] = mapped_column(ForeignKey("registered_models.id", ondelete="CASCADE"), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(128), primary_key=True, index=True)
+
+
+class AuditEvent(Base):
+    """Who did what to personal data, when: erasures, access exports, console reveals, policy jobs.
+
+    `target` names what was touched without repeating the personal data (an e-mail is stored as a
+    hash); `detail` holds counts and ids."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_action_at", "action", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(32))  # erase | export | reveal | redact | retention
+    target: Mapped[str] = mapped_column(String(255), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
