@@ -23,6 +23,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from bot.buttons import click_text, pick
 from bot.channel import message_event, public_turn
+from bot.text_rules import bad_character
 from bot.errors import (IdentityInvalid, InvalidJson, InvalidRequest, MessageTooLong, OriginNotAllowed, ServiceError,
                         TooManyConnections, UnknownSession, error_event)
 
@@ -86,6 +87,8 @@ class WidgetConnection:
                     await self.ws.send_json(event)
                 except (WebSocketDisconnect, RuntimeError):
                     pass  # the tab went away; its messages are stored, history replays them
+                except (TypeError, ValueError) as exc:  # e.g. text that cannot be encoded: never fatal
+                    log.error("could not send a %s event: %s", event.get("type"), exc)
 
     async def run(self) -> None:
         await self.ws.accept()
@@ -165,8 +168,11 @@ class WidgetConnection:
 
     @staticmethod
     def _echo(event: Any) -> dict:
-        return {"client_msg_id": event.get("client_msg_id")} if isinstance(event, dict) and event.get(
-            "client_msg_id") else {}
+        """The frame's client_msg_id for its error, when it is one we can send back (a short valid string)."""
+        msg_id = event.get("client_msg_id") if isinstance(event, dict) else None
+        if isinstance(msg_id, str) and 0 < len(msg_id) <= 64 and bad_character(msg_id) is None:
+            return {"client_msg_id": msg_id}
+        return {}
 
     async def _dispatch(self, event: dict) -> None:
         kind = event["type"]

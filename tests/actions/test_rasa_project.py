@@ -117,8 +117,10 @@ def rasa(tmp_path_factory, kb_dir, kb_index):
         stop(actions)
 
 
-def say(rasa, sender: str, message: str) -> list[dict]:
-    r = httpx.post(f"{rasa['url']}/webhooks/rest/webhook", json={"sender": sender, "message": message}, timeout=60)
+def say(rasa, sender: str, message: str, user: str | None = None) -> list[dict]:
+    """One message; `user`: the verified host-site user the bot service would put in the metadata."""
+    body = {"sender": sender, "message": message, **({"metadata": {"verified_user_id": user}} if user else {})}
+    r = httpx.post(f"{rasa['url']}/webhooks/rest/webhook", json=body, timeout=60)
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -146,10 +148,16 @@ def test_lost_card_form_blocks_the_card(rasa):
     assert "couldn't find the four digits" in text_of(say(rasa, "c2", "the blue one"))
     assert "ending in 4821" in text_of(say(rasa, "c2", "it ends in 4821"))
     assert "didn't catch that" in text_of(say(rasa, "c2", "hmm what happens then"))
-    done = say(rasa, "c2", "/affirm")
+    done = say(rasa, "c2", "/affirm", user="u-c2")
     assert "is now blocked" in text_of(done)
-    assert blocks(rasa, "c2") == [("4821", "blocked")]
+    assert blocks(rasa, "u-c2") == [("4821", "blocked")]  # recorded for the verified account
     assert "Hi, I'm the Harbor Bank assistant" in text_of(say(rasa, "c2", "/greet"))  # the form is over
+
+
+def test_an_anonymous_customer_cannot_block_a_card(rasa):
+    say(rasa, "c6", '/lost_or_stolen_card{"card_last4": "5555"}')
+    assert "log in" in text_of(say(rasa, "c6", "/affirm"))
+    assert blocks(rasa, "c6") == []
 
 
 def test_digits_in_the_first_message_skip_the_question(rasa):
