@@ -126,7 +126,7 @@ async def running_service(db_url: str, rasa_url: str, port: int | None = None, *
     services.db.migrate()
     app = create_app(services)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           ws_max_size=1 << 20, lifespan="on"))
+                                           ws_max_size=1 << 20, lifespan="on", proxy_headers=False))  # as bot/serve.py
     task = asyncio.ensure_future(server.serve())
     while not server.started:
         if task.done():
