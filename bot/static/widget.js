@@ -17,6 +17,8 @@
     base.pathname.replace(/widget\.js$/, "") + "ws";
   var title = script.getAttribute("data-title") || "Support";
   var color = script.getAttribute("data-color") || "";
+  // a logged-in customer: the host site's server signs the user id (docs/security.md, "Identity")
+  var userId = script.getAttribute("data-user-id"), userHash = script.getAttribute("data-user-hash");
   if (!/^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20})$/.test(color)) color = "#0b5fff";
   var KEY = "supportbot:" + base.host;
 
@@ -233,7 +235,9 @@
     clearTimeout(timer);
     if (ws && ws.readyState <= 1) return;
     try { ws = new WebSocket(wsUrl); } catch (e) { return retry(); }
-    ws.onopen = function () { backoff = 1000; ws.send(JSON.stringify({ type: "hello", token: state.token })); };
+    ws.onopen = function () { backoff = 1000; ws.send(JSON.stringify(userId && userHash
+      ? { type: "hello", token: state.token, user_id: userId, user_hash: userHash }
+      : { type: "hello", token: state.token })); };
     ws.onmessage = function (e) { var ev; try { ev = JSON.parse(e.data); } catch (x) { return; } handle(ev); };
     ws.onclose = function () { ready = false; inflight = {}; retry(); };
   }
