@@ -112,7 +112,8 @@ class Auth:
         except Locked as exc:
             minutes = max(1, round(exc.retry_after_s / 60))
             raise TooManyAttempts(f"Too many failed logins for this account from your address; wait about "
-                                  f"{minutes} minute{'s' if minutes > 1 else ''} and try again.") from None
+                                  f"{minutes} minute{'s' if minutes > 1 else ''} and try again.",
+                                  retry_after_s=exc.retry_after_s) from None
         agent = self.accounts.authenticate(username, password or "")
         now = utcnow()
         with self.db.session() as s:
@@ -178,6 +179,8 @@ class Auth:
 
 class LoginFailed(LoginRequired):
     """Wrong username or password: shown on the login page, not redirected to it."""
+
+    code = "login_failed"
 
 
 async def require(request: Request, admin: bool = False) -> Agent:
