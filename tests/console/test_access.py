@@ -8,6 +8,7 @@ import hashlib
 import re
 
 from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
 
 from bot.app import create_app
 from bot.console.accounts import Accounts
@@ -140,8 +141,8 @@ def test_session_cookie_flags_and_secure_behind_tls(app, users, client_for, serv
     # behind a trusted TLS-terminating proxy: the proxy says so, and the cookies become Secure
     behind = create_app(dataclasses.replace(services, settings=services.settings.model_copy(
         update={"trusted_proxies": ["10.0.0.0/8"]})))
-    proxied = TestClient(behind, base_url="http://console.test", client=("10.1.2.3", 40000))
-    page = proxied.get("/console/login", headers={"X-Forwarded-Proto": "https"})
+    with TestClient(behind, base_url="http://console.test", client=("10.1.2.3", 40000)) as proxied:
+        page = proxied.get("/console/login", headers={"X-Forwarded-Proto": "https"})
     assert "; Secure" in page.headers["set-cookie"]
     tls = client_for(None, base_url="https://console.test")
     r = login(tls, "ann")
