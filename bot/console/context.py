@@ -50,10 +50,10 @@ def console_of(request: Request) -> Console:
 
 
 def install(app: FastAPI, services: Any) -> None:
-    from bot.console import actions, admin, dashboard, live, pages
+    from bot.console import actions, admin, assist, dashboard, live, pages
 
     app.state.console = Console(services=services, auth=Auth(services.db, services.settings),
                                 clusters=UnansweredClusters(services.db, services.settings))
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
-    for module in (pages, actions, admin, dashboard, live):
+    for module in (pages, actions, admin, dashboard, live, assist):
         app.include_router(module.router)
