@@ -29,11 +29,13 @@ EVAL_COMMANDS: dict[str, str] = {
     "retrieval": "retrieval.cli:eval_retrieval",
     "responses": "finetune.cli:eval_responses",
     "intents": "nlu.cli:eval_intents",
+    "assist": "finetune.assist_eval:eval_assist",
 }
 
 BENCH_COMMANDS: dict[str, str] = {
     "chat": "bot.bench_chat:bench_chat",
     "index": "retrieval.cli:bench_index",
+    "assist": "finetune.assist_bench:bench_assist",
 }
 
 
