@@ -4,56 +4,29 @@ ignored) and agent replies reaching the next retrain as labelled training pairs.
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from bot.console import assist_log
-from core.settings import ROOT, default_encoder_path
 from finetune.importers import read_store
-from finetune.pairs import make_pairs, response_bank
+from finetune.pairs import make_pairs
 from finetune.preprocess import preprocess
-from finetune.registry import Registry
-from finetune.response_model import build_base_model
 from finetune.suggest import Suggester, context_of, fill_marking, normalise_reply, slots_from_turns
 from tests.console import seed
-
-BANK = ["Thank you, [NAME]. I have blocked your card [CARD] and ordered a new one.",
-        "Your balance is shown in the app under Accounts.",
-        "Is there anything else I can help you with?",
-        "Your new card will arrive within 5 working days."]
-ARTICLES = ["lost_or_stolen_card", "card_arrival", "exchange_rate"]
-
+from tests.console.assist_support import BANK, build_kb, build_model, install
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("assist-model")
-    return build_base_model(root / "m1", default_encoder_path(), response_bank([{"reply": r} for r in BANK]),
-                            {"kind": "responses", "version": "m1", "context_turns": 3}, faiss_device="cpu")
+    return build_model(tmp_path_factory.mktemp("assist-model"))
 
 
 @pytest.fixture(scope="module")
 def kb_index(tmp_path_factory):
-    from core.settings import Settings
-    from retrieval.ingest import ingest_paths
-
-    root = tmp_path_factory.mktemp("assist-kb")
-    (root / "kb").mkdir()
-    for name in ARTICLES:
-        shutil.copy(ROOT / "data" / "kb" / f"{name}.md", root / "kb" / f"{name}.md")
-    settings = Settings(var_dir=root / "var", kb_dir=root / "kb", faiss_device="cpu", reranker_model="")
-    ingest_paths([root / "kb"], root / "index", settings=settings)
-    return root / "index"
+    return build_kb(tmp_path_factory.mktemp("assist-kb"))
 
 
 @pytest.fixture
 def serving(services, model_dir, kb_index):
-    """The model promoted in the console's own store, and the KB index where the settings look."""
-    reg = Registry.open(services.settings.db_url)
-    reg.register("responses", "m1", model_dir, {}, "fp")
-    reg.promote("responses", "m1")
-    reg.close()
-    shutil.copytree(kb_index, services.settings.index_dir)
+    install(services.settings, model_dir, kb_index)
     return services
 
 
