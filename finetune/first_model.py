@@ -78,7 +78,7 @@ def logs_file(settings: Settings) -> Path | None:
 def has_response_model(settings: Settings) -> bool:
     from finetune.registry import Registry
 
-    registry = Registry.open(settings.db_url, migrate=False)
+    registry = Registry.open(settings.db_url)  # `supportbot train` has migrated it; a bare start migrates here
     try:
         return bool(registry.list("responses"))
     finally:

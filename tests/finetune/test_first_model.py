@@ -19,14 +19,14 @@ from finetune.serving import ResponseSelector
 
 @pytest.fixture
 def tiny_logs(tmp_path):
-    """The first 40 bank-domain STAR conversations, as a customer's log file."""
+    """The first 200 bank-domain STAR conversations, as a customer's log file (the gate needs 100 distinct held-out replies)."""
     out = tmp_path / "bank.jsonl"
     kept = []
     with (datasets_dir() / "star" / "conversations.jsonl").open() as fh:
         for line in fh:
             if "bank" in (json.loads(line).get("domains") or []):
                 kept.append(line)
-            if len(kept) == 40:
+            if len(kept) == 200:
                 break
     out.write_text("".join(kept))
     return out
@@ -37,7 +37,7 @@ def test_background_first_model_is_promoted_and_served(tmp_path, tiny_logs, monk
     monkeypatch.setenv("SUPPORTBOT_PROMOTION_MARGIN", "-1")  # two steps need not beat the base encoder
     monkeypatch.setenv("SUPPORTBOT_FINETUNE_BATCH_SIZE", "8")
     monkeypatch.setenv("SUPPORTBOT_FINETUNE_DEVICE", "cpu")
-    monkeypatch.setenv("SUPPORTBOT_FINETUNE_HOLDOUT_FRACTION", "0.2")
+    monkeypatch.setenv("SUPPORTBOT_FINETUNE_HOLDOUT_FRACTION", "0.35")
     settings = Settings(var_dir=tmp_path / "var", first_model_logs=str(tiny_logs), first_model_max_steps=2,
                         response_reload_s=0.0, faiss_device="cpu")
     assert describe_dialogue_model(status(settings)).startswith("none")
