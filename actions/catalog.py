@@ -4,17 +4,22 @@ Each article in data/kb/ names its Banking77 topic in its front matter. When the
 about an intent, `action_answer_question` uses this map to prefer that topic's article among the
 retrieval hits (and to search by the article's title when the customer's wording missed it).
 The retriever finds passages; an article is split into ~2 of them, and a passage from its middle
-makes a poor reply, so the reply is the whole (short) article whenever the hit is one of ours.
-Reading 77 small files takes milliseconds, so the action server loads them at start.
+makes a poor reply, so the reply is built from the hit's *article*: its paragraph (or two) closest to
+the question (actions/excerpt.py). Each article's blocks are split once at load and embedded once
+by `embed()` at warm-up, so no request splits or encodes an article. Reading 77 small files takes
+milliseconds, so the action server loads them at start.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import yaml
+
+from actions.excerpt import split_blocks
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +31,7 @@ class Article:
     url: str
     path: Path
     body: str = ""
+    blocks: tuple[str, ...] = field(default=(), compare=False)
 
 
 def split_front_matter(text: str) -> tuple[dict, str]:
@@ -46,6 +52,7 @@ class KbCatalog:
     def __init__(self, articles: list[Article] | None = None):
         self.by_topic: dict[str, Article] = {a.topic: a for a in articles or []}
         self.by_url: dict[str, Article] = {a.url: a for a in articles or []}
+        self.block_vectors: dict[str, np.ndarray] = {}
 
     @classmethod
     def load(cls, kb_dir: Path) -> "KbCatalog":
@@ -58,10 +65,30 @@ class KbCatalog:
                 log.warning("skipping KB article %s: %s", path, exc)
                 continue
             if meta.get("topic") and meta.get("url"):
-                articles.append(
-                    Article(str(meta["topic"]), str(meta.get("title") or path.stem), str(meta["url"]), path, body)
-                )
+                title = str(meta.get("title") or path.stem)
+                articles.append(Article(str(meta["topic"]), title, str(meta["url"]), path, body,
+                                        tuple(split_blocks(body, title))))
         return cls(articles)
+
+    def embed(self, encoder) -> int:
+        """Embed every article's blocks once (one batched encode); returns how many.
+
+        Each block is embedded with its article's title in front ("Title. block"): a paragraph such
+        as "Set it up: 1. Tap…" says what it is about only through its article (chosen on
+        questions of the training split, docs/retrieval.md "Concise answers")."""
+        articles = list(self.by_url.values())
+        texts = [f"{a.title}. {block}" for a in articles for block in a.blocks]
+        if not texts:
+            return 0
+        vectors = np.asarray(encoder.encode(texts), dtype=np.float32)
+        start = 0
+        for article in articles:
+            self.block_vectors[article.url] = vectors[start : start + len(article.blocks)]
+            start += len(article.blocks)
+        return len(texts)
+
+    def vectors_for(self, article: Article) -> np.ndarray | None:
+        return self.block_vectors.get(article.url)
 
     def get(self, intent: str | None) -> Article | None:
         return self.by_topic.get(intent or "")

@@ -1,42 +1,32 @@
 """Turning retrieval hits and decisions into chat text and the `supportbot` custom payload.
 
 Chat widgets show plain text, so the article's markdown is flattened (headings, emphasis, tables)
-and long passages are cut at a line boundary. The payload follows INTERFACES.md: it comes right
-after the text it annotates, as `{"supportbot": {"sources": [...], "candidates": [...], ...}}`.
+and long passages are cut at a line boundary. A KB answer is ONE message: the excerpt that answers
+(actions/excerpt.py), the source line (the article's title and link), and a "Show the full article"
+button whose payload (`/show_full_article{"kb_article": URL}`) makes `action_show_full_article` send
+the rest. The payload comes right after the text it annotates, as
+`{"supportbot": {"sources": [...], "candidates": [...], ...}}`; its fields are listed in
+docs/architecture.md ("The action → service payload"); the answer's first source lists the
+article's paragraphs that were used (`passages`), which the console shows.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Any
+import json
+from typing import TYPE_CHECKING, Any
 
 from actions.knowledge import Decision, Understanding
+from actions.markdown_text import plain_text  # noqa: F401 - part of this module's interface
+
+if TYPE_CHECKING:
+    from actions.excerpt import Excerpt
 
 MAX_ANSWER_CHARS = 1400  # a whole KB article (80-200 words) fits
 MAX_SOURCES = 3
-
-_STRONG = re.compile(r"\*\*|__")
-_ITALIC = re.compile(r"(?<![\w*])\*(\S[^*\n]*?)\*(?![\w*])")
-_HEADING = re.compile(r"^\s{0,3}#{1,6}\s*")
-_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}.*$")
-
-
-def plain_text(markdown: str, title: str | None = None) -> str:
-    """Markdown of a KB passage as plain chat text."""
-    lines: list[str] = []
-    for raw in markdown.strip().splitlines():
-        line = raw.rstrip()
-        if _TABLE_RULE.match(line) and "|" in line:
-            continue
-        if line.lstrip().startswith("|"):
-            cells = [c.strip() for c in line.strip().strip("|").split("|")]
-            line = " – ".join(c for c in cells if c)
-        line = _ITALIC.sub(r"\1", _STRONG.sub("", _HEADING.sub("", line)))
-        if title and not lines and line.strip().lower() == title.strip().lower():
-            continue  # the passage starts with the article's own heading
-        lines.append(line)
-    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-    return text
+FULL_ARTICLE_INTENT = "show_full_article"
+FULL_ARTICLE_ENTITY = "kb_article"
+FULL_ARTICLE_BUTTON = "Show the full article"
+PASSAGE_PREVIEW_CHARS = 80
 
 
 def shorten(text: str, limit: int = MAX_ANSWER_CHARS) -> str:
@@ -50,13 +40,24 @@ def shorten(text: str, limit: int = MAX_ANSWER_CHARS) -> str:
     return cut.rstrip() + " …"
 
 
-def answer_text(hit: dict, article_body: str | None = None) -> str:
-    """The reply for a KB hit: its whole article when we have it (else the passage), then the link."""
+def source_line(title: str, url: str | None) -> str:
+    return f"Source: {title} – {url}" if url else f"Source: {title}"
+
+
+def answer_text(hit: dict, body: str) -> str:
+    """The reply for a KB hit: the excerpt that answers, then the article's title and link."""
     title = str(hit.get("title") or "our help centre")
-    body = shorten(plain_text(article_body or str(hit.get("text") or ""), title))
-    url = hit.get("url")
-    source = f"Source: {title} – {url}" if url else f"Source: {title}"
-    return f"{body}\n\n{source}"
+    return f"{body}\n\n{source_line(title, hit.get('url'))}"
+
+
+def full_article_button(url: str) -> dict[str, str]:
+    entity = json.dumps({FULL_ARTICLE_ENTITY: url}, ensure_ascii=False)
+    return {"title": FULL_ARTICLE_BUTTON, "payload": f"/{FULL_ARTICLE_INTENT}{entity}"}
+
+
+def passages_used(blocks: list[str] | tuple[str, ...], excerpt: "Excerpt") -> list[dict[str, Any]]:
+    """The article's paragraphs in the answer, for the console: index and the start of the text."""
+    return [{"paragraph": i, "text": shorten(blocks[i], PASSAGE_PREVIEW_CHARS)} for i in excerpt.blocks]
 
 
 def source_of(hit: dict) -> dict[str, Any]:
@@ -91,7 +92,8 @@ def payload(
     model_versions: dict[str, Any] | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    """The custom payload sent after the reply (json_message)."""
+    """The custom payload sent after the reply (json_message); `passages` go on the answer's source."""
+    passages = extra.pop("passages", None)
     selection = decision.selection or {}
     versions = dict(model_versions or {})
     if selection.get("model_version") is not None:
@@ -108,5 +110,9 @@ def payload(
     }
     if decision.kind == "low_confidence":
         body["low_confidence"] = True
+    if decision.kind == "out_of_scope":
+        body["out_of_scope"] = True
+    if passages and body["sources"]:
+        body["sources"][0]["passages"] = passages
     body.update(extra)
     return {"supportbot": body}

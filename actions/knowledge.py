@@ -4,7 +4,12 @@ Plain functions over plain data (the retriever's hit dicts, the NLU's latest mes
 policy is easy to read and to test. The rule of the issue: answer from the knowledge base when
 either the NLU is confident about a banking intent or the retrieval score is high; when both are
 low, say so and offer a human; the fine-tuned response selector gets the turn in between when it
-is confident.
+is confident. When the NLU says no intent covers the message (`out_of_scope`), the knowledge base
+still answers a banking question it scores highly (`kb_out_of_scope_min_score`); anything else gets
+a polite refusal, never a low-score article.
+
+Every search uses the message's one embedding (`vector`: Rasa's, or encoded once by the caller):
+the intent's article is looked up with it too (restricted to that article), not by a second encode.
 """
 
 from __future__ import annotations
@@ -12,14 +17,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import numpy as np
+
 from actions.catalog import KbCatalog
 
 NLU_FALLBACK = "nlu_fallback"
+OUT_OF_SCOPE = "out_of_scope"
 MAX_QUERY_CHARS = 1000
 
 
 class SearchesKb(Protocol):
-    def search(self, query: str, k: int = 5, filters: dict | None = None) -> list[dict]: ...
+    def search(self, query: str, k: int = 5, filters: dict | None = None, mode: str | None = None,
+               vector: np.ndarray | None = None) -> list[dict]: ...
 
 
 @dataclass(frozen=True)
@@ -27,10 +36,12 @@ class Thresholds:
     kb_min_score: float = 0.45
     nlu_min_confidence: float = 0.5
     response_min_score: float = 0.6
+    kb_out_of_scope_min_score: float = 0.5
 
     @classmethod
     def from_settings(cls, settings: Any) -> "Thresholds":
-        return cls(settings.kb_min_score, settings.nlu_min_confidence, settings.response_min_score)
+        return cls(settings.kb_min_score, settings.nlu_min_confidence, settings.response_min_score,
+                   settings.kb_out_of_scope_min_score)
 
 
 @dataclass(frozen=True)
@@ -56,13 +67,19 @@ class Understanding:
         """A button payload or `/intent` shortcut rather than words the customer typed."""
         return self.text.startswith("/")
 
+    @property
+    def out_of_scope(self) -> bool:
+        """The NLU's verdict that no intent covers the message."""
+        return self.intent == OUT_OF_SCOPE
+
     def nlu_confident(self, thresholds: Thresholds) -> bool:
-        return self.intent not in (None, NLU_FALLBACK) and self.confidence >= thresholds.nlu_min_confidence
+        return (self.intent not in (None, NLU_FALLBACK, OUT_OF_SCOPE)
+                and self.confidence >= thresholds.nlu_min_confidence)
 
 
 @dataclass
 class Decision:
-    kind: str  # "kb" | "responses" | "low_confidence"
+    kind: str  # "kb" | "responses" | "low_confidence" | "out_of_scope"
     hit: dict | None = None
     hits: list[dict] = field(default_factory=list)
     selection: dict | None = None
@@ -87,6 +104,15 @@ def _top_score(hits: list[dict]) -> float:
     return float(hits[0].get("score", 0.0)) if hits else 0.0
 
 
+def in_context_vector(vector: np.ndarray | None, previous_vector: np.ndarray | None) -> np.ndarray | None:
+    """A follow-up searched with the previous message: the normalised mean of the two embeddings."""
+    if vector is None or previous_vector is None:
+        return None
+    mean = np.asarray(vector, np.float32).reshape(-1) + np.asarray(previous_vector, np.float32).reshape(-1)
+    norm = float(np.linalg.norm(mean))
+    return mean / norm if norm > 0 else None
+
+
 def find_hits(
     retriever: SearchesKb,
     understanding: Understanding,
@@ -94,27 +120,33 @@ def find_hits(
     thresholds: Thresholds,
     previous: str | None = None,
     k: int = 5,
+    vector: np.ndarray | None = None,
+    previous_vector: np.ndarray | None = None,
 ) -> tuple[list[dict], dict | None, bool]:
     """Search the KB; returns (hits, the hit to answer with or None, whether the intent guided it).
 
     When the NLU is confident about an intent that has an article, that article's passage wins even
-    when another article scored higher; if the customer's wording did not retrieve it at all, a
-    second search with the article's title finds its best passage. When neither the NLU nor the
+    when another article scored higher; if the customer's wording did not retrieve it at all, the
+    same vector searched within that article finds its best passage. When neither the NLU nor the
     search is confident, a follow-up ("is there a fee for that?") is searched again together with
-    the customer's previous message, and that result is used if it clears the KB threshold.
+    the customer's previous message (the mean of both embeddings when both are known), and that
+    result is used if it clears the KB threshold.
     """
-    hits = retriever.search(query_for(understanding, catalog), k=k)
+    hits = retriever.search(query_for(understanding, catalog), k=k, vector=vector)
     confident = understanding.nlu_confident(thresholds)
     article = catalog.get(understanding.intent) if confident else None
     if article is not None:
         match = next((h for h in hits if _same_article(h, article.url)), None)
         if match is None:
-            by_title = retriever.search(article.title, k=k)
-            match = next((h for h in by_title if _same_article(h, article.url)), None)
+            within = (retriever.search(query_for(understanding, catalog), k=1, filters={"url": article.url},
+                                       vector=vector) if vector is not None else
+                      retriever.search(article.title, k=k))
+            match = next((h for h in within if _same_article(h, article.url)), None)
         if match is not None:
             return hits, match, True
     if not confident and previous and not understanding.is_payload and _top_score(hits) < thresholds.kb_min_score:
-        in_context = retriever.search(f"{previous[:MAX_QUERY_CHARS]} {understanding.text[:MAX_QUERY_CHARS]}", k=k)
+        text = f"{previous[:MAX_QUERY_CHARS]} {understanding.text[:MAX_QUERY_CHARS]}"
+        in_context = retriever.search(text, k=k, vector=in_context_vector(vector, previous_vector))
         if _top_score(in_context) >= thresholds.kb_min_score:
             hits = in_context
     return hits, (hits[0] if hits else None), False
@@ -129,8 +161,14 @@ def decide(
     thresholds: Thresholds,
 ) -> Decision:
     """Pick the reply: KB when NLU or retrieval is confident, else a confident dialogue-model reply,
-    else admit it and offer a person."""
-    kb_confident = best is not None and float(best.get("score", 0.0)) >= thresholds.kb_min_score
+    else admit it and offer a person. Out of scope: KB only from `kb_out_of_scope_min_score`, else a
+    polite refusal."""
+    score = float(best.get("score", 0.0)) if best is not None else 0.0
+    if understanding.out_of_scope:
+        if best is not None and score >= thresholds.kb_out_of_scope_min_score:
+            return Decision("kb", best, hits, selection)
+        return Decision("out_of_scope", None, hits, selection)
+    kb_confident = best is not None and score >= thresholds.kb_min_score
     if best is not None and (guided or kb_confident or understanding.nlu_confident(thresholds)):
         return Decision("kb", best, hits, selection, guided)
     if selection and selection.get("reply") and float(selection.get("score", 0.0)) >= thresholds.response_min_score:

@@ -1,8 +1,10 @@
 """What the actions need, built once per action server and warmed up once at start.
 
 `ActionServices.from_settings()` is cheap; `warm_up()` loads the KB catalog, the retriever
-(encoder + FAISS index) and the response selector, so the first customer doesn't wait for them
-and no request ever loads a model. A missing index is not fatal: the server starts, answers
+(query encoder + FAISS index) and the response selector, and embeds the articles' paragraphs once,
+so the first customer doesn't wait for them and no request ever loads a model or re-reads an
+article. The query encoder is the ONNX export (retrieval/query_encoder.py): the action server
+encodes only messages that arrive without Rasa's embedding, and loads no torch for it. A missing index is not fatal: the server starts, answers
 "can't search right now", and loads the index as soon as `supportbot train` / `supportbot kb
 ingest` has built it (it looks again at most every `RETRY_S` seconds, and only when the index
 directory exists).
@@ -16,12 +18,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from core.settings import Settings
+from typing import TYPE_CHECKING, Any
 
 from actions.bank import BankBackend
 from actions.catalog import KbCatalog
+from core.settings import Settings
+
+if TYPE_CHECKING:  # pragma: no cover - both load torch; they are imported in warm_up()
+    from finetune.serving import ResponseSelector
+    from retrieval.service import Retriever
 
 log = logging.getLogger(__name__)
 
@@ -30,25 +35,31 @@ RETRY_S = 30.0
 
 @dataclass
 class ActionServices:
-    settings: Any
+    settings: Settings
     index_dir: Path
     bank: BankBackend
     catalog: KbCatalog = field(default_factory=KbCatalog)
-    retriever: Any | None = None
-    selector: Any | None = None
+    retriever: Retriever | None = None
+    selector: ResponseSelector | None = None
     kb_error: str | None = "not warmed up yet"
     selector_error: str | None = None
     _last_attempt: float = field(default=float("-inf"), repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, index_dir: Path | None = None) -> "ActionServices":
+    def from_settings(cls, settings: Settings, *, index_dir: Path | None = None) -> ActionServices:
         return cls(settings=settings, index_dir=Path(index_dir or settings.index_dir), bank=BankBackend(settings.db_url))
 
     # -- start-up ------------------------------------------------------------------------------
     def warm_up(self) -> dict[str, Any]:
         """Load everything once; each part that fails is recorded (and logged), never raised."""
         started = time.perf_counter()
+        try:  # one query at a time: FAISS's thread team costs more than it saves (retrieval/vector_index.py)
+            from retrieval.vector_index import set_search_threads
+
+            set_search_threads(1)
+        except ImportError:
+            pass
         self.catalog = KbCatalog.load(self.settings.kb_dir)
         self._load_retriever()
         self._load_selector()
@@ -60,24 +71,22 @@ class ActionServices:
         with self._lock:
             self._last_attempt = time.monotonic()
             try:
+                from retrieval.query_encoder import query_encoder
                 from retrieval.service import Retriever
 
-                retriever = Retriever(self.index_dir, settings=self.settings)
+                retriever = Retriever(self.index_dir, settings=self.settings, encoder=query_encoder(self.settings))
                 retriever.load()
                 retriever.search("warm up", k=1)  # first call allocates; do it before customers arrive
-            except Exception as exc:  # noqa: BLE001 - IndexMissing, EncoderMismatch, ImportError...
+                self.catalog.embed(retriever.encoder)
+            except Exception as exc:  # noqa: BLE001 - IndexMissing, EncoderMismatch, a corrupt index...
                 self.retriever, self.kb_error = None, f"{exc.__class__.__name__}: {exc}"
                 log.warning("knowledge base unavailable: %s", self.kb_error)
                 return
             self.retriever, self.kb_error = retriever, None
 
     def _load_selector(self) -> None:
-        try:
-            from finetune.serving import ResponseSelector
-        except ImportError as exc:
-            self.selector, self.selector_error = None, f"finetune.serving unavailable ({exc})"
-            log.info("response selector disabled: %s", self.selector_error)
-            return
+        from finetune.serving import ResponseSelector
+
         try:
             selector = ResponseSelector(self.settings)
             selector.load()

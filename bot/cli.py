@@ -2,7 +2,9 @@
 
 Subcommands live beside the code they drive and are imported only when used, so
 `supportbot --help` stays fast and nothing heavy (torch, FAISS) loads at import time.
-Each entry below maps a command name to "module:attribute" of a click command or group.
+Each entry below maps a command name to "module:attribute" of a click command or group; the
+benchmark and evaluation drivers behind `supportbot bench|eval` live in bench/ (eval retrieval and
+eval intents stay beside the libraries they score).
 """
 
 from __future__ import annotations
@@ -23,19 +25,23 @@ COMMANDS: dict[str, str] = {
     "models": "finetune.cli:models",
     "export": "bot.console.export_cli:export",
     "nlu": "nlu.cli:nlu",
+    "pii": "privacy.cli:pii",
 }
 
 EVAL_COMMANDS: dict[str, str] = {
     "retrieval": "retrieval.cli:eval_retrieval",
-    "responses": "finetune.cli:eval_responses",
+    "responses": "bench.responses:eval_responses",
     "intents": "nlu.cli:eval_intents",
-    "assist": "finetune.assist_eval:eval_assist",
+    "pii": "privacy.cli:eval_pii",
+    "answers": "bench.answers:eval_answers",
+    "assist": "bench.assist_eval:eval_assist",
 }
 
 BENCH_COMMANDS: dict[str, str] = {
-    "chat": "bot.bench_chat:bench_chat",
-    "index": "retrieval.cli:bench_index",
-    "assist": "finetune.assist_bench:bench_assist",
+    "chat": "bench.chat:bench_chat",
+    "index": "bench.index:bench_index",
+    "kb-profile": "bench.kb_profile:kb_profile",
+    "assist": "bench.assist:bench_assist",
 }
 
 

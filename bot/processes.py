@@ -188,7 +188,9 @@ def render_endpoints(settings: Settings, out_dir: Path) -> Path:
     from sqlalchemy.engine import make_url
 
     base = yaml.safe_load((ROOT / "endpoints.yml").read_text()) or {}
-    base["action_endpoint"] = {"url": f"http://127.0.0.1:{settings.action_port}/webhook"}
+    # the project's action_endpoint options (enable_selective_domain) stay; only the URL is ours
+    base["action_endpoint"] = {**(base.get("action_endpoint") or {}),
+                               "url": f"http://127.0.0.1:{settings.action_port}/webhook"}
     base["tracker_store"] = tracker_store_config(settings)
     if base["tracker_store"]["dialect"] == "sqlite":
         sqlite_wal(Path(base["tracker_store"]["db"]))

@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     kb_min_score: float = 0.45
     nlu_min_confidence: float = 0.5
     response_min_score: float = 0.6
+    kb_answer_words: int = 60
+    kb_out_of_scope_min_score: float = 0.5
 
     # --- retrieval -------------------------------------------------------------
     encoder_model: str = ""
@@ -87,6 +89,7 @@ class Settings(BaseSettings):
     encoder_device: str = "cpu"
     encoder_batch_size: int = 64
     encoder_query_threads: int = 1
+    query_encoder: str = "onnx"
     index_factory: str = ""
     flat_max_passages: int = 50_000
     index_memory_mb: int = 4096

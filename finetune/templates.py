@@ -2,7 +2,9 @@
 
 The action server calls `fill_placeholders(reply, tracker.slots)`. A placeholder with no slot value
 is dropped and the sentence tidied ("Thank you, [NAME]." → "Thank you."), and reported, so the
-action can prefer another candidate. A PIN is never filled: a bot must not repeat one.
+action can prefer another candidate. A PIN, security code, national id or IP address is never
+filled: a bot must not repeat one. A numbered placeholder (`[NAME_2]`, a second person in the
+conversation; see privacy.pseudonyms) has no slot and is treated as unfilled.
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ SLOTS: dict[str, tuple[str, ...]] = {
     "ADDRESS": ("address", "postal_address"),
     "DOB": ("date_of_birth", "dob"),
     "PIN": (),
+    "CVV": (),
+    "NATIONAL_ID": (),
+    "IP": (),
 }
 FORMATS = {"CARD": "ending in {}"}
-PLACEHOLDER = re.compile(r"\[(" + "|".join(SLOTS) + r")\]")
+PLACEHOLDER = re.compile(r"\[(" + "|".join(SLOTS) + r")(_\d+)?\]")
 
 
 def fill_placeholders(text: str, slots: dict) -> tuple[str, list[str]]:
@@ -30,7 +35,7 @@ def fill_placeholders(text: str, slots: dict) -> tuple[str, list[str]]:
 
     def repl(m: re.Match) -> str:
         kind = m.group(1)
-        value = next((slots[s] for s in SLOTS[kind] if slots.get(s) not in (None, "")), None)
+        value = None if m.group(2) else next((slots[s] for s in SLOTS[kind] if slots.get(s) not in (None, "")), None)
         if value is None:
             missing.append(kind)
             return ""

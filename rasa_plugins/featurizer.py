@@ -7,6 +7,10 @@ Rasa's tokens, and our classifier only reads sentence features.
 The ONNX graph itself stays in var/models/encoder-onnx (90 MB; not copied into every Rasa model).
 "Training" records which export the model was trained with; loading refuses a different one, so a
 re-exported encoder can never silently feed a classifier vectors from another space.
+
+At inference (`process`, not training) the vector is also put in the message's output (parse data,
+`supportbot_embedding`, float16 base64: rasa_plugins/embedding_wire.py), so the action server
+searches the knowledge base with the embedding computed here instead of encoding the text again.
 """
 
 from __future__ import annotations
@@ -25,10 +29,11 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from rasa_plugins import paths
+from rasa_plugins import embedding_wire, paths, remote_action
 from rasa_plugins.onnx_encoder import EncoderNotExported, OnnxEncoder
 
 log = logging.getLogger(__name__)
+remote_action.install()  # Rasa's per-call schema check of action responses, compiled once
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
@@ -121,13 +126,16 @@ class OnnxSentenceFeaturizer(DenseFeaturizer, GraphComponent):
         return training_data
 
     def process(self, messages: List[Message]) -> List[Message]:
-        self._featurize(messages, progress=False)
+        self._featurize(messages, progress=False, carry=True)
         return messages
 
-    def _featurize(self, messages: List[Message], progress: bool) -> None:
+    def _featurize(self, messages: List[Message], progress: bool, carry: bool = False) -> None:
         todo = [m for m in messages if m.get(TEXT)]
         if not todo:
             return
         vectors = self.encoder.encode([m.get(TEXT) for m in todo], progress=progress and len(todo) > 200)
+        encoder = self.encoder.manifest.get("encoder_fingerprint", "") if carry else ""
         for message, vector in zip(todo, vectors):
             self.add_features_to_message(None, vector[None, :], TEXT, message)
+            if carry:
+                message.set(embedding_wire.KEY, embedding_wire.pack(vector, encoder), add_to_output=True)

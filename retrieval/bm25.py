@@ -3,7 +3,8 @@
 Why next to dense search: exact terms — product names, fee names, error codes — are where
 embeddings blur and keywords do not; fused by reciprocal rank they cover each other's misses.
 Rebuilt from the passage store on every ingest (seconds for a knowledge base) and saved with
-the index version.
+the index version. `score_ids` scores only given passages (hybrid search's dense candidates): one
+sparse lookup per query term, no top-k over the corpus and no thread pool per call.
 """
 
 from __future__ import annotations
@@ -69,6 +70,27 @@ class BM25Index:
         rows, scores = rows[0], scores[0]
         keep = scores > 0
         return scores[keep].astype(np.float32), self.ids[rows[keep]]
+
+    def score_ids(self, query: str, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """BM25 (scores, passage ids) of the passages `ids`, best first, at most k, positive only."""
+        empty = (np.zeros(0, np.float32), np.zeros(0, np.int64))
+        if self._model is None or k <= 0 or len(ids) == 0:
+            return empty
+        import bm25s
+
+        terms = bm25s.tokenize([query], stopwords="en", stemmer=_stemmer(), show_progress=False,
+                               return_ids=False)[0]
+        term_ids = self._model.get_tokens_ids(list(terms))
+        if not term_ids:
+            return empty
+        scores = self._model.get_scores_from_ids(term_ids)
+        wanted = np.asarray([int(i) for i in ids if int(i) in self._row_of], dtype=np.int64)
+        if wanted.size == 0:
+            return empty
+        mine = scores[[self._row_of[int(i)] for i in wanted]].astype(np.float32)
+        order = np.argsort(-mine, kind="stable")[:k]
+        keep = order[mine[order] > 0]
+        return mine[keep], wanted[keep]
 
     def save(self, directory: Path) -> None:
         directory = Path(directory)

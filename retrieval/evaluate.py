@@ -89,7 +89,10 @@ def evaluate(corpus: Path, queries: Path, *, settings: Settings, k: int = 10, in
         unknown = {r for q in questions for r in q["relevant"]} - set(_doc_ids(target))
         if unknown:
             raise RetrievalError(f"relevant_ids not in the corpus: {sorted(unknown)[:5]}")
-        retriever = Retriever(target, settings=settings).load()
+        from retrieval.query_encoder import query_encoder
+
+        # queries are embedded as in production: the query encoder (ONNX, what Rasa's vector is)
+        retriever = Retriever(target, settings=settings, encoder=query_encoder(settings)).load()
         out: dict = {}
         depth = min(MAX_K, 5 * max(k, 5))  # passages fetched so that k distinct documents remain
         for mode in modes:
@@ -108,7 +111,8 @@ def evaluate(corpus: Path, queries: Path, *, settings: Settings, k: int = 10, in
         out["setup"] = {"load_avg_1m": round(os.getloadavg()[0], 2), "corpus": str(corpus),
                         "queries": len(questions), "documents": report["documents"],
                         "passages": report["passages"], "index_type": report["index_type"], "k": k,
-                        "encoder": retriever.manifest["encoder"]["name"], "rrf_k": settings.rrf_k,
+                        "encoder": retriever.manifest["encoder"]["name"],
+                        "query_encoder": type(retriever.encoder).__name__, "rrf_k": settings.rrf_k,
                         "bm25_weight": settings.bm25_weight,
                         "chunk_tokens": settings.chunk_tokens, "reranker": settings.reranker_model or None}
     return out

@@ -9,6 +9,10 @@ then optionally reranked), but `score` is always the cosine similarity of query 
 number comparable across queries and modes, which is what a "low confidence → offer a human"
 threshold needs. The ordering score is in `rank_score`.
 
+One embedding per query: `search(..., vector=v)` uses a vector the caller already has (the action
+server gets Rasa's); only without one is the query encoded. In hybrid mode BM25 scores only the
+dense candidates (`retrieval_candidates` of them), so its cost does not grow with the index.
+
 A newly published index version (`supportbot kb ingest` while the bot runs) is picked up by the
 next search after at most `RELOAD_CHECK_S` seconds: one stat of the manifest, then an atomic swap.
 """
@@ -117,7 +121,7 @@ class Retriever:
             if manifest["version"] == self._state.manifest["version"]:
                 return False
             self._swap(self._read())
-        except Exception as exc:  # a half-written or mismatched index must not take search down
+        except Exception as exc:  # noqa: BLE001 - a half-written or mismatched index must not take search down
             log.warning("keeping index version %s: cannot load the new one (%s)",
                         self._state.manifest["version"], exc)
             return False
@@ -134,8 +138,16 @@ class Retriever:
         return self._state
 
     # -- search -----------------------------------------------------------------------------------
-    def search(self, query: str, k: int = 5, filters: dict | None = None, mode: str | None = None) -> list[dict]:
-        """Top-k passages for `query`: dicts with passage_id, doc_id, title, url, text, score, ..."""
+    def encode_query(self, query: str) -> np.ndarray:
+        """The (1, dim) float32 vector `search` would compute for `query`."""
+        return self.encoder.encode([" ".join(str(query).split())[:MAX_QUERY_CHARS]])
+
+    def search(self, query: str, k: int = 5, filters: dict | None = None, mode: str | None = None,
+               vector: np.ndarray | None = None) -> list[dict]:
+        """Top-k passages for `query`: dicts with passage_id, doc_id, title, url, text, score, ...
+
+        `vector`: the query's embedding by this index's encoder, when the caller has it already.
+        """
         if not isinstance(query, str):
             raise TypeError(f"query must be a string, got {type(query).__name__}")
         query = " ".join(query.split())[:MAX_QUERY_CHARS]
@@ -149,14 +161,20 @@ class Retriever:
         state = self._require()
         if not query:
             return []
+        if vector is not None:
+            vector = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+            if vector.shape[1] != state.index.dim:
+                raise ValueError(f"query vector has {vector.shape[1]} dimensions, the index {state.index.dim}")
         with self._lock:
-            return self._search(state, query, k, filters, mode)
+            return self._search(state, query, k, filters, mode, vector)
 
-    def _search(self, state: _Loaded, query: str, k: int, filters: dict | None, mode: str) -> list[dict]:
+    def _search(self, state: _Loaded, query: str, k: int, filters: dict | None, mode: str,
+                qv: np.ndarray | None = None) -> list[dict]:
         allowed = state.store.allowed_ids(filters)
         if allowed is not None and allowed.size == 0:
             return []
-        qv = self.encoder.encode([query])
+        if qv is None:
+            qv = self.encoder.encode([query])
         wide = mode == "hybrid" or self.reranker is not None
         depth = max(k, self.settings.retrieval_candidates, self.settings.rerank_depth) if wide else k
         dense: dict[int, float] = {}
@@ -166,7 +184,10 @@ class Retriever:
             dense = {int(i): float(s) for s, i in zip(scores[0], ids[0]) if i >= 0}
             rankings.append(list(dense))
         if mode in ("bm25", "hybrid"):
-            scores, ids = state.bm25.search(query, depth, allowed_ids=allowed)
+            if mode == "hybrid":  # BM25 re-orders the dense candidates rather than scoring the whole index
+                scores, ids = state.bm25.score_ids(query, np.fromiter(dense, dtype=np.int64), depth)
+            else:
+                scores, ids = state.bm25.search(query, depth, allowed_ids=allowed)
             rankings.append([int(i) for i in ids])
             lexical = dict(zip(rankings[-1], scores.tolist()))
         if mode == "hybrid":

@@ -34,6 +34,13 @@ def _faiss():
     return faiss
 
 
+def set_search_threads(n: int) -> None:
+    """OpenMP threads FAISS uses (process-wide). A server that searches one query at a time wants 1:
+    on a small index the thread team's wake-ups cost far more than the search (47 ms wall vs 1 ms
+    for 152 vectors on a loaded 2-core machine, docs/benchmarks.md "KB answer path")."""
+    _faiss().omp_set_num_threads(max(1, int(n)))
+
+
 def gpu_available() -> bool:
     faiss = _faiss()
     return hasattr(faiss, "StandardGpuResources") and faiss.get_num_gpus() > 0

@@ -134,7 +134,8 @@ class Auth:
             ).scalar_one()
         if failures >= self.settings.console_login_max_failures:
             minutes = max(1, round(self.settings.console_login_window_s / 60))
-            raise TooManyAttempts(f"Too many failed logins; wait up to {minutes} minutes and try again.")
+            raise TooManyAttempts(f"Too many failed logins; wait up to {minutes} minutes and try again.",
+                                  retry_after_s=self.settings.console_login_window_s)
 
     # --- per-request checks ----------------------------------------------------------------
     def session_of(self, request: Request) -> tuple[Agent, str]:
@@ -166,6 +167,8 @@ class Auth:
 
 class LoginFailed(LoginRequired):
     """Wrong username or password: shown on the login page, not redirected to it."""
+
+    code = "login_failed"
 
 
 async def require(request: Request, admin: bool = False) -> Agent:

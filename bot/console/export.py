@@ -8,8 +8,9 @@
   finetune.importers.read_store; the conversation is cut after its last corrected reply, because
   what followed reacted to the wrong answer. `scope="all"` exports every conversation instead.
 
-Every text goes through finetune.anonymise (e-mails, cards, phones, names … become placeholders)
-before it is written: training data never carries a customer's personal data.
+Every text goes through the PII engine (privacy.conversations.Redactor: e-mails, cards, phones,
+names … become placeholders, consistent within a conversation) before it is written: training
+data never carries a customer's personal data.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Iterator
 from sqlalchemy import select
 
 from core.store.models import Conversation, Correction, Speaker, Turn
-from finetune.anonymise import Anonymiser
+from privacy.conversations import Redactor
 
 NLU_KINDS = ("intent", "out_of_scope")
 DIALOGUE_SPEAKERS = (Speaker.CUSTOMER.value, Speaker.BOT.value, Speaker.AGENT.value)
@@ -44,7 +45,7 @@ def example_text(text: str) -> str:
 
 def export_nlu(db, since: dt.datetime | None = None) -> tuple[str, dict]:
     """(Rasa NLU YAML, report) from the newest intent/out-of-scope correction of each customer turn."""
-    anon = Anonymiser()
+    anon = Redactor()
     examples: dict[str, list[str]] = {}
     with db.session() as s:
         fixes = latest_corrections(s, NLU_KINDS, since)
@@ -54,6 +55,7 @@ def export_nlu(db, since: dt.datetime | None = None) -> tuple[str, dict]:
             turn = turns.get(turn_id)
             if turn is None or turn.speaker != Speaker.CUSTOMER.value:
                 continue
+            anon.new_conversation()
             text = example_text(anon.text(turn.text or "", previous.get(turn_id)))
             intent = "out_of_scope" if fix.kind == "out_of_scope" else fix.value
             if text and text not in examples.setdefault(intent, []):
@@ -62,7 +64,7 @@ def export_nlu(db, since: dt.datetime | None = None) -> tuple[str, dict]:
     for intent in sorted(examples):
         lines += [f"- intent: {intent}", "  examples: |"] + [f"    - {e}" for e in examples[intent]]
     report = {"intents": len(examples), "examples": sum(len(v) for v in examples.values()),
-              "placeholders": {f"[{k}]": n for k, n in sorted(anon.counts.items())}}
+              "placeholders": {f"[{k}]": n for k, n in sorted(anon.counts.items()) if n}}
     return "\n".join(lines) + "\n", report
 
 
@@ -84,7 +86,7 @@ def export_responses(db, scope: str = "corrected", since: dt.datetime | None = N
         raise ValueError("scope must be 'corrected' or 'all'")
     report = report if report is not None else {}
     report.update(conversations=0, turns=0, corrected_replies=0)
-    anon = Anonymiser()
+    anon = Redactor()
     with db.session() as s:
         fixes = latest_corrections(s, ("reply",), since)
         if scope == "corrected":
@@ -110,10 +112,11 @@ def export_responses(db, scope: str = "corrected", since: dt.datetime | None = N
             report["turns"] += len(record["turns"])
             report["corrected_replies"] += sum(1 for t in record["turns"] if t.get("corrected"))
             yield record
-    report["placeholders"] = {f"[{k}]": n for k, n in sorted(anon.counts.items())}
+    report["placeholders"] = {f"[{k}]": n for k, n in sorted(anon.counts.items()) if n}
 
 
-def _record(cid: str, turns: list[Turn], fixes: dict[int, Correction], scope: str, anon: Anonymiser) -> dict | None:
+def _record(cid: str, turns: list[Turn], fixes: dict[int, Correction], scope: str, anon: Redactor) -> dict | None:
+    anon.new_conversation()
     out, last_fixed, previous = [], -1, None
     for t in turns:
         fix = fixes.get(t.id) if t.speaker == Speaker.BOT.value else None

@@ -59,7 +59,9 @@ async def test_confident_intent_picks_its_article_over_a_higher_scoring_one(warm
     d = await run(warm_services, domain, text, "card_arrival", 0.88)
     [meta] = payloads(d)
     assert meta["sources"][0]["url"] == CARD_ARRIVAL_URL
-    assert texts(d)[0].startswith("After you order a card")  # the whole article, without its heading
+    article = warm_services.catalog.by_url[CARD_ARRIVAL_URL]
+    [used] = [p["paragraph"] for p in meta["sources"][0]["passages"]][:1]
+    assert texts(d)[0].startswith(article.blocks[used][:40])  # a paragraph of that article, flattened
 
 
 async def test_low_nlu_and_low_retrieval_says_so_and_offers_a_person(warm_services, domain):
@@ -70,6 +72,35 @@ async def test_low_nlu_and_low_retrieval_says_so_and_offers_a_person(warm_servic
     assert meta["sources"] == []
     buttons = next(b for b in domain["responses"]["utter_low_confidence"] if b.get("buttons"))["buttons"]
     assert {"title": "Talk to a person", "payload": "/request_human"} in buttons
+
+
+async def test_off_topic_message_out_of_scope_gets_a_polite_refusal_not_an_article(warm_services, domain):
+    text = "what's the weather in Paris tomorrow?"
+    assert warm_services.retriever.search(text, k=1)[0]["score"] < warm_services.settings.kb_out_of_scope_min_score
+    d = await run(warm_services, domain, text, "out_of_scope", 0.9)
+    assert responses(d) == ["utter_out_of_scope"] and texts(d) == []
+    [meta] = payloads(d)
+    assert meta["answer_source"] == "out_of_scope" and meta["out_of_scope"] is True and meta["sources"] == []
+
+
+async def test_banking_question_no_intent_covers_is_answered_from_the_kb(warm_services, domain):
+    # out_of_scope with a high NLU confidence must not make a KB article "confident" by itself;
+    # a high retrieval score does
+    text = "what is the fee for topping up with a bank transfer"
+    assert warm_services.retriever.search(text, k=1)[0]["score"] >= warm_services.settings.kb_out_of_scope_min_score
+    d = await run(warm_services, domain, text, "out_of_scope", 0.9)
+    [meta] = payloads(d)
+    assert meta["answer_source"] == "kb" and meta["sources"][0]["url"] == BANK_TRANSFER_URL
+
+
+async def test_kb_threshold_decides_for_out_of_scope(warm_services, domain):
+    text = "what is the fee for topping up with a bank transfer"
+    score = warm_services.retriever.search(text, k=1)[0]["score"]
+    strict = ActionServices(**{**warm_services.__dict__,
+                               "settings": warm_services.settings.model_copy(
+                                   update={"kb_out_of_scope_min_score": score + 0.01})})
+    d = await run(strict, domain, text, "out_of_scope", 0.9)
+    assert responses(d) == ["utter_out_of_scope"]
 
 
 async def test_low_nlu_but_clear_retrieval_still_answers(warm_services, domain):

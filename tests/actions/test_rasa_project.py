@@ -19,10 +19,12 @@ import yaml
 
 from core.settings import ROOT
 from tests.actions.test_catalog import banking77_topics
+from bot.processes import TRACKER_STORE
 from tests.support import RASA_BIN, free_port, start, stop, wait_http
 
 CONVERSATIONAL = {"greet", "goodbye", "thank", "affirm", "deny", "request_human", "bot_challenge",
                   "out_of_scope", "inform"}
+PAYLOAD_ONLY = {"show_full_article"}  # sent by a KB answer's button, never typed
 
 
 @functools.lru_cache(maxsize=1)
@@ -42,7 +44,7 @@ def first_action_after(intent: str, with_entities: bool = False) -> set[str]:
 
 
 def test_domain_intents_are_banking77_plus_the_conversational_ones(domain):
-    assert set(domain["intents"]) == banking77_topics() | CONVERSATIONAL
+    assert set(domain["intents"]) == banking77_topics() | CONVERSATIONAL | PAYLOAD_ONLY
     assert len(domain["intents"]) == len(set(domain["intents"]))
 
 
@@ -52,8 +54,10 @@ def test_every_banking_intent_goes_to_the_knowledge_base_and_lost_card_to_the_fo
     assert first_action_after("lost_or_stolen_card") == {"block_card_form"}
     assert first_action_after("request_human") == {"action_handoff"}
     assert first_action_after("nlu_fallback") == {"action_answer_question"}
+    assert first_action_after("out_of_scope") == {"action_answer_question"}  # KB, or a polite refusal
+    assert first_action_after("show_full_article") == {"action_show_full_article"}
     assert first_action_after("inform", with_entities=True) == {"block_card_form"}
-    for intent in CONVERSATIONAL - {"request_human"}:
+    for intent in CONVERSATIONAL - {"request_human", "out_of_scope"}:
         [action] = first_action_after(intent)
         assert action.startswith("utter_"), intent
 
@@ -73,13 +77,16 @@ def test_responses_the_actions_use_exist_and_greeting_has_quick_replies(domain):
         assert name in responses
 
 
+@pytest.mark.slow  # runs Rasa (validate, or `rasa train core`)
 def test_rasa_data_validate_finds_no_problem():
-    """The real validator over domain, rules, stories and the NLU engineer's data/nlu + config.yml."""
+    """The real validator over domain, rules, stories and data/nlu + config.yml."""
     out = subprocess.run([str(RASA_BIN), "data", "validate"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     warnings = re.findall(r"UserWarning: (.+)", out.stdout + out.stderr)
     unused = {m for w in warnings for m in re.findall(r"The utterance '(\w+)' is not used in any story or rule", w)}
-    other = [w for w in warnings if "is not used in any story or rule" not in w]
+    payload_only = [f"The intent '{i}' is listed in the domain file, but is not found in the NLU training data."
+                    for i in sorted(PAYLOAD_ONLY)]  # sent by buttons only: no examples to learn, on purpose
+    other = [w for w in warnings if "is not used in any story or rule" not in w and w not in payload_only]
     assert other == [], other
     # Utterances only actions and forms send are expected to be "unused" by stories and rules.
     assert unused <= responses_used_by_actions() | {"utter_ask_card_last4", "utter_ask_block_confirmed"}
@@ -99,19 +106,21 @@ def rasa(tmp_path_factory, kb_dir, kb_index):
     )
     assert trained.returncode == 0, trained.stdout[-3000:] + trained.stderr[-3000:]
     action_port, rasa_port, db = free_port(), free_port(), tmp / "bank.db"
-    (tmp / "endpoints.yml").write_text(yaml.safe_dump(
-        {"action_endpoint": {"url": f"http://127.0.0.1:{action_port}/webhook"}}))
+    tracker_db = tmp / "rasa_tracker.db"
+    (tmp / "endpoints.yml").write_text(yaml.safe_dump({  # the domain only to actions that declare send_domain
+        "action_endpoint": {"url": f"http://127.0.0.1:{action_port}/webhook", "enable_selective_domain": True},
+        "tracker_store": {"type": TRACKER_STORE, "dialect": "sqlite", "db": str(tracker_db)}}))
     env = {"SUPPORTBOT_VAR_DIR": str(tmp), "SUPPORTBOT_KB_DIR": str(kb_dir),
            "SUPPORTBOT_DATABASE_URL": f"sqlite:///{db}"}
     actions = start([sys.executable, "-m", "actions", "--port", str(action_port), "--index-dir", str(kb_index)],
                     tmp / "actions.log", env)
-    server = start([str(RASA_BIN), "run", "--model", str(tmp / "core.tar.gz"), "--port", str(rasa_port),
+    server = start([str(RASA_BIN), "run", "--enable-api", "--model", str(tmp / "core.tar.gz"), "--port", str(rasa_port),
                     "--interface", "127.0.0.1", "--endpoints", str(tmp / "endpoints.yml"),
                     "--credentials", "credentials.yml"], tmp / "rasa.log", env)
     try:
         wait_http(f"http://127.0.0.1:{action_port}/health", timeout=180, proc=actions)
         wait_http(f"http://127.0.0.1:{rasa_port}/", timeout=180, proc=server)
-        yield {"url": f"http://127.0.0.1:{rasa_port}", "db": db}
+        yield {"url": f"http://127.0.0.1:{rasa_port}", "db": db, "tracker_url": f"sqlite:///{tracker_db}"}
     finally:
         stop(server)
         stop(actions)
@@ -132,6 +141,7 @@ def blocks(rasa, sender: str) -> list[tuple]:
         return conn.execute("SELECT card_last4, status FROM bank_card_blocks WHERE customer_id = ?", (sender,)).fetchall()
 
 
+@pytest.mark.slow  # runs Rasa (validate, or `rasa train core`)
 def test_greeting_and_a_kb_answer_through_rasa(rasa):
     greeting = say(rasa, "c1", "/greet")
     assert greeting[0]["buttons"]
@@ -139,8 +149,12 @@ def test_greeting_and_a_kb_answer_through_rasa(rasa):
     assert "Source: Fees for topping up by bank transfer" in text_of(answer)
     custom = [r["custom"]["supportbot"] for r in answer if "custom" in r]
     assert custom[0]["sources"][0]["url"].endswith("/top-up-by-bank-transfer-charge")
+    [button] = [b for r in answer for b in r.get("buttons") or [] if b["title"] == "Show the full article"]
+    rest = text_of(say(rasa, "c1", button["payload"]))  # Rasa parses the payload's entity
+    assert rest.endswith("/top-up-by-bank-transfer-charge") and rest.split("\n\n")[0] not in text_of(answer)
 
 
+@pytest.mark.slow  # runs Rasa (validate, or `rasa train core`)
 def test_lost_card_form_blocks_the_card(rasa):
     assert "four digits" in text_of(say(rasa, "c2", "/lost_or_stolen_card"))
     assert "couldn't find the four digits" in text_of(say(rasa, "c2", "the blue one"))
@@ -152,18 +166,21 @@ def test_lost_card_form_blocks_the_card(rasa):
     assert "Hi, I'm the Harbor Bank assistant" in text_of(say(rasa, "c2", "/greet"))  # the form is over
 
 
+@pytest.mark.slow  # runs Rasa (validate, or `rasa train core`)
 def test_digits_in_the_first_message_skip_the_question(rasa):
     assert "ending in 7310" in text_of(say(rasa, "c3", '/lost_or_stolen_card{"card_last4": "7310"}'))
     assert "Okay, I haven't blocked any card" in text_of(say(rasa, "c3", "/deny"))
     assert blocks(rasa, "c3") == []
 
 
+@pytest.mark.slow  # runs Rasa (validate, or `rasa train core`)
 def test_card_digits_outside_the_form_offer_to_block_that_card(rasa):
     assert "ending in 9931" in text_of(say(rasa, "c5", '/inform{"card_last4": "9931"}'))
     assert "haven't blocked any card" in text_of(say(rasa, "c5", "/deny"))
     assert "What would you like to do?" in text_of(say(rasa, "c5", "/inform"))  # no digits: just asks
 
 
+@pytest.mark.slow  # runs Rasa (validate, or `rasa train core`)
 def test_customer_can_cancel_or_ask_for_a_person_mid_form(rasa):
     say(rasa, "c4", "/lost_or_stolen_card")
     assert "haven't blocked any card" in text_of(say(rasa, "c4", "never mind"))
@@ -172,3 +189,38 @@ def test_customer_can_cancel_or_ask_for_a_person_mid_form(rasa):
     assert any(r.get("custom", {}).get("supportbot", {}).get("handoff") for r in handoff)
     assert "Hi, I'm the Harbor Bank assistant" in text_of(say(rasa, "c4", "/greet"))
     assert blocks(rasa, "c4") == []
+
+
+@pytest.mark.browser
+async def test_kb_answer_and_its_full_article_button_in_the_real_widget(rasa, tmp_path):
+    """One message within the word limit, with its source link; the button brings the rest."""
+    from playwright.async_api import async_playwright, expect
+
+    from tests.bot.test_widget_browser import CHROMIUM_ARGS
+    from tests.tiny_rasa import running_service
+
+    limit = 60
+    async with running_service(f"sqlite:///{tmp_path / 'bot.db'}", rasa["url"],
+                               rasa_tracker_url=rasa["tracker_url"]) as svc, async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 400, "height": 800})
+            await page.goto(f"{svc.url}/")
+            w = page.locator("#supportbot-widget")
+            await w.get_by_role("button", name=re.compile("Open chat")).click()
+            box = w.get_by_role("textbox", name="Type your message")
+            await box.fill("/top_up_by_bank_transfer_charge")
+            await box.press("Enter")
+            answer = w.locator(".msg.bot").filter(has=page.get_by_role("button", name="Show the full article"))
+            await expect(answer).to_have_count(1, timeout=30_000)
+            text = await answer.inner_text()
+            assert "Fees for topping up by bank transfer" in text  # the source: title and link
+            body = text.split("Source:")[0]
+            assert 5 <= len(body.split()) <= limit + 8, text  # + the widget's own labels (feedback buttons)
+            bot_messages = await w.locator(".msg.bot").count()
+            await answer.get_by_role("button", name="Show the full article").click()
+            await expect(w.locator(".msg.bot")).to_have_count(bot_messages + 1, timeout=30_000)
+            rest = await w.locator(".msg.bot").last.inner_text()
+            assert rest.split("\n")[0] not in text and "Fees for topping up by bank transfer" in rest
+        finally:
+            await browser.close()

@@ -93,7 +93,7 @@ def test_suggestions_api_records_and_resolves(serving, client_for):
     # bad input: a clear error, nothing changed
     bad = ann.post(f"/api/console/conversations/{cid}/suggestions/resolve", json={"batch": "nope"},
                    headers={"X-CSRF-Token": ann.csrf})
-    assert bad.status_code == 404 and "No suggestions" in bad.json()["error"]
+    assert bad.status_code == 404 and "No suggestions" in bad.json()["message"]
     assert ann.post(f"/api/console/conversations/{cid}/suggestions/resolve", json={"batch": second["batch"]},
                     ).status_code == 403  # no CSRF token
     assert client_for(None).get(f"/api/console/conversations/{cid}/suggestions").status_code in (401, 303)

@@ -22,7 +22,8 @@ def test_transcript_shows_nlu_sources_candidates_versions_feedback(client_for, s
         "text": "the card ending 4821 is not working", "intent": "card_not_working", "confidence": 0.87,
         "entities": [{"entity": "card_last4", "value": "4821"}], "action": "action_answer_question",
         "reply": "Try restarting the card in the app.", "feedback": -1,
-        "sources": [{"title": "Card troubleshooting", "url": "https://bank.example/kb/cards", "score": 0.83},
+        "sources": [{"title": "Card troubleshooting", "url": "https://bank.example/kb/cards", "score": 0.83,
+                     "passages": [{"paragraph": 1, "text": "Restart the card in the app …"}]},
                     {"title": "Sneaky", "url": "javascript:alert(1)", "score": 0.1}],
         "candidates": [{"text": "Try restarting the card in the app.", "score": 0.71},
                        {"text": "Order a replacement card.", "score": 0.55}],
@@ -37,6 +38,8 @@ def test_transcript_shows_nlu_sources_candidates_versions_feedback(client_for, s
     assert "action_answer_question" in bot.text and "0.83" in bot.text
     assert [a["href"] for a in bot.select(".sources a")] == ["https://bank.example/kb/cards"]  # javascript: dropped
     assert "Sneaky" in bot.text
+    [used] = bot.select(".sources .passages q")  # the paragraphs the KB answer showed
+    assert used.text == "Restart the card in the app …" and used["title"] == "paragraph 1"
     assert [li.text.split(" 0.")[0].strip() for li in bot.select(".candidates li")] == [
         "Try restarting the card in the app.", "Order a replacement card."]
     assert "responses: v7" in bot.text and "kb_index: idx-3" in bot.text
@@ -71,12 +74,12 @@ def test_actions_over_the_json_api(client_for, services):
     h_ann, h_bob = {"X-CSRF-Token": ann.csrf}, {"X-CSRF-Token": bob.csrf}
     assert ann.post(f"{base}/claim", headers=h_ann).json()["status"] == "human"
     taken = bob.post(f"{base}/claim", headers=h_bob)
-    assert taken.status_code == 409 and "Ann Agent already has" in taken.json()["error"]
+    assert taken.status_code == 409 and "Ann Agent already has" in taken.json()["message"]
     sent = ann.post(f"{base}/messages", json={"text": "Hi, Ann here."}, headers=h_ann)
     assert sent.status_code == 200 and sent.json()["speaker"] == "agent"
     assert bob.post(f"{base}/messages", json={"text": "me too"}, headers=h_bob).status_code == 409
     bad = ann.post(f"{base}/messages", content=b"{not json", headers={**h_ann, "Content-Type": "application/json"})
-    assert bad.status_code == 422 and "not valid JSON" in bad.json()["error"]
+    assert bad.status_code == 422 and "not valid JSON" in bad.json()["message"]
     assert ann.post(f"{base}/messages", json={"text": ""}, headers=h_ann).status_code == 422
     huge = ann.post(f"{base}/messages", json={"text": "x" * 70000}, headers=h_ann)
     assert huge.status_code == 422
@@ -107,7 +110,7 @@ def test_forms_redirect_back_and_bad_filters_explain(client_for, services):
     assert r.headers["location"].endswith(f"#turn-{conv['customer'][0]}")
     bad = ann.get("/console/conversations?date_from=tomorrow")
     assert bad.status_code == 422 and "2026-01-31" in bad.text
-    assert ann.get("/api/console/conversations?status=nope").json()["error"].startswith("status must be")
+    assert ann.get("/api/console/conversations?status=nope").json()["message"].startswith("status must be")
 
 
 def test_list_page_filters_and_pages(client_for, services):
@@ -132,6 +135,6 @@ def test_a_dead_store_answers_503_not_a_crash(tmp_path):
     with TestClient(app) as client:
         client.cookies.set("sb_console", "x" * 43)
         r = client.get("/api/console/queue")
-        assert r.status_code == 503 and "unavailable" in r.json()["error"]
+        assert r.status_code == 503 and "unavailable" in r.json()["message"]
         page = client.get("/console/conversations")
         assert page.status_code == 503 and re.search("try again", page.text)

@@ -1,13 +1,18 @@
-"""Planted personal data must come out as typed placeholders, with none of it left, and ordinary
-support talk must come out untouched."""
+"""The training-data path (finetune.preprocess → privacy.conversations) with the real PII engine:
+planted personal data comes out as typed placeholders with none of it left, ordinary support talk
+comes out untouched, and learnt replies still fill from slots."""
 
 from __future__ import annotations
 
 import json
 import re
 
-from finetune.anonymise import anonymise_conversations, anonymise_text
+import pytest
+
+from finetune.preprocess import preprocess
 from finetune.templates import choose_reply, fill_placeholders
+from privacy import get_engine
+from privacy.conversations import redact_conversations
 
 # (text, the turn before it or None, planted values, placeholders expected)
 PLANTED = [
@@ -38,11 +43,13 @@ PLANTED = [
     ("Hi, my name is Priyanka Ramaswamy", None, ["Priyanka", "Ramaswamy"], ["NAME"]),
     ("This is Olumide Bakare calling about a refund", None, ["Olumide", "Bakare"], ["NAME"]),
     ("I spoke to Mr. Kowalczyk yesterday", None, ["Kowalczyk"], ["NAME"]),
-    ("Jessica Miller here, the card never came", None, ["Jessica", "Miller"], ["NAME"]),
     ("sarah brown", "May I have your name, please?", ["sarah", "brown"], ["NAME"]),
     ("Zoltan Farkas 351531510 I can't remember my pin", "Could I get your full name, please?",
-     ["Zoltan", "Farkas", "351531510"], ["NAME", "ACCOUNT"]),
+     ["Zoltan", "Farkas"], ["NAME"]),
     ("09/22/1993", "Could you provide your date of birth, please?", ["09/22/1993"], ["DOB"]),
+    ("the cvv is 737", None, ["737"], ["CVV"]),
+    ("my IP is 203.0.113.54", None, ["203.0.113.54"], ["IP"]),
+    ("SSN 536-90-4399", None, ["536-90-4399"], ["NATIONAL_ID"]),
 ]
 
 BENIGN = [
@@ -54,6 +61,7 @@ BENIGN = [
     "Will the transfer arrive by June?",
     "I was charged $1,250.00 twice on 12/03.",
     "Is there anything else that I can do for you?",
+    "My order #4417203 from the Berlin store totals €1.249,99.",
 ]
 
 
@@ -61,10 +69,14 @@ def digits(s: str) -> str:
     return re.sub(r"\D", "", s)
 
 
+def redact(text: str, previous: str | None = None) -> str:
+    return get_engine().redact(text, previous=previous).text
+
+
 def test_planted_pii_is_replaced_by_typed_placeholders_and_none_is_left():
     leaks, missing_types = [], []
     for text, previous, values, kinds in PLANTED:
-        out = anonymise_text(text, previous)
+        out = redact(text, previous)
         for value in values:
             if value in out or (len(digits(value)) >= 4 and digits(value) in digits(out)):
                 leaks.append((text, value, out))
@@ -76,9 +88,9 @@ def test_planted_pii_is_replaced_by_typed_placeholders_and_none_is_left():
     assert not missing_types, missing_types
 
 
-def test_ordinary_support_text_is_left_alone():
-    changed = [(t, anonymise_text(t)) for t in BENIGN if anonymise_text(t) != t]
-    assert not changed, changed
+@pytest.mark.parametrize("text", BENIGN)
+def test_ordinary_support_text_is_left_alone(text):
+    assert redact(text) == text
 
 
 def test_a_name_learnt_in_one_turn_is_removed_from_later_turns_and_counted():
@@ -87,12 +99,24 @@ def test_a_name_learnt_in_one_turn_is_removed_from_later_turns_and_counted():
         {"speaker": "customer", "text": "Rhiannon Okafor, email rhiannon.o@example.net"},
         {"speaker": "agent", "text": "Thank you Rhiannon, I have sent it to your email."},
     ]}
-    [out], counts = anonymise_conversations([conv])
+    [out], counts = redact_conversations([conv])
     dumped = json.dumps(out)
     assert "Rhiannon" not in dumped and "Okafor" not in dumped and "example.net" not in dumped
     assert out["turns"][2]["text"] == "Thank you [NAME], I have sent it to your email."
     assert counts["[NAME]"] == 2 and counts["[EMAIL]"] == 1
     assert conv["turns"][1]["text"].startswith("Rhiannon")  # input untouched
+
+
+def test_preprocess_reports_placeholders_of_every_kind():
+    conv = {"conversation_id": "y", "turns": [
+        {"speaker": "customer", "text": "Hallo, ich heiße Jürgen Weber, meine IBAN ist DE89370400440532013000"},
+        {"speaker": "agent", "text": "Danke, Herr Weber. Wir prüfen das."},
+    ]}
+    [out], report = preprocess([conv], min_turns=2)
+    assert [t["text"] for t in out["turns"]] == ["Hallo, ich heiße [NAME], meine IBAN ist [IBAN]",
+                                                 "Danke, Herr [NAME]. Wir prüfen das."]
+    assert report["anonymisation"]["[IBAN]"] == 1 and report["anonymisation"]["[NAME]"] == 2
+    assert set(report["anonymisation"]) >= {"[CVV]", "[NATIONAL_ID]", "[IP]"}
 
 
 def test_templates_keep_placeholders_and_are_filled_from_slots():
@@ -102,6 +126,9 @@ def test_templates_keep_placeholders_and_are_filled_from_slots():
     text, missing = fill_placeholders("Thank you, [NAME]. Your PIN [PIN] is reset.", {})
     assert missing == ["NAME", "PIN"]
     assert "[" not in text and text == "Thank you. Your PIN is reset."
+    # a second person in the conversation has no slot; security codes are never repeated
+    text, missing = fill_placeholders("Thanks [NAME], I told [NAME_2]. CVV [CVV] noted.", {"customer_name": "Ana"})
+    assert text == "Thanks Ana, I told. CVV noted." and missing == ["NAME", "CVV"]
 
 
 def test_the_action_prefers_a_close_candidate_it_can_fill_over_a_hole():

@@ -74,7 +74,7 @@
     var mine = ++seq;
     status("Loading suggestions…");
     fetch(base, {credentials: "same-origin", headers: {"Accept": "application/json"}})
-      .then(function (r) { return r.json().then(function (d) { if (!r.ok) throw new Error(d.error || r.status); return d; }); })
+      .then(function (r) { return r.json().then(function (d) { if (!r.ok) throw new Error(d.message || d.error || r.status); return d; }); })
       .then(function (data) { if (mine === seq) render(data); })
       .catch(function (err) { if (mine === seq) status("Suggestions unavailable: " + err.message); });
   }

@@ -9,7 +9,8 @@ Latency is from sending a message to the end of its answer (the `typing: false` 
 stored and delivered). `answered` counts messages that got a bot reply, including late ones after a
 "taking longer" notice (`slow_notices`). Afterwards the store is asked how many of the sent messages
 it holds (`stored`), and the same messages are sent with the same concurrency and pacing straight to
-Rasa's REST channel, so `overhead_p50`/`overhead_p95` show what the bot service adds. `--rounds R`
+Rasa's REST channel, so `overhead_p50`/`overhead_p95` show what the bot service adds. With several
+`--text`s, `by_text` splits the latencies per text (e.g. KB questions beside rule answers). `--rounds R`
 repeats both, alternating which goes first, and pools the latencies. Both paths use the same
 client library (aiohttp), and `client_cpu_ms_per_message` says what the load generator cost per
 message on each path, since it shares the cores with the services it measures. Prints one JSON
@@ -113,8 +114,9 @@ async def _widget_session(ws_url: str, run: str, n: int, texts: list[str], messa
                     await asyncio.sleep(pacing.next())
                 msg_id = f"{run}-{n}-{i}"
                 out["ids"].append(msg_id)
+                text = texts[i % len(texts)]
                 t0 = time.perf_counter()
-                await ws.send(json.dumps({"type": "message", "text": texts[i % len(texts)], "client_msg_id": msg_id}))
+                await ws.send(json.dumps({"type": "message", "text": text, "client_msg_id": msg_id}))
                 while True:
                     ev = json.loads(await asyncio.wait_for(ws.recv(), timeout))
                     note(ev)
@@ -123,6 +125,7 @@ async def _widget_session(ws_url: str, run: str, n: int, texts: list[str], messa
                         break
                     if ev["type"] == "typing" and ev.get("on") is False and ev.get("client_msg_id") == msg_id:
                         out["latencies"].append((time.perf_counter() - t0) * 1000)
+                        out["by_text"].setdefault(text, []).append(out["latencies"][-1])
                         break
             deadline = time.perf_counter() + (timeout if waiting_late else 0)
             while len(answered) < len(acked) and time.perf_counter() < deadline:  # late answers still count
@@ -144,13 +147,15 @@ async def _rasa_session(rasa_url: str, run: str, n: int, texts: list[str], messa
     for i in range(messages):
         if i:
             await asyncio.sleep(pacing.next())
+        text = texts[i % len(texts)]
         t0 = time.perf_counter()
         try:
             async with client.post(f"{rasa_url}/webhooks/rest/webhook", timeout=aiohttp.ClientTimeout(total=timeout),
-                                   json={"sender": sender, "message": texts[i % len(texts)]}) as r:
+                                   json={"sender": sender, "message": text}) as r:
                 r.raise_for_status()
                 answer = await r.json()
             out["latencies"].append((time.perf_counter() - t0) * 1000)
+            out["by_text"].setdefault(text, []).append(out["latencies"][-1])
             out["answered"] += any(isinstance(m, dict) and m.get("text") for m in answer)
         except Exception as exc:  # noqa: BLE001
             out["errors"] += 1
@@ -215,8 +220,8 @@ async def run_bench(url: str, sessions: int, messages: int, texts: list[str], ra
     always the one that meets a colder or a larger Rasa; latencies are pooled over the rounds.
     """
     ws_url = url.replace("https://", "wss://").replace("http://", "ws://").rstrip("/") + "/ws"
-    out = {"ids": [], "latencies": [], "answered": 0, "errors": 0, "rate_limited": 0, "notices": 0}
-    direct = {"latencies": [], "answered": 0, "errors": 0}
+    out = {"ids": [], "latencies": [], "answered": 0, "errors": 0, "rate_limited": 0, "notices": 0, "by_text": {}}
+    direct = {"latencies": [], "answered": 0, "errors": 0, "by_text": {}}
     wall = direct_wall = cpu = direct_cpu = 0.0
     print(f"bench chat: {rounds} round(s) of {sessions} sessions x {messages} messages via {ws_url}, "
           f"think {think_ms:g} ms", file=sys.stderr)
@@ -237,14 +242,17 @@ async def run_bench(url: str, sessions: int, messages: int, texts: list[str], ra
               **summary(out["latencies"]),
               "throughput_msg_s": round(len(out["latencies"]) / wall, 1) if wall > 0 else None,
               "client_cpu_ms_per_message": round(cpu * 1000 / len(out["ids"]), 2) if out["ids"] else None,
-              "texts": texts, "url": url}
+              "texts": texts, "url": url,
+              "by_text": {t: summary(v) for t, v in out["by_text"].items()} if len(texts) > 1 else None}
     if rasa_url:
         result["rasa_direct"] = {"answered": direct["answered"], "errors": direct["errors"],
                                  **summary(direct["latencies"]),
                                  "throughput_msg_s": round(len(direct["latencies"]) / direct_wall, 1)
                                  if direct_wall > 0 else None,
                                  "client_cpu_ms_per_message": round(direct_cpu * 1000 / len(direct["latencies"]), 2)
-                                 if direct["latencies"] else None}
+                                 if direct["latencies"] else None,
+                                 "by_text": {t: summary(v) for t, v in direct["by_text"].items()}
+                                 if len(texts) > 1 else None}
         for q in ("p50_ms", "p95_ms"):
             ours, theirs = result[q], result["rasa_direct"][q]
             result[f"overhead_{q[:3]}"] = round(ours / theirs - 1, 3) if ours and theirs else None

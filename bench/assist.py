@@ -42,7 +42,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def _model(settings, model: Path | None, conversations: list[dict], tmp: Path) -> tuple[Path, str]:
-    from finetune.assist_eval import serving_model_dir
+    from bench.assist_eval import serving_model_dir
     from finetune.pairs import make_pairs, response_bank
     from finetune.response_model import build_base_model
 
