@@ -5,6 +5,12 @@
 "4 8 2 1") and understands a typed yes/no; "cancel" / "never mind" (or a `deny` intent) ends the
 form without blocking. `action_block_card` then records the block through `BankBackend` (or
 reports that nothing was blocked) and clears the form's slots for the next time.
+
+Blocking acts on an account, so it needs to know whose: the customer must be verified by the host
+site (the bot service puts `verified_user_id` in the message metadata only when the site's HMAC
+verified, bot/identity.py), and the block is recorded for that user. An anonymous visitor is told
+to log in first or ask for a person; nothing is blocked. Rasa's channels must therefore be reachable
+only by the bot service (docs/security.md), since metadata is whatever the caller of Rasa sends.
 """
 
 from __future__ import annotations
@@ -26,6 +32,14 @@ CANCEL = re.compile(r"\b(cancel|stop|never ?mind|forget it|don'?t block|do not b
 YES = re.compile(r"^\s*(y|yes|yeah|yep|yup|sure|ok(ay)?|please( do)?|go ahead|do it|block it|confirm(ed)?)\b", re.I)
 NO = re.compile(r"^\s*(n|no|nope|nah|don'?t|do not|cancel|stop|wait)\b", re.I)
 FORM_SLOTS = ("card_last4", "block_confirmed")
+NEEDS_IDENTITY = ("To block a card I need to know it's really you. Please log in to your account on our website "
+                  "and open this chat there, or ask to talk to a person.")
+
+
+def verified_user(tracker: Tracker) -> str | None:
+    """The host site's verified user id of the latest message, if the bot service vouched for one."""
+    user = ((tracker.latest_message or {}).get("metadata") or {}).get("verified_user_id")
+    return user if isinstance(user, str) and user else None
 
 
 def extract_last4(text: Any) -> str | None:
@@ -100,8 +114,13 @@ class ActionBlockCard(PoliteAction):
         if tracker.get_slot("block_confirmed") is not True or last4 is None:
             dispatcher.utter_message(response="utter_block_cancelled")
             return reset
+        customer = verified_user(tracker)
+        if customer is None:  # an anonymous visitor: never act on an account for them
+            dispatcher.utter_message(text=NEEDS_IDENTITY)
+            annotate(dispatcher, error="identity_required", action=self.name())
+            return reset
         try:
-            block = await asyncio.to_thread(self.bank.block_card, tracker.sender_id, last4)
+            block = await asyncio.to_thread(self.bank.block_card, customer, last4)
         except BankUnavailable:
             dispatcher.utter_message(response="utter_block_failed", card_last4=last4)
             annotate(dispatcher, error="bank_unavailable", action=self.name())

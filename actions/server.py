@@ -9,12 +9,17 @@ Rasa sends the domain (~25 KB for the demo bot) only to actions that declare `se
 with HTTP 449 ("retry with the domain"), a protocol Rasa 3.6 does not speak (the turn's action
 fails); `DomainOptionalExecutor` serves such a request with the last domain it was sent, or none:
 our actions that read the domain (the form validator) are always sent it.
+Only Rasa may run actions: every path but `/health` needs the action token (`?token=`, which Rasa's
+`action_endpoint.token` sends, or an `X-Action-Token` header), compared in constant time; anything else
+gets 401 before rasa-sdk sees the request (docs/security.md).
 """
 
 from __future__ import annotations
 
 from rasa_sdk.endpoint import create_app as create_sdk_app
 from rasa_sdk.executor import ActionExecutor
+import hmac
+
 from sanic import Sanic, response
 
 from actions.answer import ActionAnswerQuestion, ActionShowFullArticle
@@ -45,8 +50,27 @@ def build_executor(services: ActionServices) -> ActionExecutor:
     return executor
 
 
-def create_app(services: ActionServices) -> Sanic:
-    app = create_sdk_app(build_executor(services), cors_origins=services.settings.allowed_origins)
+def require_token(app: Sanic, token: str) -> Sanic:
+    """Refuse every request but `/health` that does not carry `token`."""
+    want = token.encode()
+
+    @app.on_request
+    async def check_token(request):
+        if request.path == "/health" or not want:
+            return None
+        given = request.args.get("token") or request.headers.get("x-action-token") or ""
+        if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), want):
+            return response.json({"error": "unauthorized", "message": "Only Rasa may call the action server: "
+                                  "send the action token (SUPPORTBOT_ACTION_TOKEN / var/action_token)."},
+                                 status=401)
+        return None
+
+    return app
+
+
+def create_app(services: ActionServices, token: str = "") -> Sanic:
+    app = create_sdk_app(build_executor(services), cors_origins=[])  # browsers have no business here
+    require_token(app, token)
 
     @app.get("/status")
     async def status(_request):

@@ -280,7 +280,8 @@ def bench_chat(sessions: int, messages: int, url, texts, rasa_url, no_rasa: bool
 
     Keys: sessions, sent, answered, stored, errors, p50_ms, p95_ms, p99_ms (+ rasa_direct and the
     overhead ratios). Run the service with its rate limits raised for large N, e.g.
-    SUPPORTBOT_SESSION_RATE_PER_MINUTE=0 SUPPORTBOT_IP_RATE_PER_MINUTE=0.
+    SUPPORTBOT_SESSION_RATE_PER_MINUTE=0 SUPPORTBOT_IP_RATE_PER_MINUTE=0 SUPPORTBOT_WS_MAX_SOCKETS_PER_IP=0
+    (every session of the bench comes from one address).
     """
     from core.settings import get_settings
 

@@ -18,10 +18,17 @@ from bot.channel import Channel
 from bot.conversations import ConversationStore
 from bot.handoff import Handoff
 from bot.hub import Hub
+from bot.identity import Identity
 from bot.rasa_client import RasaClient
 from bot.ratelimit import RateLimiter
+from bot.recovery import recover
 from bot.sessions import Sessions
 from bot.tracker_events import TrackerEvents
+from bot.web.body_limit import BodyLimit
+from bot.web.headers import SecurityHeaders
+from bot.web.limits import FrameCosts, SocketCounter
+from bot.web.proxies import ClientAddress
+from core.secrets import rasa_token
 from core.settings import NLU_DETAILS_SOURCES, Settings
 from core.store.db import Database
 
@@ -58,7 +65,8 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
         raise ValueError(f"SUPPORTBOT_NLU_DETAILS_SOURCE is {settings.nlu_details_source!r}; "
                          f"use one of {', '.join(NLU_DETAILS_SOURCES)}.")
     rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_s,
-                      channel="supportbot" if settings.nlu_details_source == "rasa_channel" else "rest")
+                      channel="supportbot" if settings.nlu_details_source == "rasa_channel" else "rest",
+                      token=rasa_token(settings))
     handoff = Handoff(db, hub, rasa, settings)
     # Rasa's tracker store is read when an answer does not carry its turn's events (another tracker store)
     tracker_events = None if settings.nlu_details_source == "tracker_api" else TrackerEvents(settings.tracker_db_url)
@@ -71,9 +79,16 @@ def create_app(services: Services) -> FastAPI:
     settings = services.settings
     channel = Channel(services)
 
+    from privacy.jobs import PrivacyJobs
+
+    jobs = PrivacyJobs(settings, services.db)  # storage-policy redaction and retention (docs/privacy.md)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        jobs.start()
+        await recover(services, channel)  # turns a crash left unanswered (bot/recovery.py)
         yield
+        await jobs.stop()
         await channel.aclose()
         await services.rasa.aclose()
         if services.tracker_events is not None:
@@ -82,13 +97,22 @@ def create_app(services: Services) -> FastAPI:
     app = FastAPI(title="supportbot", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.services = services
     app.state.channel = channel
+    app.state.privacy_jobs = jobs
     app.state.sessions = Sessions(services.store, services.settings.session_idle_days)
     app.state.apikeys = ApiKeys(services.db)
     app.state.limits = Limits(
         session=RateLimiter(settings.session_rate_per_minute, settings.session_rate_burst, "per conversation"),
         ip=RateLimiter(settings.ip_rate_per_minute, settings.ip_rate_burst, "from your network"),
     )
+    app.state.client_address = ClientAddress(settings.trusted_proxies)
+    app.state.sockets = SocketCounter(settings.ws_max_sockets_per_ip)
+    app.state.frame_costs = FrameCosts(settings.ws_frame_costs)
+    app.state.identity = Identity(settings.identity_secrets)
     errors.install(app)
+    # the last one added runs first: the body cap, before anything parses or authenticates
+    app.add_middleware(SecurityHeaders, allowed_origins=settings.allowed_origins, proxies=app.state.client_address,
+                       hsts_max_age_s=settings.hsts_max_age_s)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     from bot.web.http import router
     from bot.web.ws import widget_socket

@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "models": "finetune.cli:models",
     "export": "bot.console.export_cli:export",
     "nlu": "nlu.cli:nlu",
+    "customers": "privacy.customers_cli:customers",
     "pii": "privacy.cli:pii",
 }
 

@@ -106,9 +106,9 @@ def collect_status(settings: Settings) -> dict:
     for svc in platform_services(settings):
         try:
             code = httpx.get(svc.health_url, timeout=2.0).status_code
-            out["services"][svc.name] = {"url": svc.health_url, "healthy": code < 300, "http": code}
+            out["services"][svc.name] = {"url": svc.health_url.split("?")[0], "healthy": code < 300, "http": code}
         except httpx.HTTPError as exc:
-            out["services"][svc.name] = {"url": svc.health_url, "healthy": False, "error": type(exc).__name__}
+            out["services"][svc.name] = {"url": svc.health_url.split("?")[0], "healthy": False, "error": type(exc).__name__}
     model = rasa_model_path(settings)
     stamp = model.with_suffix("").with_suffix(".fingerprint")
     out["artifacts"]["rasa_model"] = {

@@ -65,6 +65,20 @@ class Settings(BaseSettings):
     history_limit: int = 200
     nlu_details_source: str = "rasa_channel"
 
+    # --- hardening (docs/security.md) ---------------------------------------------
+    max_body_bytes: int = 65_536
+    trusted_proxies: list[str] = []
+    hsts_max_age_s: int = 31_536_000
+    ws_hello_timeout_s: float = 5.0
+    ws_max_sockets_per_ip: int = 20
+    ws_max_pending_messages: int = 10
+    ws_frame_costs: dict[str, float] = {}
+    rasa_token: str = ""
+    action_token: str = ""
+    identity_secrets: dict[str, str] = {}
+    recovery_answer_within_s: float = 600.0
+    recovery_lookback_days: float = 7.0
+
     # --- Rasa and the action server ---------------------------------------------
     rasa_port: int = 5005
     action_port: int = 5055
@@ -147,12 +161,22 @@ class Settings(BaseSettings):
     console_cookie_secure: str = "auto"
     console_login_max_failures: int = 5
     console_login_window_s: int = 900
+    console_login_backoff_s: float = 30.0
+    console_login_backoff_max_s: float = 3600.0
+    console_idle_minutes: float = 30.0
     console_low_confidence: float = 0.5
     console_low_csat: int = 2
     console_live_minutes: int = 30
     console_page_size: int = 50
     console_unanswered_limit: int = 2000
     console_cluster_similarity: float = 0.65
+
+    # --- privacy (docs/privacy.md) ------------------------------------------------------
+    pii_redact_after_days: float = 30.0
+    retention_days: float = 0.0
+    privacy_job_interval_s: float = 3600.0
+    pii_reveal_roles: list[str] = ["admin"]
+    pii_mask_console: bool = True
 
     @property
     def db_url(self) -> str:

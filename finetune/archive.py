@@ -47,3 +47,48 @@ def load_archive(var_dir: Path, since=None) -> ImportResult:
             merged[conv["conversation_id"]] = {**conv, "source": "archive"}
     result.conversations = list(merged.values())
     return result
+
+
+def matching_lines(var_dir: Path, match) -> list[dict]:
+    """Archived conversations (parsed lines) for which `match(conversation, raw_line)` is true."""
+    out = []
+    for path in _files(var_dir):
+        for raw in path.read_text().splitlines():
+            conv = _parse(raw)
+            if conv is not None and match(conv, raw):
+                out.append({**conv, "file": path.name})
+    return out
+
+
+def drop_lines(var_dir: Path, match) -> dict:
+    """Rewrite every archive file without the lines `match(conversation, raw_line)` selects (each file
+    atomically: temp file, rename). Returns {"lines": n, "conversation_ids": [...]} of what went."""
+    dropped, ids = 0, []
+    for path in _files(var_dir):
+        kept, gone = [], 0
+        for raw in path.read_text().splitlines():
+            conv = _parse(raw)
+            if conv is not None and match(conv, raw):
+                gone += 1
+                ids.append(str(conv.get("conversation_id")))
+            else:
+                kept.append(raw)
+        if gone:
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text("".join(line + "\n" for line in kept))
+            tmp.replace(path)
+            dropped += gone
+    return {"lines": dropped, "conversation_ids": ids}
+
+
+def _files(var_dir: Path) -> list[Path]:
+    d = archive_dir(var_dir)
+    return sorted(d.glob("*.jsonl")) if d.is_dir() else []
+
+
+def _parse(raw: str) -> dict | None:
+    try:
+        obj = json.loads(raw)
+    except ValueError:
+        return None
+    return obj if isinstance(obj, dict) else None

@@ -115,7 +115,8 @@ def list_models(kind: str | None) -> None:
         registry.close()
     for row in rows:
         r1 = row["metrics"].get("heldout", {}).get("recall@1", "")
-        click.echo(f"{row['kind']:10} {row['version']:28} {row['status']:9} recall@1={r1!s:6} {row['note'][:80]}")
+        flag = f" NEEDS RETRAIN: {row['retrain_reason']}" if row.get("needs_retrain") else ""
+        click.echo(f"{row['kind']:10} {row['version']:28} {row['status']:9} recall@1={r1!s:6} {row['note'][:80]}{flag}")
     if not rows:
         click.echo("no models registered yet: run `supportbot retrain`", err=True)
 

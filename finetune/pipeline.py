@@ -18,7 +18,7 @@ from finetune.archive import load_archive
 from finetune.dual_encoder import TrainConfig
 from finetune.errors import FinetuneError, NotEnoughData
 from finetune.evaluation import EncoderScorer, RankingEvaluator, held_out_evaluator
-from finetune.gate import PromotionGate
+from finetune.gate import PromotionGate, bank_leaks
 from finetune.importers import ImportResult, read_jsonl, read_store, read_tracker_store
 from finetune.pairs import data_fingerprint, make_pairs, split_conversations
 from finetune.preprocess import preprocess
@@ -99,20 +99,24 @@ def prepare_data(settings, since, files, use_store, log, max_cases: int | None) 
 
 
 def judge(registry: Registry, kind: str, margin: float, model_dir: Path, manifest: dict, candidate: dict,
-          baseline: dict, baseline_name: str, data: dict, log: Callable[[str], None]) -> dict:
-    """Gate, record the metrics beside the model and in the registry, promote or reject."""
-    decision = PromotionGate(margin=margin).decide(candidate, baseline, baseline_name)
-    metrics = {"heldout": candidate, "baseline": {"name": baseline_name, **baseline}, "gate": decision.reason}
+          baseline: dict, baseline_name: str, data: Prepared, log: Callable[[str], None]) -> dict:
+    """Gate (quality, then personal data left in the response bank), record the metrics beside the
+    model and in the registry with the conversations it learnt from, promote or reject."""
+    leaks = bank_leaks(model_dir, log)
+    decision = PromotionGate(margin=margin).decide(candidate, baseline, baseline_name, leaks)
+    metrics = {"heldout": candidate, "baseline": {"name": baseline_name, **baseline}, "gate": decision.reason,
+               "bank_personal_data": leaks}
     update_metrics(model_dir, metrics)
     log(f"5/5 {decision.reason}")
-    registry.register(kind, manifest["version"], model_dir, metrics, manifest["data"]["fingerprint"])
+    registry.register(kind, manifest["version"], model_dir, metrics, manifest["data"]["fingerprint"],
+                      conversations=[c["conversation_id"] for c in data.train + data.validation])
     if decision.promote:
         registry.promote(kind, manifest["version"], note=decision.reason)
     else:
         registry.set_status(kind, manifest["version"], "rejected", note=decision.reason)
     return {"kind": kind, "version": manifest["version"], "model_dir": str(model_dir), "promoted": decision.promote,
             "reason": decision.reason, "candidate": candidate, "baseline": {"name": baseline_name, **baseline},
-            "data": data, "train_seconds": manifest["training"]["train_seconds"]}
+            "data": data.report, "bank_personal_data": leaks, "train_seconds": manifest["training"]["train_seconds"]}
 
 
 def retrain(settings, registry: Registry, since=None, files: list[Path] = (), use_store: bool = True,
@@ -145,7 +149,7 @@ def retrain(settings, registry: Registry, since=None, files: list[Path] = (), us
         name = "the base encoder"
         baseline = data.evaluator.evaluate(EncoderScorer(Encoder(settings.encoder).load(), "base"))
     return judge(registry, "responses", settings.promotion_margin, model_dir, manifest, candidate, baseline, name,
-                 data.report, log)
+                 data, log)
 
 
 def retrain_generator(settings, registry: Registry, since=None, files: list[Path] = (), use_store: bool = True,
@@ -177,7 +181,7 @@ def retrain_generator(settings, registry: Registry, since=None, files: list[Path
         name = "the base language model without adapter"
         baseline = data.evaluator.evaluate(Generator(model_dir, settings.finetune_device).load(with_adapter=False))
     return judge(registry, "generator", settings.promotion_margin, model_dir, manifest, candidate, baseline, name,
-                 data.report, log)
+                 data, log)
 
 
 def kb_passages(settings, queries: list[str], log: Callable[[str], None], k: int = 2) -> list[list[str]] | None:

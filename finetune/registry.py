@@ -12,11 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from sqlalchemy import select
+from typing import Iterable
+
+from sqlalchemy import delete, select
 
 from core.store.base import utcnow
 from core.store.db import Database
-from core.store.models import RegisteredModel
+from core.store.models import ModelTrainingConversation, RegisteredModel
 from finetune.errors import ModelNotFound
 from finetune.response_model import MANIFEST
 
@@ -27,7 +29,8 @@ def as_dict(m: RegisteredModel) -> dict:
 
     return {"id": m.id, "kind": m.kind, "version": m.version, "path": m.path, "status": m.status,
             "metrics": m.metrics or {}, "data_fingerprint": m.data_fingerprint, "note": m.note,
-            "created_at": iso(m.created_at), "promoted_at": iso(m.promoted_at)}
+            "created_at": iso(m.created_at), "promoted_at": iso(m.promoted_at),
+            "needs_retrain": bool(m.needs_retrain), "retrain_reason": m.retrain_reason or ""}
 
 
 class Registry:
@@ -71,13 +74,36 @@ class Registry:
 
     # -- writing ---------------------------------------------------------------------------------
     def register(self, kind: str, version: str, path: Path | str, metrics: dict, data_fingerprint: str,
-                 note: str = "") -> dict:
+                 note: str = "", conversations: Iterable[str] = ()) -> dict:
+        """`conversations`: ids of the conversations the model learnt from (erasure flags the model
+        when one of them is erased)."""
         with self.db.session() as s:
             m = RegisteredModel(kind=kind, version=version, path=str(Path(path).resolve()), status="candidate",
                                 metrics=metrics, data_fingerprint=data_fingerprint, note=note)
             s.add(m)
             s.flush()
+            s.add_all(ModelTrainingConversation(model_id=m.id, conversation_id=str(c)[:128])
+                      for c in dict.fromkeys(conversations))
             return as_dict(m)
+
+    def mark_for_retrain(self, conversation_ids: Iterable[str], reason: str) -> list[dict]:
+        """Flag every model that learnt from one of these conversations, and forget the link (the
+        erased ids are kept nowhere). Returns the flagged models."""
+        ids = list(dict.fromkeys(str(c) for c in conversation_ids))
+        flagged: dict[int, RegisteredModel] = {}
+        with self.db.session() as s:
+            for i in range(0, len(ids), 500):
+                chunk = ids[i:i + 500]
+                model_ids = s.scalars(select(ModelTrainingConversation.model_id).where(
+                    ModelTrainingConversation.conversation_id.in_(chunk)).distinct()).all()
+                for m in s.scalars(select(RegisteredModel).where(RegisteredModel.id.in_(model_ids))):
+                    flagged[m.id] = m
+                s.execute(delete(ModelTrainingConversation).where(
+                    ModelTrainingConversation.conversation_id.in_(chunk)))
+            for m in flagged.values():
+                m.needs_retrain = True
+                m.retrain_reason = reason
+            return [as_dict(m) for m in flagged.values()]
 
     def set_status(self, kind: str, version: str, status: str, note: str | None = None,
                    metrics: dict | None = None) -> dict:

@@ -78,5 +78,19 @@ def eval_intents(train: Path, test: Path, oos_label: str | None, report_dir: Pat
         result = evaluate(train, test, config, oos_label=oos_label, report_dir=report_dir, timeout_s=timeout_s)
     except (DataError, EvalError, ExportError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
+    if result.get("operating_curve"):
+        click.echo(curve_table(result["operating_curve"], result.get("operating_point")), err=True)
     click.echo(json.dumps(result))
     sys.stdout.flush()
+
+
+def curve_table(curve: list[dict], point: dict | None) -> str:
+    """The operating curve for people (stderr; the JSON on stdout holds the same figures)."""
+    fmt = lambda v: "   -  " if v is None else f"{v:6.3f}"  # noqa: E731
+    lines = ["threshold  in-scope acc  OOS recall  accuracy"]
+    rows = list(curve) + ([dict(point, chosen=True)] if point else [])
+    for c in sorted(rows, key=lambda c: (c["threshold"], bool(c.get("chosen")))):
+        mark = f"   <- learnt (expected_oos_share {point.get('expected_oos_share')})" if c.get("chosen") else ""
+        lines.append(f"{c['threshold']:9.3f}  {fmt(c['in_scope_accuracy']):>12}  {fmt(c['oos_recall']):>10}  "
+                     f"{fmt(c['accuracy']):>8}{mark}")
+    return "\n".join(lines)

@@ -2,7 +2,8 @@
 
 Files: confusion_matrix.csv/.png (rows: gold, columns: predicted; "<fallback>" is the rejection
 column when the test has no out-of-scope label), per_intent.csv/.png (precision, recall, F1, support; worst F1 first), predictions.csv
-(every test message with its prediction and confidence, wrong ones first).
+(every test message with its prediction and confidence, wrong ones first), operating_curve.png (in-scope
+accuracy against out-of-scope recall at each fallback threshold, the learnt one marked; our classifier only).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 
-def write_report(directory: Path, test_rows: list[tuple[str, str]], scores, predictions: list[dict]) -> dict:
+def write_report(directory: Path, test_rows: list[tuple[str, str]], scores, predictions: list[dict],
+                 curve: list[dict] | None = None, point: dict | None = None) -> dict:
     directory.mkdir(parents=True, exist_ok=True)
     gold = scores.gold
     final = scores.answers()
@@ -55,6 +57,9 @@ def write_report(directory: Path, test_rows: list[tuple[str, str]], scores, pred
 
     _plot_confusion(matrix, labels, columns, files["confusion_matrix_png"])
     _plot_per_intent(table, files["per_intent_png"])
+    if curve:
+        files["operating_curve_png"] = directory / "operating_curve.png"
+        _plot_operating_curve(curve, point, files["operating_curve_png"])
     return {name: str(path) for name, path in files.items()}
 
 
@@ -106,6 +111,36 @@ def _plot_per_intent(table: list[dict], path: Path) -> None:
     ax.tick_params(axis="y", labelsize=9 if len(table) <= 20 else 5)
     ax.set_title("Per-intent F1 (worst first)")
     ax.invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _plot_operating_curve(curve: list[dict], point: dict | None, path: Path) -> None:
+    """In-scope accuracy vs OOS recall over thresholds (vs the threshold itself without OOS rows)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    has_oos = curve[0]["oos_recall"] is not None
+    xs = [c["oos_recall"] if has_oos else c["threshold"] for c in curve]
+    fig, ax = plt.subplots(figsize=(6.5, 5))
+    ax.plot(xs, [c["in_scope_accuracy"] for c in curve], "o-", color="#4c72b0", markersize=4)
+    for x, c in zip(xs, curve):
+        if round(c["threshold"] * 20) % 4 == 0:
+            ax.annotate(f"{c['threshold']:.2f}", (x, c["in_scope_accuracy"]), fontsize=7,
+                        textcoords="offset points", xytext=(4, 4))
+    if point is not None:
+        px = point["oos_recall"] if has_oos else point["threshold"]
+        share = point.get("expected_oos_share")
+        ax.plot([px], [point["in_scope_accuracy"]], "o", color="#c44e52", markersize=9,
+                label=f"learnt threshold {point['threshold']:.2f}" + (f" (expected OOS share {share})" if share else ""))
+        ax.legend(loc="lower left", fontsize=8)
+    ax.set_xlabel("out-of-scope recall" if has_oos else "fallback threshold")
+    ax.set_ylabel("in-scope accuracy (answered and right)")
+    ax.set_title("Operating curve: each point is a fallback threshold")
+    ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

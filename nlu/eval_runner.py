@@ -5,7 +5,8 @@ inside `.venv-rasa` (Python 3.10, Rasa 3.6), started by `nlu.evaluate` as
 
 JOB: {"config", "workdir", "train_yaml" | "train_rows": [[text, intent], ...], "test_texts": [...],
       "oos_label": str | null}
-RESULT: {"train_seconds", "predictions": [{"intent", "confidence", "top1", "top1_confidence"}],
+RESULT: {"train_seconds", "predictions": [{"intent", "confidence", "top1", "top1_confidence",
+                                          "oos_score", "oos_threshold"}],
          "latencies_ms": [...], "calibration": {...} | null, "rasa_version"}
 Progress and Rasa's own output go to stderr; nothing is printed on stdout.
 """
@@ -81,6 +82,9 @@ async def _predict(model_path: str, texts: list[str]) -> tuple[list[dict], list[
             "confidence": float(intent.get("confidence") or 0.0),
             "top1": top.get("name"),
             "top1_confidence": float(top.get("confidence") or 0.0),
+            # our classifier's out-of-scope detector (None for other classifiers)
+            "oos_score": (parsed.get("out_of_scope") or {}).get("score"),
+            "oos_threshold": (parsed.get("out_of_scope") or {}).get("threshold"),
         })
     return predictions, latencies
 

@@ -14,6 +14,10 @@ Metrics (all over TEST):
   macro_f1      of the final answers, over the labels present in TEST
   in_scope_accuracy / in_scope_fallback_rate   over rows not labelled --oos-label
   oos_recall / oos_precision                    only when --oos-label rows are present
+  operating_curve  in-scope accuracy, OOS recall and accuracy had the fallback threshold been each of
+                0, 0.05, ..., 0.95 (our classifier only: it reports each message's answerable score)
+  operating_point  the same figures at the threshold the model learnt, with the expected_oos_share
+                it was learnt for
 """
 
 from __future__ import annotations
@@ -148,8 +152,32 @@ def evaluate(train: Path, test: Path, config: Path, oos_label: str | None = None
         "calibration": result.get("calibration"),
         "rasa_version": result.get("rasa_version"),
     }
+    curve = _operating_curve(preds, scores, oos_intents)
+    if curve is not None:
+        out["operating_curve"], out["operating_point"] = curve
+        if out["operating_point"] is not None and out.get("calibration"):
+            out["operating_point"]["expected_oos_share"] = out["calibration"].get("expected_oos_share")
     if report_dir is not None:
         from nlu.eval_report import write_report
 
-        out["report"] = write_report(Path(report_dir), test_rows, scores, preds)
+        out["report"] = write_report(Path(report_dir), test_rows, scores, preds, out.get("operating_curve"),
+                                     out.get("operating_point"))
     return out
+
+
+def _operating_curve(preds: list[dict], scores: Scores, oos_intents: set[str]) -> tuple[list, dict] | None:
+    """(curve over thresholds, the point at the learnt threshold), or None for other classifiers."""
+    if not preds or any(p.get("oos_score") is None for p in preds):
+        return None
+    from rasa_plugins.calibration import operating_curve
+
+    gold = np.array(scores.gold)
+    top1 = np.array(scores.top1)
+    score = np.array([p["oos_score"] for p in preds], dtype=float)
+    is_oos = gold == scores.oos_label if scores.oos_label else np.zeros(len(gold), bool)
+    predicted_oos = np.isin(top1, sorted(oos_intents))
+    learnt = float(preds[0]["oos_threshold"])
+    grid = np.round(np.linspace(0.0, 0.95, 20), 2)
+    curve = operating_curve(score, top1 == gold, is_oos, predicted_oos, grid)
+    point = operating_curve(score, top1 == gold, is_oos, predicted_oos, np.array([learnt]))[0]
+    return curve, point

@@ -3,14 +3,17 @@
 Both are fitted on out-of-fold predictions (every training message scored by a model that did not
 see it), never on the data that trained the final model and never on an evaluation split:
   * `fit_temperature`: one scalar T so that softmax(T * margins) has the lowest log-loss;
-  * `choose_threshold`: the confidence below which the classifier answers `nlu_fallback`.
+  * `choose_threshold`: the score (the detector's, or the confidence) below which the classifier answers
+    `nlu_fallback`;
+  * `operating_curve`: what other thresholds would have given (for `supportbot eval intents`).
 
 The threshold maximises the expected utility of one message, in the terms a support bot cares about:
 an answered in-scope message scores +1 when the intent is right and -1 when it is wrong, a fallback
 scores 0 (the knowledge base and a human still get a chance); an out-of-scope message scores +1 when
 rejected and -1 when answered. The two kinds are weighed by their expected share of the traffic
-(`oos_share` for out-of-scope, default 0.2), not by how many examples of each the training data holds.
-Without out-of-scope examples this rejects exactly where an answer is more likely wrong than right.
+(`oos_share` here; the component's `expected_oos_share`, default 0.5), not by how many examples of each
+the training data holds. Out-of-scope examples are the bot's own and, with the kNN detector, the
+pseudo-out-of-scope ones of `rasa_plugins.oos_detector`.
 
 Why not weigh both kinds equally: the first held-out run did, and with 88 out-of-scope examples one
 of them (1/88 of recall) outweighed ~7 % of in-scope answers and lifted the threshold to 0.73
@@ -105,3 +108,27 @@ def choose_threshold(
             best = ThresholdChoice(float(t), utility, right, fallback_rate, recall, n_oos)
     assert best is not None
     return best
+
+
+def operating_curve(score: np.ndarray, correct: np.ndarray, is_oos: np.ndarray, predicted_oos: np.ndarray,
+                    thresholds: np.ndarray | None = None) -> list[dict]:
+    """In-scope accuracy and out-of-scope recall if the fallback threshold were each of `thresholds`.
+
+    score: the value the threshold applies to (answerable score, or confidence); correct: the best
+    real intent is the label; is_oos: the label is out of scope; predicted_oos: the best intent is an
+    out-of-scope intent (rejected at any threshold). Recall is None without out-of-scope rows.
+    """
+    if thresholds is None:
+        thresholds = np.round(np.linspace(0.0, 0.95, 20), 2)
+    inside = ~is_oos
+    curve = []
+    for t in thresholds:
+        rejected = predicted_oos | (score < t)
+        right = np.where(is_oos, rejected, ~rejected & correct)
+        curve.append({
+            "threshold": round(float(t), 4),
+            "in_scope_accuracy": round(float(right[inside].mean()), 4) if inside.any() else None,
+            "oos_recall": round(float(rejected[is_oos].mean()), 4) if is_oos.any() else None,
+            "accuracy": round(float(right.mean()), 4) if len(right) else None,
+        })
+    return curve

@@ -19,7 +19,6 @@ store the answer's `events` is null and the service reads the tracker as before.
 
 from __future__ import annotations
 
-import copy
 import logging
 from asyncio import CancelledError
 from collections import OrderedDict
@@ -102,9 +101,12 @@ class TurnInput(RestInput):
             try:
                 await on_new_message(message)
             except CancelledError:
-                log.error("supportbot channel: handling %r timed out", copy.deepcopy(text))
+                # ids and lengths only: customer text never goes to the logs (docs/privacy.md)
+                log.error("supportbot channel: handling message %s (%d chars) of %s timed out",
+                          message.message_id, len(text or ""), sender_id)
             except Exception:  # noqa: BLE001 - as the REST channel: answer with what was said so far
-                log.exception("supportbot channel: handling %r failed", copy.deepcopy(text))
+                log.exception("supportbot channel: handling message %s (%d chars) of %s failed",
+                              message.message_id, len(text or ""), sender_id)
             finally:
                 events = collect(message.message_id)
             return response.json({"messages": collector.messages, "events": events})

@@ -1,10 +1,12 @@
 """Rasa intent classifier: `rasa_plugins.intent_model.IntentModel` with a learnt `nlu_fallback` threshold.
 
 Reads the *sentence* features every featurizer before it produced (dense: our ONNX encoder;
-sparse: Rasa's CountVectorsFeaturizers), one block per featurizer. Below the threshold learnt at
-training time it predicts `nlu_fallback` the way Rasa's FallbackClassifier does (confidence =
-threshold, fallback first in the ranking, the real ranking after it), so rules and
-`undo_fallback_prediction` work unchanged — no separate FallbackClassifier with a fixed 0.3.
+sparse: Rasa's CountVectorsFeaturizers), one block per featurizer. Where the out-of-scope detector's
+answerable score is below the threshold learnt at training time it predicts `nlu_fallback` the way
+Rasa's FallbackClassifier does (fallback first in the ranking, the real ranking after it), so rules
+and `undo_fallback_prediction` work unchanged — no separate FallbackClassifier with a fixed 0.3.
+The fallback's confidence is 1 - score (how sure the detector is that the message is out of scope);
+every parse also carries `out_of_scope: {score, threshold}` for evaluation and the agent console.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, INTENT_RANK
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from rasa_plugins.intent_model import Blocks, IntentModel
+from rasa_plugins.intent_model import DETECTORS, Blocks, IntentModel
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +56,10 @@ class CalibratedIntentClassifier(GraphComponent, IntentClassifier):
             "oos_intents": ["out_of_scope", "oos"],  # their examples calibrate the fallback threshold
             "threshold": None,  # None: learn it; a number: use it as is
             "max_fallback_rate": 0.15,  # never learn a threshold that drops more in-scope messages
-            "oos_share": 0.2,  # expected share of out-of-scope messages in traffic: weighs them in the threshold
+            # the operating point: expected share of out-of-scope messages in traffic (docs/nlu.md)
+            "expected_oos_share": 0.5,
+            "detector": "knn",  # knn: confidence + distance to the intent, learnt with intents left out
+            "pseudo_oos_groups": 5,  # intents are left out in this many groups to imitate out-of-scope
             "fallback_intent": DEFAULT_NLU_FALLBACK_INTENT_NAME,
             "ranking_length": 10,
             "random_seed": 42,
@@ -77,8 +82,14 @@ class CalibratedIntentClassifier(GraphComponent, IntentClassifier):
         threshold = config.get("threshold")
         if threshold is not None and not 0.0 <= float(threshold) < 1.0:
             raise InvalidConfigException("CalibratedIntentClassifier: threshold must be in [0, 1) or null (learn it)")
-        if not 0.0 < float(config.get("oos_share", 0.2)) < 1.0:
-            raise InvalidConfigException("CalibratedIntentClassifier: oos_share must be between 0 and 1")
+        if "oos_share" in config:
+            raise InvalidConfigException("CalibratedIntentClassifier: `oos_share` is now `expected_oos_share`; "
+                                         "rename it in config.yml")
+        if not 0.0 < float(config.get("expected_oos_share", 0.5)) < 1.0:
+            raise InvalidConfigException("CalibratedIntentClassifier: expected_oos_share must be between 0 and 1 "
+                                         "(the share of messages you expect to be out of scope, e.g. 0.5)")
+        if config.get("detector", "knn") not in DETECTORS:
+            raise InvalidConfigException(f"CalibratedIntentClassifier: detector must be one of {DETECTORS}")
         if int(config.get("calibration_folds", 5)) < 2:
             raise InvalidConfigException("CalibratedIntentClassifier: calibration_folds must be at least 2")
 
@@ -93,11 +104,12 @@ class CalibratedIntentClassifier(GraphComponent, IntentClassifier):
             C=float(c["C"]), dense_weight=float(c["dense_weight"]), sparse_weight=float(c["sparse_weight"]),
             folds=int(c["calibration_folds"]), oos_intents=tuple(c["oos_intents"]),
             threshold=c["threshold"], max_fallback_rate=float(c["max_fallback_rate"]),
-            oos_share=float(c["oos_share"]), seed=int(c["random_seed"]),
+            expected_oos_share=float(c["expected_oos_share"]), detector=str(c["detector"]),
+            pseudo_oos_groups=int(c["pseudo_oos_groups"]), seed=int(c["random_seed"]),
         )
         from tqdm import tqdm
 
-        with tqdm(total=model.folds + 1, desc="intent classifier", unit="fit", file=sys.stderr) as bar:
+        with tqdm(total=model.steps, desc="intent classifier", unit="fit", file=sys.stderr) as bar:
             model.fit(_blocks(examples), [e.get(INTENT) for e in examples], progress=lambda step: bar.update(1))
         self.model = model
         with self._model_storage.write_to(self._resource) as directory:
@@ -120,13 +132,15 @@ class CalibratedIntentClassifier(GraphComponent, IntentClassifier):
         todo = [m for m in messages if m.get(TEXT)]
         if self.model is None or not todo:
             return messages
-        probs = self.model.predict_proba(_blocks(todo))
-        fallback = {"name": self.config["fallback_intent"], "confidence": float(self.model.threshold)}
+        probs, scores = self.model.predict(_blocks(todo))
+        threshold = float(self.model.threshold)
         length = int(self.config["ranking_length"]) or len(self.model.classes)
-        for message, row in zip(todo, probs):
+        for message, row, score in zip(todo, probs, scores):
             order = np.argsort(-row)[:length]
             ranking = [{"name": self.model.classes[i], "confidence": float(row[i])} for i in order]
-            if ranking[0]["confidence"] < self.model.threshold:
+            message.set("out_of_scope", {"score": float(score), "threshold": threshold}, add_to_output=True)
+            if score < threshold:
+                fallback = {"name": self.config["fallback_intent"], "confidence": float(1.0 - score)}
                 message.set(INTENT, dict(fallback), add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [dict(fallback)] + ranking, add_to_output=True)
             else:

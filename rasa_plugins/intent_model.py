@@ -5,7 +5,10 @@ paraphrases, the character/word n-grams know the exact vocabulary of a domain ("
 "Apple Pay", "PIN"); a linear SVM over both is ~1 point more accurate on Banking77 than either
 alone, and trains on 10k messages in seconds. Margins become probabilities through temperature
 scaling fitted out-of-fold, and the fallback threshold is learnt on the same out-of-fold
-predictions (`rasa_plugins.calibration`).
+predictions (`rasa_plugins.calibration`). What the threshold applies to is the out-of-scope detector's
+score (`rasa_plugins.oos_detector`: confidence combined with distance to the predicted intent, learnt
+with intents left out, so it works without out-of-scope examples), or the confidence alone
+(`detector="confidence"`).
 
 Plain data in, plain data out: feature blocks are numpy / scipy matrices keyed by the name of the
 featurizer that made them, so this module knows nothing about Rasa. Persisted as .npz + JSON
@@ -23,10 +26,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from rasa_plugins.calibration import choose_threshold, expected_calibration_error, fit_temperature, softmax
+from rasa_plugins.oos_detector import ClassSimilarity, Combiner, features, intent_groups, normalise
 
 log = logging.getLogger(__name__)
 
 Blocks = dict[str, "np.ndarray | sp.spmatrix"]
+DETECTORS = ("knn", "confidence")
 ABSENT_MARGIN = -10.0  # an intent missing from a calibration fold: far below any real SVM margin (|m| < 3)
 
 
@@ -95,15 +100,21 @@ class IntentModel:
         oos_intents: tuple[str, ...] = ("out_of_scope", "oos"),
         threshold: float | None = None,
         max_fallback_rate: float = 0.15,
-        oos_share: float = 0.2,
+        expected_oos_share: float = 0.5,
+        detector: str = "knn",
+        pseudo_oos_groups: int = 5,
         seed: int = 42,
     ):
+        if detector not in DETECTORS:
+            raise ValueError(f"detector must be one of {DETECTORS}, got {detector!r}")
         self.C = C
         self.folds = folds
         self.oos_intents = tuple(oos_intents)
         self.fixed_threshold = threshold  # None: learn it
         self.max_fallback_rate = max_fallback_rate
-        self.oos_share = oos_share
+        self.expected_oos_share = expected_oos_share
+        self.detector = detector
+        self.pseudo_oos_groups = pseudo_oos_groups
         self.seed = seed
         self.scaler = BlockScaler(dense_weight, sparse_weight)
         self.classes: list[str] = []
@@ -111,6 +122,8 @@ class IntentModel:
         self.intercept = np.zeros(0, dtype=np.float32)
         self.temperature = 1.0
         self.threshold = 0.0
+        self.combiner: Combiner | None = None  # None: the threshold applies to the confidence
+        self.similarity: ClassSimilarity | None = None
         self.report: dict = {}
 
     # -- training ---------------------------------------------------------------------------
@@ -121,13 +134,29 @@ class IntentModel:
             raise ValueError(f"need at least two intents to train a classifier, got {self.classes}")
         y = np.array([self.classes.index(label) for label in labels])
         X = self.scaler.fit(blocks).transform(blocks)
-        margins, folds_used = self._out_of_fold_margins(X, y, progress)
+        E = self._embeddings(blocks)
+        margins, sims, folds_used = self._out_of_fold(X, E, y, progress)
         self.coef, self.intercept = self._fit_svm(X, y)
         if progress:
             progress("final model")
-        self._calibrate(margins, y, folds_used)
+        self.temperature = fit_temperature(margins, y)
+        pseudo = self._left_out_intents(X, E, y, progress) if self.detector == "knn" else None
+        if E is not None:
+            self.similarity = ClassSimilarity(E.astype(np.float16), y, len(self.classes))
+        self._calibrate(margins, sims, y, folds_used, pseudo)
         return self
 
+    def _embeddings(self, blocks: Blocks) -> np.ndarray | None:
+        """The dense blocks (sentence embeddings), concatenated and L2-normalised; None without any."""
+        dense = [np.asarray(blocks[n], dtype=np.float32) for n in self.scaler.names if not sp.issparse(blocks[n])]
+        if self.detector != "knn" or not dense:
+            return None
+        return normalise(np.hstack(dense))
+
+    @property
+    def steps(self) -> int:
+        """How many fits `fit` reports to `progress` (for a progress bar)."""
+        return self.folds + 1 + (self.pseudo_oos_groups if self.detector == "knn" else 0)
     def _fit_svm(self, X: sp.csr_matrix, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One-vs-rest linear SVM; returns (coef, intercept) over ALL classes (absent ones: -inf)."""
         from sklearn.svm import LinearSVC
@@ -147,45 +176,93 @@ class IntentModel:
         intercept[present] = bias
         return coef, intercept
 
-    def _out_of_fold_margins(self, X, y, progress) -> tuple[np.ndarray, int]:
+    def _out_of_fold(self, X, E, y, progress) -> tuple[np.ndarray, np.ndarray | None, int]:
+        """Margins (and class similarities) of every example from a model that did not see it."""
         from sklearn.model_selection import StratifiedKFold
 
         counts = np.bincount(y, minlength=len(self.classes))
         k = int(min(self.folds, max(2, counts.max())))
         margins = np.zeros((X.shape[0], len(self.classes)), dtype=np.float32)
+        sims = None if E is None else np.zeros((X.shape[0], len(self.classes)), dtype=np.float32)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # intents with fewer than k examples: allowed, reported
             splits = list(StratifiedKFold(n_splits=k, shuffle=True, random_state=self.seed).split(np.zeros(len(y)), y))
         for i, (train_idx, test_idx) in enumerate(splits):
             coef, intercept = self._fit_svm(X[train_idx], y[train_idx])
             margins[test_idx] = X[test_idx] @ coef.T + intercept
+            if sims is not None:
+                sims[test_idx] = ClassSimilarity(E[train_idx], y[train_idx], len(self.classes))(E[test_idx])
             if progress:
                 progress(f"calibration fold {i + 1}/{k}")
-        return margins, k
+        return margins, sims, k
 
-    def _calibrate(self, margins: np.ndarray, y: np.ndarray, folds_used: int) -> None:
-        self.temperature = fit_temperature(margins, y)
+    def _left_out_intents(self, X, E, y, progress) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Pseudo-out-of-scope examples: each group of in-scope intents scored by a model trained without it.
+
+        Returns (confidence, predicted class, detector features) for every in-scope example."""
+        in_scope = [i for i, c in enumerate(self.classes) if c not in self.oos_intents]
+        groups = intent_groups(in_scope, max(1, min(self.pseudo_oos_groups, len(in_scope) - 1)), self.seed)
+        conf = np.zeros(len(y))
+        pred = np.zeros(len(y), dtype=int)
+        x = np.zeros((len(y), 2))
+        rows = np.zeros(len(y), dtype=bool)
+        for group in groups:
+            held = np.isin(y, group)
+            coef, intercept = self._fit_svm(X[~held], y[~held])
+            probs = softmax(self.temperature * (X[held] @ coef.T + intercept))
+            pred[held], conf[held] = probs.argmax(axis=1), probs.max(axis=1)
+            sims = (ClassSimilarity(E[~held], y[~held], len(self.classes))(E[held]) if E is not None
+                    else np.zeros((int(held.sum()), len(self.classes)), dtype=np.float32))
+            x[held] = features(conf[held], pred[held], sims)
+            rows |= held
+            if progress:
+                progress("intents left out")
+        return conf[rows], pred[rows], x[rows]
+
+    def _calibrate(self, margins: np.ndarray, sims: np.ndarray | None, y: np.ndarray, folds_used: int,
+                   pseudo: tuple | None) -> None:
         probs = softmax(self.temperature * margins)
         pred = probs.argmax(axis=1)
         confidence = probs.max(axis=1)
         correct = pred == y
         oos_ids = [i for i, c in enumerate(self.classes) if c in self.oos_intents]
-        choice = choose_threshold(
-            confidence, correct, np.isin(y, oos_ids), np.isin(pred, oos_ids), self.max_fallback_rate, self.oos_share
-        )
+        is_oos, predicted_oos = np.isin(y, oos_ids), np.isin(pred, oos_ids)
+        score = confidence
+        if pseudo is not None:
+            p_conf, p_pred, p_x = pseudo
+            x = features(confidence, pred, sims if sims is not None else np.zeros_like(probs))
+            all_x = np.vstack([x, p_x])
+            target = np.concatenate([correct & ~is_oos & ~predicted_oos, np.zeros(len(p_x), bool)])
+            kinds = [np.concatenate([~is_oos, np.zeros(len(p_x), bool)]),
+                     np.concatenate([is_oos, np.zeros(len(p_x), bool)]),
+                     np.concatenate([np.zeros(len(y), bool), np.ones(len(p_x), bool)])]
+            self.combiner = Combiner().fit(all_x, target, kinds, self.seed)
+            score = self.combiner.score(all_x)
+            correct = np.concatenate([correct, np.zeros(len(p_x), bool)])
+            is_oos = np.concatenate([is_oos, np.ones(len(p_x), bool)])
+            predicted_oos = np.concatenate([predicted_oos, np.isin(p_pred, oos_ids)])
+            confidence = np.concatenate([confidence, p_conf])
+        choice = choose_threshold(score, correct, is_oos, predicted_oos, self.max_fallback_rate,
+                                  self.expected_oos_share)
         self.threshold = choice.threshold if self.fixed_threshold is None else float(self.fixed_threshold)
+        n = len(y)
         self.report = {
-            "examples": int(len(y)),
+            "examples": int(n),
             "intents": len(self.classes),
             "folds": folds_used,
-            "out_of_fold_accuracy": round(float(correct.mean()), 4),
+            "out_of_fold_accuracy": round(float(correct[:n].mean()), 4),
             "temperature": round(self.temperature, 4),
-            "ece": round(expected_calibration_error(confidence, correct), 4),
+            "ece": round(expected_calibration_error(confidence[:n], correct[:n]), 4),
+            "detector": self.detector if self.combiner is not None else "confidence",
+            "pseudo_oos_examples": int(len(score) - n),
             "threshold": round(self.threshold, 4),
             "threshold_learnt": self.fixed_threshold is None,
-            "oos_share": self.oos_share,
+            "expected_oos_share": self.expected_oos_share,
+            "max_fallback_rate": self.max_fallback_rate,
             "out_of_fold_at_threshold": choice.as_dict(),
         }
+        if self.combiner is not None:
+            self.report["combiner"] = self.combiner.as_dict()
         log.info("intent model calibrated: %s", self.report)
 
     # -- inference --------------------------------------------------------------------------
@@ -193,11 +270,24 @@ class IntentModel:
         X = self.scaler.transform(blocks)
         return softmax(self.temperature * (X @ self.coef.T + self.intercept))
 
+    def predict(self, blocks: Blocks) -> tuple[np.ndarray, np.ndarray]:
+        """(probabilities, answerable score): the fallback applies where the score is below `threshold`."""
+        probs = self.predict_proba(blocks)
+        if self.combiner is None:
+            return probs, probs.max(axis=1)
+        pred = probs.argmax(axis=1)
+        E = self._embeddings(blocks)
+        sims = self.similarity(E) if (E is not None and self.similarity is not None) else np.zeros_like(probs)
+        return probs, self.combiner.score(features(probs.max(axis=1), pred, sims))
+
     # -- persistence ------------------------------------------------------------------------
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         arrays = {"coef": self.coef, "intercept": self.intercept}
         arrays |= {f"idf::{name}": idf for name, idf in self.scaler.idf.items()}
+        if self.similarity is not None:
+            arrays |= {"knn_embeddings": self.similarity.embeddings.astype(np.float16),
+                       "knn_labels": self.similarity.labels.astype(np.int32)}
         np.savez_compressed(directory / "intent_model.npz", **arrays)
         meta = {
             "classes": self.classes,
@@ -209,6 +299,8 @@ class IntentModel:
             "dense_weight": self.scaler.dense_weight,
             "sparse_weight": self.scaler.sparse_weight,
             "C": self.C,
+            "detector": self.detector,
+            "combiner": self.combiner.as_dict() if self.combiner is not None else None,
             "report": self.report,
         }
         (directory / "intent_model.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
@@ -218,7 +310,7 @@ class IntentModel:
         meta = json.loads((directory / "intent_model.json").read_text(encoding="utf-8"))
         arrays = np.load(directory / "intent_model.npz")
         model = cls(C=meta["C"], dense_weight=meta["dense_weight"], sparse_weight=meta["sparse_weight"],
-                    oos_intents=tuple(meta["oos_intents"]))
+                    oos_intents=tuple(meta["oos_intents"]), detector=meta.get("detector", "confidence"))
         model.classes = meta["classes"]
         model.temperature = meta["temperature"]
         model.threshold = meta["threshold"]
@@ -228,4 +320,8 @@ class IntentModel:
         model.scaler.idf = {k.split("::", 1)[1]: arrays[k] for k in arrays.files if k.startswith("idf::")}
         model.coef = arrays["coef"]
         model.intercept = arrays["intercept"]
+        if meta.get("combiner"):
+            model.combiner = Combiner.from_dict(meta["combiner"])
+        if "knn_embeddings" in arrays.files:
+            model.similarity = ClassSimilarity(arrays["knn_embeddings"], arrays["knn_labels"], len(model.classes))
         return model

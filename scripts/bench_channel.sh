@@ -21,7 +21,7 @@ BOT_URL=http://127.0.0.1:${SUPPORTBOT_PORT:-8000}
 RASA_URL=http://127.0.0.1:${SUPPORTBOT_RASA_PORT:-5005}
 mkdir -p var/logs
 # the bench is one IP sending many sessions' messages: the per-IP and per-session limits would refuse it
-export SUPPORTBOT_SESSION_RATE_PER_MINUTE=0 SUPPORTBOT_IP_RATE_PER_MINUTE=0
+export SUPPORTBOT_SESSION_RATE_PER_MINUTE=0 SUPPORTBOT_IP_RATE_PER_MINUTE=0 SUPPORTBOT_WS_MAX_SOCKETS_PER_IP=0
 "$BIN/supportbot" up --no-train > var/logs/bench_up.log 2>&1 &
 UP=$!
 trap 'kill -TERM $UP 2>/dev/null; wait $UP 2>/dev/null || true' EXIT

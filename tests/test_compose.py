@@ -122,3 +122,13 @@ def test_rasa_runs_a_process_per_core_behind_the_redis_lock_store(config):
     assert rasa["environment"]["SANIC_WORKERS"] == "2"
     assert rasa["depends_on"]["redis"]["condition"] == "service_healthy"
     assert "redis-cli" in " ".join(config["services"]["redis"]["healthcheck"]["test"])
+
+
+def test_rasa_and_the_action_server_take_tokens_from_the_environment(config):
+    s = config["services"]
+    for name in ("rasa", "actions", "bot"):
+        assert s[name]["environment"]["SUPPORTBOT_RASA_TOKEN"] == "change-me-rasa-token"
+        assert s[name]["environment"]["SUPPORTBOT_ACTION_TOKEN"] == "change-me-action-token"
+    endpoints = yaml.safe_load((ROOT / "docker" / "endpoints.yml").read_text())
+    assert endpoints["action_endpoint"]["token"] == "${SUPPORTBOT_ACTION_TOKEN}"
+    assert '--auth-token "$SUPPORTBOT_RASA_TOKEN"' in (ROOT / "docker" / "rasa-start.sh").read_text()

@@ -23,6 +23,7 @@ class Console:
     services: Any
     auth: Auth
     clusters: UnansweredClusters
+    masker: Any = None  # privacy.masking.Masker: personal data masked on every page and API answer
     _intents: tuple[float, list[str]] = field(default=(0.0, []))
 
     @property
@@ -50,10 +51,13 @@ def console_of(request: Request) -> Console:
 
 
 def install(app: FastAPI, services: Any) -> None:
-    from bot.console import actions, admin, assist, dashboard, live, pages
+    from bot.console import actions, admin, assist, dashboard, live, pages, reveal
+    from privacy.masking import Masker
 
     app.state.console = Console(services=services, auth=Auth(services.db, services.settings),
-                                clusters=UnansweredClusters(services.db, services.settings))
+                                clusters=UnansweredClusters(services.db, services.settings),
+                                masker=Masker.from_settings(services.settings))
+    app.state.console.masker.warm_up_in_background()
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
-    for module in (pages, actions, admin, dashboard, live, assist):
+    for module in (pages, actions, admin, dashboard, live, reveal, assist):
         app.include_router(module.router)

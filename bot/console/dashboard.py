@@ -43,14 +43,18 @@ def list_link(rng: analytics.DateRange, **filters: str) -> str:
     return "/console/conversations?" + urlencode({k: v for k, v in params.items() if v})
 
 
-def collect(request: Request, rng: analytics.DateRange) -> dict:
+def collect(request: Request, rng: analytics.DateRange, mask=None) -> dict:
+    """The dashboard's data; `mask` (text -> text) applies to the unanswered questions, which are
+    customers' own words: the console's masking for the page, the PII engine for the CSV export."""
     console = console_of(request)
+    mask = mask or console.masker.text
     days = analytics.daily(console.db, rng, console.settings)
     try:
         clusters, clusters_error = console.clusters.clusters(rng), None
     except (ImportError, OSError, RuntimeError, ValueError) as exc:  # the encoder could not be loaded
         log.warning("unanswered-question clusters unavailable: %s", exc)
         clusters, clusters_error = [], f"Clustering is unavailable: {exc}"
+    clusters = [{**c, "label": mask(c["label"]), "examples": [mask(e) for e in c["examples"]]} for c in clusters]
     return {"days": days, "summary": analytics.summary(days), "csat": analytics.csat_distribution(console.db, rng),
             "intents": analytics.top_intents(console.db, rng), "clusters": clusters, "clusters_error": clusters_error}
 
@@ -86,7 +90,9 @@ async def dashboard_api(request: Request, agent: Agent = Depends(agent_required)
 @router.get("/console/analytics.csv")
 async def dashboard_csv(request: Request, agent: Agent = Depends(agent_required)):
     rng = date_range(request)
-    data = await run_in_threadpool(collect, request, rng)
+    from privacy.masking import redact_text
+
+    data = await run_in_threadpool(collect, request, rng, redact_text)  # exports are always redacted
     body = analytics.to_csv(data["days"], data["intents"], data["clusters"])
     name = f"supportbot-analytics-{rng.start}-{rng.end}.csv"
     return Response(body, media_type="text/csv; charset=utf-8",

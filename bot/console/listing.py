@@ -164,8 +164,9 @@ def build_query(f: ListFilters, settings, dialect: str) -> Select:
     return select(c).where(*where).order_by(c.started_at.desc(), c.id.desc())
 
 
-def list_conversations(db, f: ListFilters, settings, page_size: int | None = None) -> dict:
-    """One page: {"items": [...], "next_cursor": str | None}; items are plain dicts."""
+def list_conversations(db, f: ListFilters, settings, page_size: int | None = None, mask=None) -> dict:
+    """One page: {"items": [...], "next_cursor": str | None}; items are plain dicts. `mask` (a text ->
+    text function, privacy.masking) is applied to each preview before it is shortened."""
     size = page_size or settings.console_page_size
     query = build_query(f, settings, db.engine.dialect.name).limit(size + 1)
     with db.session() as s:
@@ -175,7 +176,7 @@ def list_conversations(db, f: ListFilters, settings, page_size: int | None = Non
         previews = _previews(s, [cv.id for cv in convs])
         items = [_row(cv, previews.get(cv.id, ("", 0))) for cv in convs]
     next_cursor = encode_cursor(convs[-1].started_at, convs[-1].id) if more and convs else None
-    return {"items": items, "next_cursor": next_cursor}
+    return {"items": _shorten(items, mask), "next_cursor": next_cursor}
 
 
 def _previews(s, ids: list[str]) -> dict[str, tuple[str, int]]:
@@ -197,11 +198,18 @@ def _row(cv: Conversation, preview: tuple[str, int]) -> dict:
         "id": cv.id, "channel": cv.channel, "status": cv.status, "outcome": cv.outcome, "csat": cv.csat,
         "started_at": cv.started_at, "last_activity_at": cv.last_activity_at,
         "min_confidence": cv.min_confidence, "negative": bool(cv.has_negative_feedback),
-        "contact": bool(cv.contact), "preview": preview[0][:160], "turns": preview[1],
+        "contact": bool(cv.contact), "preview": preview[0], "turns": preview[1],
     }
 
 
-def queue(db, agent_id: int, limit: int = 200) -> dict:
+def _shorten(items: list[dict], mask=None) -> list[dict]:
+    """Previews masked (outside the database session) and then cut to 160 characters."""
+    for item in items:
+        item["preview"] = (mask(item["preview"]) if mask else item["preview"])[:160]
+    return items
+
+
+def queue(db, agent_id: int, limit: int = 200, mask=None) -> dict:
     """The handoff queue: conversations waiting for a human (longest wait first) and the agent's own."""
     c = Conversation
     with db.session() as s:
@@ -210,8 +218,9 @@ def queue(db, agent_id: int, limit: int = 200) -> dict:
         mine = s.scalars(select(c).where(c.status == ConversationStatus.HUMAN.value, c.assigned_agent_id == agent_id)
                          .order_by(c.last_activity_at.desc()).limit(limit)).all()
         previews = _previews(s, [cv.id for cv in [*waiting, *mine]])
-        return {"waiting": [_row(cv, previews.get(cv.id, ("", 0))) for cv in waiting],
+        rows = {"waiting": [_row(cv, previews.get(cv.id, ("", 0))) for cv in waiting],
                 "mine": [_row(cv, previews.get(cv.id, ("", 0))) for cv in mine]}
+    return {k: _shorten(v, mask) for k, v in rows.items()}
 
 
 def known_intents(db, limit: int = 500) -> list[str]:

@@ -63,7 +63,7 @@ async def events(request: Request, conversation: str = "", agent: Agent = Depend
                     yield b": keep-alive\n\n"
                     continue
                 if conversation or event.get("type") in QUEUE_EVENTS:
-                    yield sse(event)
+                    yield sse(await run_in_threadpool(console.masker.event, event))
         finally:
             hub.unsubscribe(key, queue)
             handoff.agent_disconnected(agent.id)

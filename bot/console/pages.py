@@ -76,7 +76,7 @@ async def home(agent: Agent = Depends(agent_required)):
 def conversations_page(request: Request, agent: Agent = Depends(agent_required)):
     console = console_of(request)
     filters = ListFilters.parse(request.query_params)
-    page = list_conversations(console.db, filters, console.settings)
+    page = list_conversations(console.db, filters, console.settings, mask=console.masker.text)
     return render(request, "conversations.html", {
         "filters": filters, "page": page, "intents": console.intents(), "statuses": STATUSES,
         "outcomes": OUTCOMES, "next_params": filters.query_params(cursor=page["next_cursor"] or ""),
@@ -86,31 +86,39 @@ def conversations_page(request: Request, agent: Agent = Depends(agent_required))
 @router.get("/api/console/conversations")
 def conversations_api(request: Request, agent: Agent = Depends(agent_required)):
     console = console_of(request)
-    page = list_conversations(console.db, ListFilters.parse(request.query_params), console.settings)
+    page = list_conversations(console.db, ListFilters.parse(request.query_params), console.settings,
+                              mask=console.masker.text)
     return JSONResponse(jsonable(page))
 
 
 @router.get("/console/conversations/{conversation_id}")
 def transcript_page(conversation_id: str, request: Request, agent: Agent = Depends(agent_required)):
     console = console_of(request)
-    data = load_transcript(console.db, conversation_id)
-    return render(request, "transcript.html", {**data, "intents": console.intents(),
+    data = console.masker.transcript(load_transcript(console.db, conversation_id))
+    return render_transcript(request, data, agent)
+
+
+def render_transcript(request: Request, data: dict, agent: Agent, revealed: bool = False):
+    console = console_of(request)
+    return render(request, "transcript.html", {**data, "intents": console.intents(), "revealed": revealed,
+                                               "may_reveal": console.masker.may_reveal(agent.role),
                                                "agents_online": console.handoff.agents_online()})
 
 
 @router.get("/api/console/conversations/{conversation_id}")
 def transcript_api(conversation_id: str, request: Request, agent: Agent = Depends(agent_required)):
-    return JSONResponse(jsonable(load_transcript(console_of(request).db, conversation_id)))
+    console = console_of(request)
+    return JSONResponse(jsonable(console.masker.transcript(load_transcript(console.db, conversation_id))))
 
 
 @router.get("/console/queue")
 def queue_page(request: Request, agent: Agent = Depends(agent_required)):
     console = console_of(request)
-    return render(request, "queue.html", {**queue(console.db, agent.id),
+    return render(request, "queue.html", {**queue(console.db, agent.id, mask=console.masker.text),
                                           "agents_online": console.handoff.agents_online()})
 
 
 @router.get("/api/console/queue")
 def queue_api(request: Request, agent: Agent = Depends(agent_required)):
     console = console_of(request)
-    return JSONResponse(jsonable({**queue(console.db, agent.id), "agents_online": console.handoff.agents_online()}))
+    return JSONResponse(jsonable({**queue(console.db, agent.id, mask=console.masker.text), "agents_online": console.handoff.agents_online()}))

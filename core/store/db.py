@@ -1,7 +1,9 @@
 """Engine and session handling, and applying the Alembic migrations.
 
 `Database(url)` is cheap to build; `migrate()` brings the schema to the newest revision.
-SQLite files get WAL and foreign keys; PostgreSQL gets a pre-ping pool.
+SQLite files get WAL and foreign keys; PostgreSQL gets a pre-ping pool. Every engine hides bound
+parameters in its error messages (`hide_parameters`): a failed INSERT of a turn must not put the
+customer's text into a log line or a traceback.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ def make_engine(url: str) -> Engine:
         path = url.split(":///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
@@ -35,7 +37,7 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True)
 
 
 def alembic_config(url: str):

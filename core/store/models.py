@@ -44,6 +44,7 @@ class CustomerSession(Base):
     origin: Mapped[Optional[str]] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    verified_user_id: Mapped[Optional[str]] = mapped_column(String(128))  # the host site's user, HMAC-verified
 
 
 class Conversation(Base):
@@ -67,7 +68,9 @@ class Conversation(Base):
     min_confidence: Mapped[Optional[float]] = mapped_column(Float)  # lowest NLU confidence seen
     has_negative_feedback: Mapped[bool] = mapped_column(Boolean, default=False)
     contact: Mapped[Optional[str]] = mapped_column(String(255))  # left when no agent was online
+    verified_user_id: Mapped[Optional[str]] = mapped_column(String(128))  # see CustomerSession
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    redacted_at: Mapped[Optional[dt.datetime]] = mapped_column()  # storage policy rewrote it (privacy/)
 
     turns: Mapped[list["Turn"]] = relationship(
         back_populates="conversation", order_by="Turn.seq", cascade="all, delete-orphan"
@@ -91,6 +94,7 @@ class Turn(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # customer turns
     client_msg_id: Mapped[Optional[str]] = mapped_column(String(64))  # de-duplicates offline resends
+    rasa_text: Mapped[Optional[str]] = mapped_column(Text)  # what Rasa got, when not `text` (a button's payload)
     answered: Mapped[Optional[bool]] = mapped_column(Boolean)  # False: Rasa was down or slow
     intent: Mapped[Optional[str]] = mapped_column(String(128))
     confidence: Mapped[Optional[float]] = mapped_column(Float)
@@ -166,6 +170,9 @@ class RegisteredModel(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     promoted_at: Mapped[Optional[dt.datetime]] = mapped_column()
+    # an erased customer's conversation was in its training data: retrain without it (privacy/erasure.py)
+    needs_retrain: Mapped[bool] = mapped_column(Boolean, default=False)
+    retrain_reason: Mapped[str] = mapped_column(Text, default="")
 
 
 # --- console ----------------------------------------------------------------------------
@@ -176,6 +183,7 @@ Index("ix_conversations_negative", Conversation.has_negative_feedback, Conversat
 Index("ix_conversations_csat", Conversation.csat)
 Index("ix_turns_intent_conversation", Turn.intent, Turn.conversation_id)
 Index("ix_turns_speaker_confidence", Turn.speaker, Turn.confidence)
+Index("ix_conversations_verified_user", Conversation.verified_user_id)  # migration 0300_hardening
 
 
 class ConsoleSession(Base):
@@ -189,6 +197,7 @@ class ConsoleSession(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(index=True)
     ip: Mapped[Optional[str]] = mapped_column(String(64))
+    last_used_at: Mapped[Optional[dt.datetime]] = mapped_column()  # the console's idle timeout
 
 
 class LoginAttempt(Base):
@@ -198,6 +207,7 @@ class LoginAttempt(Base):
     __table_args__ = (
         Index("ix_login_attempts_username_at", "username", "created_at"),
         Index("ix_login_attempts_ip_at", "ip", "created_at"),
+        Index("ix_login_attempts_username_ip_at", "username", "ip", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -215,6 +225,33 @@ class TurnReview(Base):
     turn_id: Mapped[int] = mapped_column(ForeignKey("turns.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# --- privacy (privacy/: erasure, retention, storage policy, console reveals) --------------------
+class ModelTrainingConversation(Base):
+    """Which conversations a registered model learnt from, so erasing a customer can flag it."""
+
+    __tablename__ = "model_training_conversations"
+
+    model_id: Mapped[int] = mapped_column(ForeignKey("registered_models.id", ondelete="CASCADE"), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(128), primary_key=True, index=True)
+
+
+class AuditEvent(Base):
+    """Who did what to personal data, when: erasures, access exports, console reveals, policy jobs.
+
+    `target` names what was touched without repeating the personal data (an e-mail is stored as a
+    hash); `detail` holds counts and ids."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_action_at", "action", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(32))  # erase | export | reveal | redact | retention
+    target: Mapped[str] = mapped_column(String(255), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 # --- agent assist ------------------------------------------------------------------------------

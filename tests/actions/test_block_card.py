@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.bank import BankBackend, BankUnavailable
 from actions.block_card import ActionBlockCard, ValidateBlockCardForm, extract_last4, read_confirmation
 from actions.handoff import ActionHandoff
-from tests.actions.trackers import make_tracker, payloads, responses
+from tests.actions.trackers import make_tracker, payloads, responses, texts
 
 
 @pytest.mark.parametrize(
@@ -81,9 +81,12 @@ async def test_unclear_confirmation_is_asked_again(domain):
     assert responses(d) == ["utter_invalid_block_confirmed"]
 
 
-async def run_block(bank, slots, sender="customer-1") -> tuple[list, CollectingDispatcher]:
+async def run_block(bank, slots, sender="conversation-1", user: str | None = "customer-1"
+                    ) -> tuple[list, CollectingDispatcher]:
+    """The action after the form, for a customer the host site verified as `user` (None: anonymous)."""
     dispatcher = CollectingDispatcher()
-    tracker = make_tracker("/affirm", "affirm", slots=slots, sender_id=sender)
+    tracker = make_tracker("/affirm", "affirm", slots=slots, sender_id=sender,
+                           metadata={"turn_id": 1, **({"verified_user_id": user} if user else {})})
     events = await ActionBlockCard(bank).run(dispatcher, tracker, {})
     return events, dispatcher
 
@@ -119,6 +122,15 @@ async def test_nothing_is_blocked_without_confirmation_and_valid_digits(tmp_path
     _, d = await run_block(BankBackend(f"sqlite:///{db}"), slots)
     assert responses(d) == ["utter_block_cancelled"]
     assert not db.exists()  # the backend was never touched
+
+
+async def test_the_card_block_refuses_an_unverified_customer(tmp_path):
+    db = tmp_path / "bank.db"
+    events, d = await run_block(BankBackend(f"sqlite:///{db}"), {"card_last4": "4821", "block_confirmed": True},
+                                user=None)
+    assert "log in" in texts(d)[0] and payloads(d)[0]["error"] == "identity_required"
+    assert not db.exists()  # the bank was never asked
+    assert SlotSet("card_last4", None) in events  # the form starts afresh next time
 
 
 async def test_dead_bank_database_gets_a_polite_reply(tmp_path):

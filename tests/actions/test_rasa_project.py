@@ -108,10 +108,11 @@ def rasa(tmp_path_factory, kb_dir, kb_index):
     action_port, rasa_port, db = free_port(), free_port(), tmp / "bank.db"
     tracker_db = tmp / "rasa_tracker.db"
     (tmp / "endpoints.yml").write_text(yaml.safe_dump({  # the domain only to actions that declare send_domain
-        "action_endpoint": {"url": f"http://127.0.0.1:{action_port}/webhook", "enable_selective_domain": True},
+        "action_endpoint": {"url": f"http://127.0.0.1:{action_port}/webhook", "enable_selective_domain": True,
+                            "token": "rasa-project-test"},
         "tracker_store": {"type": TRACKER_STORE, "dialect": "sqlite", "db": str(tracker_db)}}))
     env = {"SUPPORTBOT_VAR_DIR": str(tmp), "SUPPORTBOT_KB_DIR": str(kb_dir),
-           "SUPPORTBOT_DATABASE_URL": f"sqlite:///{db}"}
+           "SUPPORTBOT_DATABASE_URL": f"sqlite:///{db}", "SUPPORTBOT_ACTION_TOKEN": "rasa-project-test"}
     actions = start([sys.executable, "-m", "actions", "--port", str(action_port), "--index-dir", str(kb_index)],
                     tmp / "actions.log", env)
     server = start([str(RASA_BIN), "run", "--enable-api", "--model", str(tmp / "core.tar.gz"), "--port", str(rasa_port),
@@ -126,8 +127,10 @@ def rasa(tmp_path_factory, kb_dir, kb_index):
         stop(actions)
 
 
-def say(rasa, sender: str, message: str) -> list[dict]:
-    r = httpx.post(f"{rasa['url']}/webhooks/rest/webhook", json={"sender": sender, "message": message}, timeout=60)
+def say(rasa, sender: str, message: str, user: str | None = None) -> list[dict]:
+    """One message; `user`: the verified host-site user the bot service would put in the metadata."""
+    body = {"sender": sender, "message": message, **({"metadata": {"verified_user_id": user}} if user else {})}
+    r = httpx.post(f"{rasa['url']}/webhooks/rest/webhook", json=body, timeout=60)
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -160,10 +163,17 @@ def test_lost_card_form_blocks_the_card(rasa):
     assert "couldn't find the four digits" in text_of(say(rasa, "c2", "the blue one"))
     assert "ending in 4821" in text_of(say(rasa, "c2", "it ends in 4821"))
     assert "didn't catch that" in text_of(say(rasa, "c2", "hmm what happens then"))
-    done = say(rasa, "c2", "/affirm")
+    done = say(rasa, "c2", "/affirm", user="u-c2")
     assert "is now blocked" in text_of(done)
-    assert blocks(rasa, "c2") == [("4821", "blocked")]
+    assert blocks(rasa, "u-c2") == [("4821", "blocked")]  # recorded for the verified account
     assert "Hi, I'm the Harbor Bank assistant" in text_of(say(rasa, "c2", "/greet"))  # the form is over
+
+
+@pytest.mark.slow  # runs Rasa (validate, or `rasa train core`)
+def test_an_anonymous_customer_cannot_block_a_card(rasa):
+    say(rasa, "c6", '/lost_or_stolen_card{"card_last4": "5555"}')
+    assert "log in" in text_of(say(rasa, "c6", "/affirm"))
+    assert blocks(rasa, "c6") == []
 
 
 @pytest.mark.slow  # runs Rasa (validate, or `rasa train core`)

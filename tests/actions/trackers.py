@@ -28,6 +28,7 @@ def tracker_state(
     history: list[tuple[str, str]] | None = None,
     active_loop: str | None = None,
     sender_id: str = "test-customer",
+    metadata: dict[str, Any] | None = None,
 ) -> dict:
     """The tracker dict of a conversation: optional earlier (speaker, text) turns, then this message,
     then `slot_events` (the slot candidates Rasa appends before a form's validation action runs)."""
@@ -37,6 +38,8 @@ def tracker_state(
         kind = "user" if speaker == "customer" else "bot"
         events.append({"event": kind, "text": said, "timestamp": now})
     latest = user_message(text, intent, confidence)
+    if metadata is not None:  # what the bot service sends with the message (e.g. verified_user_id)
+        latest = {**latest, "metadata": metadata}
     events.append({"event": "user", "text": text, "parse_data": latest, "timestamp": now})
     for name, value in (slot_events or {}).items():
         events.append({"event": "slot", "name": name, "value": value, "timestamp": now})

@@ -120,20 +120,20 @@ def test_export_cli_writes_files_rasa_and_retraining_read(services, tmp_path):
            "SUPPORTBOT_VAR_DIR": str(services.settings.var_dir)}
     cli = [str(ROOT / ".venv" / "bin" / "supportbot"), "export"]
     nlu, jsonl = tmp_path / "out" / "corrections.yml", tmp_path / "out" / "corrections.jsonl"
-    done = subprocess.run(cli + ["nlu", "--out", str(nlu)], env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(cli + ["nlu", "--out", str(nlu)], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stderr.strip().splitlines()[-1])["examples"] == 1
     done = subprocess.run(cli + ["responses", "--out", str(jsonl)], env=env, capture_output=True, text=True,
-                          timeout=120)
+                          timeout=600)
     assert done.returncode == 0, done.stderr
     # Rasa's own NLU loader (Python 3.10 runtime) reads the export
     check = ("import sys; from rasa.shared.nlu.training_data.loading import load_data; "
              "td = load_data(sys.argv[1]); print([(m.get('intent'), m.get('text')) for m in td.training_examples])")
     rasa_python = RASA_BIN.parent / "python"
-    out = subprocess.run([str(rasa_python), "-c", check, str(nlu)], capture_output=True, text=True, timeout=120)
+    out = subprocess.run([str(rasa_python), "-c", check, str(nlu)], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "('change_pin', 'call me on [PHONE] about my pin')" in out.stdout
     log = read_jsonl(jsonl)
     assert log.errors == [] and log.conversations[0]["turns"][-1]["text"] == "You can change your PIN in the app."
-    bad = subprocess.run(cli + ["nlu", "--since", "last week"], env=env, capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(cli + ["nlu", "--since", "last week"], env=env, capture_output=True, text=True, timeout=600)
     assert bad.returncode != 0 and "2026-01-31" in bad.stderr

@@ -80,15 +80,35 @@ def test_prints_one_json_object_with_the_metrics(evaluated):
     assert result["n_train"] == 40 and result["n_test"] == 16
     assert result["in_scope_accuracy"] >= 0.75 and result["oos_recall"] >= 0.5  # learnt something real
     assert result["train_seconds"] > 0 and 0 < result["p50_ms"] <= result["p95_ms"]
-    assert result["calibration"]["threshold_learnt"] and result["calibration"]["out_of_fold_at_threshold"]["oos_examples"] == 8
+    calibration = result["calibration"]
+    assert calibration["threshold_learnt"] and calibration["pseudo_oos_examples"] == 32  # the in-scope ones, left out
+    assert calibration["out_of_fold_at_threshold"]["oos_examples"] == 8 + 32  # the oos rows + intents left out
     assert "predicting" in proc.stderr  # a progress bar
+
+
+@pytest.mark.slow  # trains a Rasa NLU model
+def test_prints_the_operating_curve_and_the_learnt_point(evaluated):
+    _, proc = evaluated
+    result = json.loads(proc.stdout)
+    curve, point = result["operating_curve"], result["operating_point"]
+    assert [c["threshold"] for c in curve] == sorted(c["threshold"] for c in curve) and curve[0]["threshold"] == 0.0
+    recalls = [c["oos_recall"] for c in curve]
+    assert recalls == sorted(recalls)  # a higher threshold rejects more ...
+    assert curve[0]["in_scope_accuracy"] >= curve[-1]["in_scope_accuracy"]  # ... and answers less
+    assert point["threshold"] == calibration_threshold(result) and point["expected_oos_share"] == 0.5
+    assert point["oos_recall"] == result["oos_recall"] and point["in_scope_accuracy"] == result["in_scope_accuracy"]
+    assert "<- learnt (expected_oos_share 0.5)" in proc.stderr  # the table for people
+
+
+def calibration_threshold(result: dict) -> float:
+    return round(result["calibration"]["threshold"], 4)
 
 
 @pytest.mark.slow  # trains a Rasa NLU model
 def test_report_has_confusion_matrix_and_per_intent_table(evaluated):
     tmp, proc = evaluated
     report = tmp / "report"
-    for name in ("confusion_matrix.png", "per_intent.png"):
+    for name in ("confusion_matrix.png", "per_intent.png", "operating_curve.png"):
         assert (report / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with (report / "per_intent.csv").open() as fh:
         rows = list(csv.DictReader(fh))

@@ -67,6 +67,7 @@ PARSE = textwrap.dedent("""
         for t in texts:
             r = await agent.parse_message(t)
             out.append({"text": t, "intent": r["intent"], "ranking": r.get("intent_ranking", []),
+                        "out_of_scope": r.get("out_of_scope"),
                         "entities": [(e["entity"], e["value"]) for e in r.get("entities", [])]})
         reply = await agent.handle_text("my card hasn't come yet", sender_id="t1")
         print(json.dumps({"parsed": out, "reply": [m.get("text") for m in reply]}))
@@ -74,26 +75,30 @@ PARSE = textwrap.dedent("""
 """)
 
 
-def nlu_yaml() -> str:
+def nlu_yaml(examples_by_intent: dict | None = None) -> str:
     lines = ['version: "3.1"', "nlu:"]
-    for intent, examples in EXAMPLES.items():
+    for intent, examples in (examples_by_intent or EXAMPLES).items():
         lines += [f"- intent: {intent}", "  examples: |"] + [f"    - {e}" for e in examples]
     lines += ["- regex: card_last4", "  examples: |", r"    - \b\d{4}\b"]
     return "\n".join(lines) + "\n"
 
 
-@pytest.fixture(scope="module")
-def small_bot(tmp_path_factory, rasa_env):
-    bot = tmp_path_factory.mktemp("smallbot")
+def train_bot(bot, rasa_env, examples_by_intent: dict | None = None):
+    """`rasa train` of the small bot in `bot` with the product's config.yml, unchanged."""
     (bot / "data").mkdir()
-    shutil.copy(ROOT / "config.yml", bot / "config.yml")  # the product's pipeline and policies, unchanged
+    shutil.copy(ROOT / "config.yml", bot / "config.yml")
     (bot / "domain.yml").write_text(DOMAIN)
     (bot / "data" / "rules.yml").write_text(RULES)
-    (bot / "data" / "nlu.yml").write_text(nlu_yaml())
+    (bot / "data" / "nlu.yml").write_text(nlu_yaml(examples_by_intent))
     cmd = [str(RASA_PYTHON.parent / "rasa"), "train", "--fixed-model-name", "small", "--out", "models"]
     proc = subprocess.run(cmd, cwd=bot, env=rasa_env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return bot, proc
+
+
+@pytest.fixture(scope="module")
+def small_bot(tmp_path_factory, rasa_env):
+    return train_bot(tmp_path_factory.mktemp("smallbot"), rasa_env)
 
 
 def test_rasa_train_persists_the_classifier_and_its_calibration(small_bot):
@@ -108,7 +113,9 @@ def test_rasa_train_persists_the_classifier_and_its_calibration(small_bot):
     assert meta["blocks"] == ["char_ngrams", "minilm", "word_ngrams"]  # dense + two sparse featurizers
     report = meta["report"]
     assert report["threshold_learnt"] and 0.0 <= report["threshold"] < 1.0
-    assert report["out_of_fold_at_threshold"]["oos_examples"] == len(EXAMPLES["out_of_scope"])
+    in_scope = sum(len(v) for k, v in EXAMPLES.items() if k != "out_of_scope")
+    assert report["pseudo_oos_examples"] == in_scope  # every in-scope example, scored with its intent left out
+    assert report["out_of_fold_at_threshold"]["oos_examples"] == len(EXAMPLES["out_of_scope"]) + in_scope
 
 
 def test_loaded_model_classifies_extracts_and_falls_back(small_bot, rasa_env):
@@ -126,8 +133,12 @@ def test_loaded_model_classifies_extracts_and_falls_back(small_bot, rasa_env):
     for p in result["parsed"]:  # a ranking of real intents always follows, confidences sum to <= 1
         real = [r for r in p["ranking"] if r["name"] != "nlu_fallback"]
         assert real and sum(r["confidence"] for r in real) <= 1.0 + 1e-6
-        if p["intent"]["name"] == "nlu_fallback":
-            assert p["ranking"][0]["name"] == "nlu_fallback" and real[0]["confidence"] < p["intent"]["confidence"]
+        detector = p["out_of_scope"]
+        if p["intent"]["name"] == "nlu_fallback":  # below the learnt threshold, the fallback leads the ranking
+            assert p["ranking"][0]["name"] == "nlu_fallback" and detector["score"] < detector["threshold"]
+            assert p["intent"]["confidence"] == pytest.approx(1.0 - detector["score"])
+        else:
+            assert detector["score"] >= detector["threshold"]
     assert result["reply"] == ["Cards arrive within a week."]  # the rules run on our intents
 
 

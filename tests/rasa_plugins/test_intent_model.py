@@ -44,9 +44,9 @@ def test_learns_calibrates_and_rejects_what_it_was_shown_as_out_of_scope():
     assert model.report["out_of_fold_accuracy"] > 0.9
     assert 0.0 <= model.threshold < 1.0 and model.report["threshold_learnt"]
     test_blocks, test_labels = blobs(1, per_intent=10, oos=10)
-    probs = model.predict_proba(test_blocks)
+    probs, score = model.predict(test_blocks)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
-    predicted = [model.classes[i] if p.max() >= model.threshold else "nlu_fallback" for i, p in zip(probs.argmax(1), probs)]
+    predicted = [model.classes[i] if s >= model.threshold else "nlu_fallback" for i, s in zip(probs.argmax(1), score)]
     rejected = [p in ("nlu_fallback", "out_of_scope") for p in predicted]
     in_scope = [label != "out_of_scope" for label in test_labels]
     accuracy = np.mean([p == g for p, g, keep in zip(predicted, test_labels, in_scope) if keep])
@@ -61,7 +61,49 @@ def test_persisted_model_predicts_identically(tmp_path):
     loaded = IntentModel.load(tmp_path)
     assert loaded.classes == model.classes and loaded.threshold == model.threshold
     test_blocks, _ = blobs(3, per_intent=5)
-    np.testing.assert_allclose(loaded.predict_proba(test_blocks), model.predict_proba(test_blocks), rtol=1e-6)
+    for before, after in zip(model.predict(test_blocks), loaded.predict(test_blocks)):
+        np.testing.assert_allclose(after, before, rtol=1e-6)
+    assert loaded.combiner is not None and loaded.similarity is not None
+
+
+def far_away(seed: int, n: int = 20):
+    """Messages unlike every intent: dense vectors on unused axes, no shared keyword."""
+    rng = np.random.default_rng(seed)
+    dense = np.eye(16)[rng.integers(8, 16, n)] + rng.normal(0, 0.2, (n, 16))
+    dense /= np.linalg.norm(dense, axis=1, keepdims=True)
+    counts = np.zeros((n, 40))
+    counts[np.arange(n), rng.integers(10, 40, n)] = 1
+    return {"minilm": dense.astype(np.float32), "char_ngrams": sp.csr_matrix(counts)}
+
+
+def test_without_out_of_scope_examples_intents_left_out_teach_it_to_reject():
+    blocks, labels = blobs(6)
+    knn = IntentModel(folds=5).fit(blocks, labels)
+    assert knn.report["detector"] == "knn" and knn.report["pseudo_oos_examples"] == len(labels)
+    _, off_topic = knn.predict(far_away(7))
+    test_blocks, test_labels = blobs(8, per_intent=10)
+    probs, in_scope = knn.predict(test_blocks)
+    assert (off_topic < knn.threshold).mean() >= 0.9  # rejected
+    assert np.mean([(s >= knn.threshold) and knn.classes[i] == g
+                    for i, s, g in zip(probs.argmax(1), in_scope, test_labels)]) >= 0.9  # answered, right
+
+
+def test_a_higher_expected_out_of_scope_share_raises_the_threshold():
+    blocks, labels = blobs(9, per_intent=20)
+    thresholds = [IntentModel(folds=3, expected_oos_share=share, max_fallback_rate=0.5).fit(blocks, labels).threshold
+                  for share in (0.05, 0.5, 0.95)]
+    assert thresholds[0] <= thresholds[1] <= thresholds[2] and thresholds[0] < thresholds[2]
+
+
+def test_the_share_moves_the_threshold_in_the_expected_direction_on_fixed_scores():
+    # in-scope: right with score 0.9 or 0.6, wrong with 0.5; out-of-scope messages score 0.3-0.8
+    score = np.array([0.9] * 70 + [0.6] * 20 + [0.5] * 10 + list(np.linspace(0.3, 0.8, 50)))
+    correct = np.array([True] * 90 + [False] * 10 + [False] * 50)
+    is_oos = np.array([False] * 100 + [True] * 50)
+    none = np.zeros(150, bool)
+    low, high = (choose_threshold(score, correct, is_oos, none, 0.5, share) for share in (0.05, 0.9))
+    assert 0.5 < low.threshold <= 0.6 and high.threshold > 0.8  # few expected: keep the 0.6 answers
+    assert low.oos_recall < high.oos_recall and low.in_scope_accuracy > high.in_scope_accuracy
 
 
 def test_changed_features_are_refused_with_a_fix():

@@ -1,14 +1,14 @@
 """assist: every reply suggestion shown to an agent, and whether it was accepted, edited or ignored
 
 Revision ID: 0400_assist
-Revises: 0100_console
+Revises: 0300_hardening
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = "0400_assist"
-down_revision = "0100_console"
+down_revision = "0300_hardening"
 branch_labels = None
 depends_on = None
 

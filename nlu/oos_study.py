@@ -1,0 +1,156 @@
+"""Offline study of out-of-scope detectors on cached embeddings (design choices; not the product path).
+
+Replicates the Rasa pipeline's features in Python 3.11 — the ONNX MiniLM embedding plus sklearn
+count vectors standing in for Rasa's CountVectorsFeaturizers — and runs `rasa_plugins.intent_model`
+itself on the `var/eval/oos` bots (data/prepare/oos_bots.py). Scores the DEV parts only unless
+--part test. Prints one JSON object.
+
+    .venv/bin/python -m nlu.oos_study [--part dev] [--bots bank30,bank50,star20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from rasa_plugins.intent_model import IntentModel
+from rasa_plugins.onnx_encoder import OnnxEncoder
+from rasa_plugins.paths import ROOT
+
+EVAL = ROOT / "var" / "eval" / "oos"
+CACHE = ROOT / "var" / "cache" / "oos_study"
+
+
+def rows(path: Path) -> list[tuple[str, str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return [(r["text"], r["intent"]) for r in csv.DictReader(fh)]
+
+
+class Embeddings:
+    """Sentence embeddings by text, computed once with the exported encoder and cached under var/."""
+
+    def __init__(self, encoder_dir: Path):
+        self.encoder_dir = encoder_dir
+        CACHE.mkdir(parents=True, exist_ok=True)
+        self.path = CACHE / "embeddings.npz"
+        self.index: dict[str, int] = {}
+        self.matrix = np.zeros((0, 384), dtype=np.float32)
+        if self.path.is_file():
+            data = np.load(self.path, allow_pickle=False)
+            self.matrix = data["matrix"]
+            self.index = {t: i for i, t in enumerate(data["texts"].tolist())}
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        missing = sorted({t for t in texts if t not in self.index})
+        if missing:
+            new = OnnxEncoder(self.encoder_dir).encode(missing, progress=True)
+            base = len(self.index)
+            self.index |= {t: base + i for i, t in enumerate(missing)}
+            self.matrix = np.vstack([self.matrix, new]) if len(self.matrix) else new
+            np.savez(self.path, matrix=self.matrix, texts=np.array(list(self.index)))
+        return self.matrix[[self.index[t] for t in texts]]
+
+
+def blocks_for(train_texts: list[str], embed: Embeddings):
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    char = CountVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2).fit(train_texts)
+    word = CountVectorizer(ngram_range=(1, 2), token_pattern=r"[^\s]+").fit(train_texts)
+
+    def make(texts: list[str]) -> dict:
+        return {"minilm": embed(texts), "char_ngrams": char.transform(texts).astype(np.float32),
+                "word_ngrams": word.transform(texts).astype(np.float32)}
+    return make
+
+
+def score(model: IntentModel, blocks: dict, gold: list[str], oos_label: str = "oos") -> dict:
+    probs, answerable = model.predict(blocks)
+    pred = [model.classes[i] for i in probs.argmax(axis=1)]
+    rejected = np.array([p in model.oos_intents for p in pred]) | (answerable < model.threshold)
+    gold_a = np.array(gold)
+    is_oos = gold_a == oos_label
+    right = np.where(is_oos, rejected, (~rejected) & (np.array(pred) == gold_a))
+    return {"accuracy": round(float(right.mean()), 4),
+            "in_scope_accuracy": round(float(right[~is_oos].mean()), 4),
+            "oos_recall": round(float(rejected[is_oos].mean()), 4) if is_oos.any() else None,
+            "threshold": round(model.threshold, 4)}
+
+
+def classify_ms(model: IntentModel, blocks: dict, n: int = 200) -> tuple[float, float]:
+    """p50, p95 of the classifier + detector on one message at a time (features already computed)."""
+    times = []
+    for i in range(min(n, blocks["minilm"].shape[0])):
+        one = {k: v[i:i + 1] for k, v in blocks.items()}
+        started = time.perf_counter()
+        model.predict(one)
+        times.append((time.perf_counter() - started) * 1000.0)
+    return round(float(np.percentile(times, 50)), 3), round(float(np.percentile(times, 95)), 3)
+
+
+VARIANTS = {  # name: (IntentModel options, add the background set as out-of-scope examples)
+    "confidence (before)": ({"detector": "confidence"}, False),
+    "background set + confidence": ({"detector": "confidence"}, True),
+    "knn + confidence, intents left out": ({"detector": "knn"}, False),
+    "knn + confidence, intents left out + background": ({"detector": "knn"}, True),
+}
+
+
+def background(train_texts: list[str], embed: Embeddings, n: int = 2000, max_similarity: float = 0.6,
+               seed: int = 0) -> list[str]:
+    """A generic out-of-domain set: customer turns of STAR's training conversations (all domains) and
+    ABCD's sample, minus anything within `max_similarity` (cosine) of one of the bot's own examples."""
+    import random
+
+    from core.paths import datasets_dir
+    from data.prepare.oos_bots import star_turns
+
+    texts = sorted({t for _, t, _ in star_turns(datasets_dir() / "star" / "conversations.jsonl")["train"]})
+    abcd = json.loads((datasets_dir() / "abcd" / "abcd_sample.json").read_text(encoding="utf-8"))
+    texts += sorted({t for c in abcd for who, t in c["original"] if who == "customer" and len(t.split()) >= 4})
+    random.Random(seed).shuffle(texts)
+    texts = texts[: 3 * n]
+    sims = embed(texts) @ embed(train_texts).T
+    kept = [t for t, s in zip(texts, sims.max(axis=1)) if s < max_similarity]
+    return kept[:n]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", default="dev", choices=["dev", "test"])
+    parser.add_argument("--bots", default="bank30,bank50,star20")
+    parser.add_argument("--shares", default="0.2,0.35,0.5")
+    parser.add_argument("--max-fallback-rates", default="0.25")
+    parser.add_argument("--variants", default="", help="only the variants whose name contains this")
+    args = parser.parse_args(argv)
+    embed = Embeddings(ROOT / "var" / "models" / "encoder-onnx")
+    out: dict = {}
+    for bot in args.bots.split(","):
+        train, test = rows(EVAL / bot / "train.csv"), rows(EVAL / bot / f"{args.part}.csv")
+        extra = [(t, "oos") for t in background([t for t, _ in train], embed)]
+        for name, (options, with_background) in VARIANTS.items():
+            if args.variants not in name:
+                continue
+            data = train + (extra if with_background else [])
+            make = blocks_for([t for t, _ in data], embed)
+            train_blocks, test_blocks = make([t for t, _ in data]), make([t for t, _ in test])
+            for share in [float(x) for x in args.shares.split(",")]:
+                for cap in [float(x) for x in args.max_fallback_rates.split(",")]:
+                    started = time.perf_counter()
+                    model = IntentModel(expected_oos_share=share, max_fallback_rate=cap,
+                                        **options).fit(train_blocks, [i for _, i in data])
+                    result = score(model, test_blocks, [i for _, i in test])
+                    result["fit_s"] = round(time.perf_counter() - started, 1)
+                    result["classify_p50_ms"], result["classify_p95_ms"] = classify_ms(model, test_blocks)
+                    out.setdefault(bot, {})[f"{name} @ share {share}, cap {cap}"] = result
+                    print(bot, name, share, cap, result, file=sys.stderr)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
