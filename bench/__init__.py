@@ -11,6 +11,8 @@ the current figures and the command behind each.
 | `console_list` | `python -m bench.console_list` | the console's conversation list on 100,000 conversations |
 | `kb_profile` | `supportbot bench kb-profile` | one KB answer end to end: ms and CPU per stage (Rasa NLU, turn, action, bot service) |
 | `answers` | `supportbot eval answers` | concise KB answers against hand-labelled paragraphs: share right, words per answer |
+| `assist` | `supportbot bench assist` | the console's suggestion panel: refresh latency (replies + KB passages) for a 20-turn conversation |
+| `assist_eval` | `supportbot eval assist` | suggested replies against what agents wrote: recall@1, recall@3, ms per suggestion |
 | `kb_threshold` | `python -m bench.kb_threshold` | where to put `kb_min_score` (KB answers in and out of scope) |
 | `retrieval_eval_set` | `python -m bench.retrieval_eval_set` | builds the held-out set of `supportbot eval retrieval` |
 

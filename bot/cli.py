@@ -35,12 +35,14 @@ EVAL_COMMANDS: dict[str, str] = {
     "intents": "nlu.cli:eval_intents",
     "pii": "privacy.cli:eval_pii",
     "answers": "bench.answers:eval_answers",
+    "assist": "bench.assist_eval:eval_assist",
 }
 
 BENCH_COMMANDS: dict[str, str] = {
     "chat": "bench.chat:bench_chat",
     "index": "bench.index:bench_index",
     "kb-profile": "bench.kb_profile:kb_profile",
+    "assist": "bench.assist:bench_assist",
 }
 
 

@@ -117,6 +117,9 @@ def collect_status(settings: Settings) -> dict:
     }
     manifest = settings.index_dir / "manifest.json"
     out["artifacts"]["kb_index"] = {"path": str(settings.index_dir), "exists": manifest.exists()}
+    from finetune.first_model import status as dialogue_model_status
+
+    out["dialogue_model"] = dialogue_model_status(settings)
     try:
         from sqlalchemy import text
 
@@ -132,6 +135,18 @@ def collect_status(settings: Settings) -> dict:
     return out
 
 
+def describe_dialogue_model(info: dict) -> str:
+    """`serving VERSION`, or the first model's training progress, or what to do."""
+    first = info.get("first_model") or {}
+    if first.get("state") == "training":
+        return f"training  {first.get('step') or ''}".rstrip()
+    if info.get("serving"):
+        return f"serving   {info['serving']}"
+    if first.get("state") in ("failed", "rejected", "interrupted"):
+        return f"{first['state']:9s} {first.get('error') or first.get('step') or ''} (see var/logs/first_model.log)"
+    return "none      run `supportbot train` or `supportbot retrain`"
+
+
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the status as one JSON object.")
 def status(as_json: bool) -> None:
@@ -145,6 +160,7 @@ def status(as_json: bool) -> None:
     for name, a in info["artifacts"].items():
         state = "ok" if a.get("exists") and a.get("up_to_date", True) else ("stale" if a.get("exists") else "missing")
         click.echo(f"{name:10s} {state:7s} {a['path']}")
+    click.echo(f"{'dialogue':10s} {describe_dialogue_model(info['dialogue_model'])}")
     db = info["database"]
     click.echo(f"{'database':10s} {'ok' if db['reachable'] else 'DOWN':5s} {db['url']}")
     healthy = all(s["healthy"] for s in info["services"].values())

@@ -1,7 +1,8 @@
 """`supportbot train`: bring every artifact the running bot needs up to date, doing only what changed.
 
 Steps, each idempotent: migrate the store; export the ONNX sentence encoder for Rasa; build or
-update the knowledge-base index; train the Rasa model when its inputs' fingerprint changed.
+update the knowledge-base index; train the Rasa model when its inputs' fingerprint changed; start
+training the first dialogue model in the background while none is registered (finetune.first_model).
 """
 
 from __future__ import annotations
@@ -88,6 +89,13 @@ def train_rasa(settings: Settings, force: bool = False, say: Callable[[str], Non
             "train_seconds": round(time.monotonic() - t0, 1)}
 
 
+def start_first_model(settings: Settings) -> dict:
+    """The first dialogue model trains in the background (finetune.first_model); this returns at once."""
+    from finetune.first_model import start_background
+
+    return start_background(settings)
+
+
 def train_all(settings: Settings, force: bool = False, say: Callable[[str], None] = print) -> dict:
     report: dict = {}
     steps: list[tuple[str, Callable[[], dict]]] = [
@@ -95,6 +103,7 @@ def train_all(settings: Settings, force: bool = False, say: Callable[[str], None
         ("encoder", lambda: export_encoder(settings)),
         ("kb_index", lambda: build_kb_index(settings)),
         ("rasa", lambda: train_rasa(settings, force=force, say=say)),
+        ("dialogue_model", lambda: start_first_model(settings)),
     ]
     for name, step in steps:
         t0 = time.monotonic()

@@ -134,6 +134,8 @@ class Settings(BaseSettings):
     finetune_eval_cases: int = 2000
     promotion_margin: float = 0.02
     response_reload_s: float = 5.0
+    first_model_logs: str = "demo"
+    first_model_max_steps: int = 60
     tracker_store_url: str = ""
     generator_base_model: str = ""
     generator_lora_rank: int = 8

@@ -142,7 +142,10 @@ def read_jsonl(path: Path | str, since: str | dt.datetime | None = None) -> Impo
 
 
 def read_store(db_url: str, since: str | dt.datetime | None = None) -> ImportResult:
-    """Conversations from our own store; an agent's reply correction replaces the bot turn it corrects."""
+    """Conversations from our own store; an agent's reply correction replaces the bot turn it corrects.
+
+    Agent turns (human mode) are kept as they are: they become training pairs. One sent from a
+    console suggestion carries `"label"`: `confirmed` (accepted unchanged) or `correction` (edited)."""
     from sqlalchemy import select
     from sqlalchemy.exc import SQLAlchemyError
     from sqlalchemy.orm import selectinload
@@ -165,6 +168,7 @@ def read_store(db_url: str, since: str | dt.datetime | None = None) -> ImportRes
                     select(Correction).join(Turn).where(Correction.kind == "reply").order_by(Correction.created_at)
                 )
             }
+            labels = assist_labels(s)
     except SQLAlchemyError as exc:
         raise LogSourceError(f"cannot read conversations from the store ({exc.__class__.__name__}: {exc}); "
                              "check DATABASE_URL and run `supportbot train` to migrate it") from exc
@@ -176,9 +180,24 @@ def read_store(db_url: str, since: str | dt.datetime | None = None) -> ImportRes
             if t.speaker not in SPEAKERS:  # system notes are not dialogue
                 continue
             text, speaker = (fixes[t.id], "agent") if t.id in fixes else (t.text or "", t.speaker)
-            turns.append({"speaker": speaker, "text": text, "ts": to_epoch(t.created_at)})
+            turn = {"speaker": speaker, "text": text, "ts": to_epoch(t.created_at)}
+            if t.id in labels:
+                turn["label"] = labels[t.id]
+            turns.append(turn)
         result.conversations.append({"conversation_id": conv.id, "source": "store", "turns": turns})
     return result
+
+
+def assist_labels(s) -> dict[int, str]:
+    """Agent turns sent from a console suggestion: `confirmed` (sent unchanged) or `correction` (edited)."""
+    from sqlalchemy import select
+
+    from core.store.models import AssistSuggestion
+
+    rows = s.execute(select(AssistSuggestion.turn_id, AssistSuggestion.outcome)
+                     .where(AssistSuggestion.turn_id.is_not(None),
+                            AssistSuggestion.outcome.in_(("accepted", "edited")))).all()
+    return {tid: "confirmed" if outcome == "accepted" else "correction" for tid, outcome in rows}
 
 
 def _db_time(d: dt.datetime, url: str) -> dt.datetime:

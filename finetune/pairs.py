@@ -27,11 +27,14 @@ def make_pairs(conversations: list[dict], context_turns: int = 3) -> list[dict]:
         for i, turn in enumerate(turns):
             if i == 0 or turn["speaker"] != "agent":
                 continue
-            pairs.append({
+            pair = {
                 "conversation_id": conv["conversation_id"],
                 "context": format_context(turns[:i], context_turns),
                 "reply": turn["text"],
-            })
+            }
+            if turn.get("label"):  # confirmed / correction: a reply sent from a console suggestion
+                pair["label"] = turn["label"]
+            pairs.append(pair)
     return pairs
 
 

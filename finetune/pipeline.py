@@ -92,6 +92,8 @@ def prepare_data(settings, since, files, use_store, log, max_cases: int | None) 
                                    "held-out split too small to evaluate; import more logs")
     cases = evaluator.cases
     report = {"conversations": len(conversations), "train_pairs": len(pairs), "heldout_cases": len(cases),
+              "agent_assist_pairs": {label: sum(p.get("label") == label for p in pairs)
+                                     for label in ("confirmed", "correction")},
               "sources": sources, **prep}
     return Prepared(conversations, train, validation, pairs, evaluator, report)
 

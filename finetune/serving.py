@@ -124,9 +124,14 @@ class ResponseSelector:
         model = self._model  # read once: this request uses this model throughout
         if model is None:
             return None
-        text = format_context(normalise_context(context), int(model.manifest.get("context_turns", 3)))
-        candidates = model.select([text], max(1, int(k)))[0]
-        if not candidates:
-            return None
-        return {"reply": candidates[0]["text"], "score": candidates[0]["score"], "candidates": candidates,
-                "model_version": model.version}
+        return select_with(model, context, k)
+
+
+def select_with(model: ResponseModel, context: list[dict], k: int = 5) -> dict | None:
+    """One loaded model's proposal for `context`, in the shape `ResponseSelector.select` returns."""
+    text = format_context(normalise_context(context), int(model.manifest.get("context_turns", 3)))
+    candidates = model.select([text], max(1, int(k)))[0]
+    if not candidates:
+        return None
+    return {"reply": candidates[0]["text"], "score": candidates[0]["score"], "candidates": candidates,
+            "model_version": model.version}

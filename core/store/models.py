@@ -252,3 +252,29 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(32))  # erase | export | reveal | redact | retention
     target: Mapped[str] = mapped_column(String(255), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# --- agent assist ------------------------------------------------------------------------------
+class AssistSuggestion(Base):
+    """One reply suggestion shown to an agent in the console, and what became of it: `outcome` is
+    empty while it is on screen, then accepted (sent unchanged), edited (`final_text` is what was
+    sent) or ignored (another reply was sent, or a new customer message replaced the panel).
+    `turn_id` is the agent turn that was sent with it; `batch` groups one panel refresh."""
+
+    __tablename__ = "assist_suggestions"
+    __table_args__ = (Index("ix_assist_suggestions_conversation", "conversation_id", "shown_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    batch: Mapped[str] = mapped_column(String(32), index=True)
+    rank: Mapped[int] = mapped_column(Integer)  # 1-based position in the panel
+    template: Mapped[str] = mapped_column(Text, default="")  # the reply as the model's bank holds it
+    text: Mapped[str] = mapped_column(Text, default="")  # as shown: placeholders with a slot value filled
+    score: Mapped[Optional[float]] = mapped_column(Float)
+    model_version: Mapped[Optional[str]] = mapped_column(String(64))
+    shown_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    outcome: Mapped[Optional[str]] = mapped_column(String(16))  # accepted | edited | ignored
+    final_text: Mapped[Optional[str]] = mapped_column(Text)
+    turn_id: Mapped[Optional[int]] = mapped_column(ForeignKey("turns.id", ondelete="SET NULL"), index=True)
+    resolved_at: Mapped[Optional[dt.datetime]] = mapped_column()

@@ -2,6 +2,10 @@
 
     .venv/bin/python data/prepare/star.py            # -> var/datasets/star/{train,heldout}.jsonl
     .venv/bin/python data/prepare/star.py --fraction 0.1 --seed 13
+    .venv/bin/python data/prepare/star.py --domain bank   # -> var/datasets/star-bank/: the demo bank's logs
+
+`--domain bank` keeps only the bank-domain conversations (balance enquiries, fraud reports; about
+740): the demo bank's own support logs, from which `supportbot train` trains its first dialogue model.
 
 The split hashes (seed, conversation_id), so it is fixed: the held-out conversations are the same on
 every machine and are never used for training or tuning. Lines are copied byte for byte (cleaning
@@ -29,7 +33,17 @@ def datasets_dir() -> Path:
     return Path(os.environ.get("SUPPORTBOT_DATASETS_DIR") or ROOT.parent / "shared" / "datasets")
 
 
-def prepare(source: Path, out_dir: Path, fraction: float, seed: int) -> dict:
+def in_domain(raw: bytes, domain: str | None) -> bool:
+    """Whether a line is a conversation of `domain` (every line when no domain is asked for)."""
+    if domain is None:
+        return True
+    try:
+        return domain in (json.loads(raw).get("domains") or [])
+    except (ValueError, AttributeError):
+        return False
+
+
+def prepare(source: Path, out_dir: Path, fraction: float, seed: int, domain: str | None = None) -> dict:
     if not source.is_file():
         raise SystemExit(f"STAR logs not found at {source}: set SUPPORTBOT_DATASETS_DIR to the folder holding star/")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -39,7 +53,7 @@ def prepare(source: Path, out_dir: Path, fraction: float, seed: int) -> dict:
             (out_dir / "heldout.jsonl").open("wb") as held:
         for lineno, raw in enumerate(src, start=1):
             digest.update(raw)
-            if not raw.strip():
+            if not raw.strip() or not in_domain(raw, domain):
                 continue
             try:
                 cid = str(json.loads(raw)["conversation_id"])
@@ -53,6 +67,7 @@ def prepare(source: Path, out_dir: Path, fraction: float, seed: int) -> dict:
         "built_by": "data/prepare/star.py",
         "source": str(source),
         "source_sha256": digest.hexdigest(),
+        "domain": domain,
         "split": {"by": "conversation_id", "heldout_fraction": fraction, "seed": seed},
         "conversations": counts,
         "files": {"train": "train.jsonl", "heldout": "heldout.jsonl"},
@@ -64,12 +79,14 @@ def prepare(source: Path, out_dir: Path, fraction: float, seed: int) -> dict:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=Path, default=None, help="conversations.jsonl (default: the shared STAR file)")
-    parser.add_argument("--out", type=Path, default=ROOT / "var" / "datasets" / "star")
+    parser.add_argument("--out", type=Path, default=None, help="default var/datasets/star (star-DOMAIN with --domain)")
+    parser.add_argument("--domain", default=None, help="keep only conversations of this domain (e.g. bank)")
     parser.add_argument("--fraction", type=float, default=0.1, help="share of conversations held out")
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args(argv)
     source = args.source or datasets_dir() / "star" / "conversations.jsonl"
-    print(json.dumps(prepare(source, args.out, args.fraction, args.seed)))
+    out = args.out or ROOT / "var" / "datasets" / ("star" + (f"-{args.domain}" if args.domain else ""))
+    print(json.dumps(prepare(source, out, args.fraction, args.seed, args.domain)))
 
 
 if __name__ == "__main__":

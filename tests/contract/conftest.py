@@ -21,7 +21,7 @@ AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 def trained(tmp_path_factory):
     from bot.training import train_all
 
-    settings = Settings()
+    settings = Settings(first_model_logs="")  # the background first dialogue model: tests/finetune/test_first_model.py
     report = train_all(settings, say=lambda m: print(m))
     return settings, report
 

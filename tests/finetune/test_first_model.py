@@ -1,0 +1,68 @@
+"""The first dialogue model: `supportbot train`'s background step trains it from logs (a tiny real log
+set, two real training steps in a real child process), the gate promotes it, the response selector
+serves it without a restart, `supportbot status` shows progress then the serving version, and a
+second start does nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from bot.runner import describe_dialogue_model
+from core.paths import datasets_dir
+from core.settings import Settings
+from finetune.first_model import read_progress, start_background, status, write_progress
+from finetune.serving import ResponseSelector
+
+
+@pytest.fixture
+def tiny_logs(tmp_path):
+    """The first 200 bank-domain STAR conversations, as a customer's log file (the gate needs 100 distinct held-out replies)."""
+    out = tmp_path / "bank.jsonl"
+    kept = []
+    with (datasets_dir() / "star" / "conversations.jsonl").open() as fh:
+        for line in fh:
+            if "bank" in (json.loads(line).get("domains") or []):
+                kept.append(line)
+            if len(kept) == 200:
+                break
+    out.write_text("".join(kept))
+    return out
+
+
+def test_background_first_model_is_promoted_and_served(tmp_path, tiny_logs, monkeypatch):
+    # the child process reads these from its environment, like the rest of its settings
+    monkeypatch.setenv("SUPPORTBOT_PROMOTION_MARGIN", "-1")  # two steps need not beat the base encoder
+    monkeypatch.setenv("SUPPORTBOT_FINETUNE_BATCH_SIZE", "8")
+    monkeypatch.setenv("SUPPORTBOT_FINETUNE_DEVICE", "cpu")
+    monkeypatch.setenv("SUPPORTBOT_FINETUNE_HOLDOUT_FRACTION", "0.35")
+    settings = Settings(var_dir=tmp_path / "var", first_model_logs=str(tiny_logs), first_model_max_steps=2,
+                        response_reload_s=0.0, faiss_device="cpu")
+    assert describe_dialogue_model(status(settings)).startswith("none")
+
+    started = start_background(settings, wait=True)
+    assert started["started"] is True
+    progress = read_progress(settings)
+    log = (settings.var_dir / "logs" / "first_model.log").read_text()
+    assert progress["state"] == "serving", log[-3000:]
+    info = status(settings)
+    assert info["serving"] == progress["version"]
+    assert describe_dialogue_model(info) == f"serving   {progress['version']}"
+
+    selector = ResponseSelector(settings).load()
+    out = selector.select([{"speaker": "customer", "text": "I think someone used my card, I want to report fraud"}])
+    assert out["model_version"] == progress["version"] and out["reply"]
+
+    again = start_background(settings)
+    assert again == {"started": False, "reason": "a response model is registered"}
+
+
+def test_progress_while_training_and_switched_off(tmp_path):
+    settings = Settings(var_dir=tmp_path / "var", first_model_logs="")
+    assert start_background(settings)["started"] is False
+    write_progress(settings, state="training", step="3/5 training from the base encoder on 900 pairs", pid=os.getpid())
+    assert describe_dialogue_model(status(settings)) == "training  3/5 training from the base encoder on 900 pairs"
+    write_progress(settings, pid=2**22 + 12345)  # a pid that is not running: the training was interrupted
+    assert describe_dialogue_model(status(settings)).startswith("interrupted")
