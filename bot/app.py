@@ -55,10 +55,19 @@ class Limits:
     ip: RateLimiter
 
 
+def make_hub(settings: Settings):
+    """The in-process hub for one replica; with `hub_url` the one all replicas share."""
+    if not settings.hub_url:
+        return Hub()
+    from bot.hub_shared import SharedHub, make_bus
+
+    return SharedHub(make_bus(settings.hub_url))
+
+
 def build_services(settings: Settings, db: Database | None = None) -> Services:
     """The standard wiring: the configured database, a fresh hub, Rasa client and (if present) handoff."""
     db = db or Database(settings.db_url)
-    hub = Hub()
+    hub = make_hub(settings)
     if settings.nlu_details_source not in NLU_DETAILS_SOURCES:
         raise ValueError(f"SUPPORTBOT_NLU_DETAILS_SOURCE is {settings.nlu_details_source!r}; "
                          f"use one of {', '.join(NLU_DETAILS_SOURCES)}.")
@@ -93,7 +102,9 @@ def create_app(services: Services) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        await services.hub.start()
         yield
+        await services.hub.aclose()
         await channel.aclose()
         await services.rasa.aclose()
         if services.tracker_events is not None:

@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     ip_rate_burst: int = 100
     history_limit: int = 200
     nlu_details_source: str = "rasa_channel"
+    hub_url: str = ""
 
     # --- Rasa and the action server ---------------------------------------------
     rasa_port: int = 5005
