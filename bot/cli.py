@@ -33,6 +33,7 @@ EVAL_COMMANDS: dict[str, str] = {
 
 BENCH_COMMANDS: dict[str, str] = {
     "chat": "bot.bench_chat:bench_chat",
+    "soak": "bot.bench_soak:bench_soak",
     "index": "retrieval.cli:bench_index",
 }
 

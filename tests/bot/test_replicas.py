@@ -23,7 +23,7 @@ from sqlalchemy import select
 from bot.console.accounts import Accounts
 from core.store.db import Database
 from core.store.models import Turn
-from tests.bot.balancer import Failover
+from bot.bench_front import Front
 from tests.bot.test_widget_browser import CHROMIUM_ARGS, widget
 from tests.support import free_port, start, stop, wait_http
 
@@ -37,7 +37,7 @@ def replicas(postgres_url, redis_server, rasa_server, tmp_path):
     db.migrate()
     Accounts(db).add("ann", PASSWORD, "agent", "Ann Agent")
     ports = [free_port(), free_port()]
-    env = {"SUPPORTBOT_DATABASE_URL": postgres_url, "SUPPORTBOT_HUB_URL": redis_server.url,
+    env = {"SUPPORTBOT_DATABASE_URL": postgres_url, "SUPPORTBOT_HUB_URL": redis_server.url(),
            "SUPPORTBOT_RASA_URL": rasa_server.url, "SUPPORTBOT_RASA_TRACKER_URL": rasa_server.tracker_url,
            "SUPPORTBOT_CONSOLE_SECRET_KEY": "replicas-share-this-key", "SUPPORTBOT_VAR_DIR": str(tmp_path)}
     procs = [start([sys.executable, "-m", "bot.serve"], tmp_path / f"bot-{i}.log",
@@ -81,7 +81,7 @@ async def until(condition, timeout: float = 20.0):
 
 async def test_customer_on_one_replica_agent_on_the_other_and_a_replica_killed_mid_answer(replicas):
     db, procs, (port_a, port_b) = replicas
-    front = Failover([port_a, port_b])
+    front = Front([port_a, port_b], policy="first")
     await front.start()
     agent = await agent_console(f"http://127.0.0.1:{port_b}")
     queue: list[dict] = []

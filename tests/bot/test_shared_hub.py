@@ -56,7 +56,7 @@ async def test_redis_hub_crosses_replicas_and_survives_a_redis_restart(redis_ser
         await asyncio.sleep(0)
         await asyncio.to_thread(redis_server.start)
 
-    await crosses_replicas(redis_server.url, restart)
+    await crosses_replicas(redis_server.url(), restart)
 
 
 @pytest.mark.postgres
