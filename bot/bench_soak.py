@@ -226,23 +226,25 @@ def store_counts(db_url: str, ids: list[str]) -> dict:
         rows = conn.execute(text("SELECT conversation_id, seq, speaker, text, client_msg_id, answered FROM turns "
                                  "ORDER BY conversation_id, seq")).all()
     engine.dispose()
-    wanted, seen, dup, answered, unsettled = set(ids), {}, 0, 0, []
+    wanted, seen, answered, unsettled = set(ids), {}, 0, []
     replies: dict = {}
     last_customer = None
     for r in rows:
         if r.speaker == "customer":
-            last_customer = (r.conversation_id, r.seq)
+            last_customer = (r.conversation_id, r.seq, r.client_msg_id, r.text)
             if r.client_msg_id in wanted:
                 seen[r.client_msg_id] = seen.get(r.client_msg_id, 0) + 1
                 answered += r.answered is True
                 if r.answered is None:
-                    unsettled.append(r.client_msg_id)
+                    unsettled.append(f"{r.client_msg_id}: {r.text}")
         elif r.speaker == "bot" and last_customer is not None and last_customer[0] == r.conversation_id:
             key = (last_customer, r.text)
             replies[key] = replies.get(key, 0) + 1
-    dup += sum(c - 1 for c in seen.values()) + sum(c - 1 for c in replies.values())
+    doubled = [f"{k[0][2]}: {k[0][3]!r} -> {k[1][:60]!r} x{c}" for k, c in replies.items() if c > 1]
+    doubled += [f"{i}: stored x{c}" for i, c in seen.items() if c > 1]
+    dup = sum(c - 1 for c in seen.values()) + sum(c - 1 for c in replies.values())
     return {"stored": len(seen), "answered": answered, "duplicates": dup, "unsettled": unsettled,
-            "stored_ids": set(seen)}
+            "doubled": doubled, "stored_ids": set(seen)}
 
 
 async def run_soak(settings, sessions: int, minutes: float, replicas: int, with_chaos: bool, think_ms: float,
@@ -334,6 +336,7 @@ async def run_soak(settings, sessions: int, minutes: float, replicas: int, with_
             "longest_reconnect_s": round(tally.longest_reconnect_s, 2),
             "faults": tally.faults, "p50_ms": percentile(calm, 50), "p95_ms": percentile(calm, 95),
             "memory_mb": memory, "restarts": {c.svc.name: c.restarts for c in supervisor.children},
+            "examples": {"lost": counts["unsettled"][:5], "duplicates": counts["doubled"][:5]},
         }
     finally:
         stop_all(services)
