@@ -38,9 +38,12 @@ def main(argv: list[str] | None = None) -> None:
     from actions.server import create_app, serve
     from actions.services import ActionServices
 
-    services = ActionServices.from_settings(get_settings(), index_dir=args.index_dir)
+    from core.secrets import action_token
+
+    settings = get_settings()
+    services = ActionServices.from_settings(settings, index_dir=args.index_dir)
     services.warm_up()
-    serve(create_app(services), args.host, args.port)
+    serve(create_app(services, token=action_token(settings)), args.host, args.port)
 
 
 if __name__ == "__main__":

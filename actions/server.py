@@ -3,12 +3,18 @@
 Actions are registered as instances holding `ActionServices`, so the encoder, the index and the
 response selector are loaded once (by `ActionServices.warm_up`) and shared by every request.
 Besides rasa_sdk's `/health`, `/webhook` and `/actions`, `/status` reports what is loaded.
+
+Only Rasa may run actions: every path but `/health` needs the action token (`?token=`, which Rasa's
+`action_endpoint.token` sends, or an `X-Action-Token` header), compared in constant time; anything else
+gets 401 before rasa-sdk sees the request (docs/security.md).
 """
 
 from __future__ import annotations
 
 from rasa_sdk.endpoint import create_app as create_sdk_app
 from rasa_sdk.executor import ActionExecutor
+import hmac
+
 from sanic import Sanic, response
 
 from actions.answer import ActionAnswerQuestion
@@ -29,8 +35,27 @@ def build_executor(services: ActionServices) -> ActionExecutor:
     return executor
 
 
-def create_app(services: ActionServices) -> Sanic:
-    app = create_sdk_app(build_executor(services), cors_origins=services.settings.allowed_origins)
+def require_token(app: Sanic, token: str) -> Sanic:
+    """Refuse every request but `/health` that does not carry `token`."""
+    want = token.encode()
+
+    @app.on_request
+    async def check_token(request):
+        if request.path == "/health" or not want:
+            return None
+        given = request.args.get("token") or request.headers.get("x-action-token") or ""
+        if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), want):
+            return response.json({"error": "unauthorized", "message": "Only Rasa may call the action server: "
+                                  "send the action token (SUPPORTBOT_ACTION_TOKEN / var/action_token)."},
+                                 status=401)
+        return None
+
+    return app
+
+
+def create_app(services: ActionServices, token: str = "") -> Sanic:
+    app = create_sdk_app(build_executor(services), cors_origins=[])  # browsers have no business here
+    require_token(app, token)
 
     @app.get("/status")
     async def status(_request):

@@ -21,9 +21,17 @@ from bot.apikeys import ApiKeys
 from bot.channel import Channel
 from bot.conversations import ConversationStore
 from bot.hub import Hub
+from bot.identity import Identity
 from bot.rasa_client import RasaClient
 from bot.ratelimit import RateLimiter
+from bot.ratelimit_shared import SharedRateLimiter, make_limiter
+from bot.recovery import recover
 from bot.sessions import Sessions
+from bot.web.body_limit import BodyLimit
+from bot.web.headers import SecurityHeaders
+from bot.web.limits import FrameCosts, SocketCounter
+from bot.web.proxies import ClientAddress
+from core.secrets import rasa_token
 from core.settings import NLU_DETAILS_SOURCES, Settings
 from core.store.db import Database
 from bot.tracker_events import TrackerEvents
@@ -51,8 +59,8 @@ class Services:
 
 @dataclass
 class Limits:
-    session: RateLimiter
-    ip: RateLimiter
+    session: RateLimiter | SharedRateLimiter
+    ip: RateLimiter | SharedRateLimiter
 
 
 def make_hub(settings: Settings):
@@ -72,7 +80,8 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
         raise ValueError(f"SUPPORTBOT_NLU_DETAILS_SOURCE is {settings.nlu_details_source!r}; "
                          f"use one of {', '.join(NLU_DETAILS_SOURCES)}.")
     rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_s,
-                      channel="supportbot" if settings.nlu_details_source == "rasa_channel" else "rest")
+                      channel="supportbot" if settings.nlu_details_source == "rasa_channel" else "rest",
+                      token=rasa_token(settings))
     handoff = None
     if importlib.util.find_spec("bot.handoff") is not None:
         from bot.handoff import Handoff
@@ -103,6 +112,7 @@ def create_app(services: Services) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         await services.hub.start()
+        await recover(services, channel)  # turns a crash left unanswered (bot/recovery.py)
         yield
         await services.hub.aclose()
         await channel.aclose()
@@ -115,11 +125,21 @@ def create_app(services: Services) -> FastAPI:
     app.state.channel = channel
     app.state.sessions = Sessions(services.store, services.settings.session_idle_days)
     app.state.apikeys = ApiKeys(services.db)
-    app.state.limits = Limits(
-        session=RateLimiter(settings.session_rate_per_minute, settings.session_rate_burst, "per conversation"),
-        ip=RateLimiter(settings.ip_rate_per_minute, settings.ip_rate_burst, "from your network"),
+    app.state.limits = Limits(  # in memory, or shared by the replicas through Redis (ratelimit_url)
+        session=make_limiter(settings.session_rate_per_minute, settings.session_rate_burst, "per conversation",
+                             settings.ratelimit_url),
+        ip=make_limiter(settings.ip_rate_per_minute, settings.ip_rate_burst, "from your network",
+                        settings.ratelimit_url),
     )
+    app.state.client_address = ClientAddress(settings.trusted_proxies)
+    app.state.sockets = SocketCounter(settings.ws_max_sockets_per_ip)
+    app.state.frame_costs = FrameCosts(settings.ws_frame_costs)
+    app.state.identity = Identity(settings.identity_secrets)
     errors.install(app)
+    # the last one added runs first: the body cap, before anything parses or authenticates
+    app.add_middleware(SecurityHeaders, allowed_origins=settings.allowed_origins, proxies=app.state.client_address,
+                       hsts_max_age_s=settings.hsts_max_age_s)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     from bot.web.http import router
     from bot.web.ws import widget_socket

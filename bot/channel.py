@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.errors import (EmptyMessage, HandoffUnavailable, InvalidRequest, MessageTooLong, NotFound, RasaTimeout,
                         RasaUnavailable, ServiceError)
+from bot.text_rules import escape_command, valid_text
 from bot.rasa_client import RasaAnswer
 from bot.replies import nlu_details, parse_replies, turn_start
 
@@ -68,9 +69,7 @@ class Channel:
         return await run_in_threadpool(fn, *args, **kwargs)
 
     def check_text(self, text: Any) -> str:
-        if not isinstance(text, str):
-            raise InvalidRequest("`text` must be a string.")
-        text = text.strip()
+        text = valid_text(text).strip()
         if not text:
             raise EmptyMessage("The message is empty; type something before sending.")
         limit = self.settings.max_message_chars
@@ -86,7 +85,9 @@ class Channel:
 
         `emit` receives the events for the customer's own connection as they happen (ack, typing,
         messages); the same turns are also published on the hub for other tabs and the console.
-        `rasa_text` is what Rasa gets instead of the text (a quick-reply button's payload).
+        `rasa_text` is what Rasa gets instead of the text (the payload of an offered button, looked up
+        server-side); otherwise Rasa gets the text, escaped when it starts with `/` so it is never
+        parsed as an intent command. The customer turn stores what Rasa got when it differs.
         The work runs to its end even if the caller goes away (a tab closed while the bot was
         thinking): the answer is still stored, and the history shows it next time.
         """
@@ -100,12 +101,17 @@ class Channel:
         text = self.check_text(text)
         if client_msg_id is not None and (not isinstance(client_msg_id, str) or len(client_msg_id) > 64):
             raise InvalidRequest("`client_msg_id` must be a string of at most 64 characters.")
+        if client_msg_id is not None:
+            valid_text(client_msg_id, "client_msg_id")
+        rasa_text = rasa_text if rasa_text is not None else escape_command(text)
         turn = await self.db(self.s.store.append_customer_turn, session["session_id"], session["channel"],
-                             text, client_msg_id)
+                             text, client_msg_id, None if rasa_text == text else rasa_text,
+                             session.get("verified_user_id"))
+        turn["verified_user_id"] = session.get("verified_user_id")
         conv_id = turn["conversation_id"]
         # durable now: Rasa starts on it while the ack and the typing indicator go out
         call = None if turn["duplicate"] or turn["status"] in HUMAN_STATUSES else self._ask_rasa(
-            conv_id, turn, rasa_text or text)
+            conv_id, turn, rasa_text)
         if call is not None:
             await asyncio.sleep(0)  # the request goes out to Rasa before the ack and typing frames
         await emit({"type": "ack", "client_msg_id": client_msg_id, "turn_id": turn["turn_id"],
@@ -113,7 +119,7 @@ class Channel:
         result = {"conversation_id": conv_id, "customer_turn": turn, "status": turn["status"],
                   "duplicate": turn["duplicate"], "replies": [], "answered": None}
         try:
-            return {**result, **await self._answer(turn, rasa_text or text, emit, call)}
+            return {**result, **await self._answer(turn, rasa_text, emit, call)}
         finally:
             # the end of this message's answer (also for resends and while a person has the chat)
             await emit({"type": "typing", "on": False, "client_msg_id": client_msg_id})
@@ -136,8 +142,11 @@ class Channel:
 
     def _ask_rasa(self, conv_id: str, turn: dict, text: str) -> asyncio.Future:
         """Start sending the message to Rasa; it runs on (up to rasa_late_reply_s) whoever waits for it."""
+        metadata = {"turn_id": turn["turn_id"]}
+        if turn.get("verified_user_id"):  # the host site's user, HMAC-verified (bot/identity.py)
+            metadata["verified_user_id"] = turn["verified_user_id"]
         return asyncio.ensure_future(self.s.rasa.send(
-            conv_id, text, metadata={"turn_id": turn["turn_id"]}, timeout_s=self.settings.rasa_late_reply_s))
+            conv_id, text, metadata=metadata, timeout_s=self.settings.rasa_late_reply_s))
 
     async def _forward(self, conv_id: str, turn: dict, emit: Emit, call: asyncio.Future) -> dict:
         done, _ = await asyncio.wait({call}, timeout=self.settings.rasa_timeout_s)
@@ -200,18 +209,30 @@ class Channel:
         self.s.hub.publish(conv_id, event)
         return {"replies": [stored], "answered": False, "notice": reason}
 
-    async def _late_reply(self, conv_id: str, turn: dict, call: asyncio.Future) -> None:
-        """A slow answer that arrives after the notice is still stored and delivered through the hub."""
+    async def _late_reply(self, conv_id: str, turn: dict, call: asyncio.Future, unanswered: bool = False) -> None:
+        """A slow answer that arrives after the notice is still stored and delivered through the hub.
+        `unanswered`: no notice was stored yet (a resumed turn); when no answer comes, mark it."""
         try:
             answer: RasaAnswer = await call
         except RasaUnavailable as exc:
             log.warning("late Rasa answer for turn %s never came: %s", turn["turn_id"], exc)
+            if unanswered:
+                await self._unanswered(conv_id, turn, "rasa_unavailable", _quiet)
             return
         replies, handoff = parse_replies(answer.messages)
+        if not replies and unanswered:
+            await self._unanswered(conv_id, turn, "no_reply", _quiet)
         if replies:
             await self._deliver(conv_id, turn, replies, _quiet, answer.events)
         if handoff:
             await self._bot_handoff(conv_id)
+
+    def resume(self, turn: dict) -> None:
+        """Answer a stored customer turn whose answer was lost (bot/recovery.py), in the background:
+        Rasa gets what it would have got, and the answer reaches the customer through the hub."""
+        conv_id = turn["conversation_id"]
+        text = turn.get("rasa_text") or turn["text"]
+        self._spawn(self._late_reply(conv_id, turn, self._ask_rasa(conv_id, turn, text), unanswered=True))
 
     # --- everything else the customer can do ---------------------------------------------------
     async def _owned(self, session: dict, conversation_id: str) -> dict:

@@ -33,7 +33,7 @@ from core.store.models import Conversation, ConversationStatus, CustomerSession,
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-TURN_FIELDS = ("client_msg_id", "answered", "intent", "confidence", "entities", "action", "buttons", "sources",
+TURN_FIELDS = ("client_msg_id", "rasa_text", "answered", "intent", "confidence", "entities", "action", "buttons", "sources",
                "candidates", "model_versions", "feedback", "agent_id", "agent_name")
 TURN_COLUMNS = ("id", "seq", "speaker", "text", "created_at", "conversation_id", *TURN_FIELDS)
 
@@ -59,7 +59,8 @@ def turn_dict(t: Turn) -> dict:
 def conversation_dict(c: Conversation) -> dict:
     return {"conversation_id": c.id, "session_id": c.session_id, "channel": c.channel, "status": c.status,
             "outcome": c.outcome, "csat": c.csat, "started_at": _iso(c.started_at), "ended_at": _iso(c.ended_at),
-            "min_confidence": c.min_confidence, "has_negative_feedback": c.has_negative_feedback}
+            "min_confidence": c.min_confidence, "has_negative_feedback": c.has_negative_feedback,
+            "verified_user_id": c.verified_user_id}
 
 
 def session_dict(s: CustomerSession) -> dict:
@@ -223,13 +224,15 @@ class ConversationStore:
             out.append(turn_row_dict(values))
         return out
 
-    def append_customer_turn(self, session_id: str, channel: str, text: str, client_msg_id: str | None) -> dict:
+    def append_customer_turn(self, session_id: str, channel: str, text: str, client_msg_id: str | None,
+                             rasa_text: str | None = None, verified_user_id: str | None = None) -> dict:
         """Store a customer message in the session's open conversation (a new one if none is open).
 
         A resend (same client_msg_id in any conversation of the session) returns the stored turn with
         "duplicate": True instead of storing it twice. The result carries the conversation's
         `status`, read in the same transaction: it decides whether the message goes to Rasa (bot) or
-        waits for a person (waiting/human).
+        waits for a person (waiting/human). `rasa_text` is what Rasa is given when it is not `text`;
+        `verified_user_id` links a new conversation to the session's verified identity.
         """
 
         def work(c: Connection) -> dict:
@@ -243,11 +246,12 @@ class ConversationStore:
                 conv_id, status, now = uuid.uuid4().hex, ConversationStatus.BOT.value, utcnow()
                 c.execute(q.NEW_CONVERSATION, {"id": conv_id, "session_id": session_id, "channel": channel,
                                                "meta": {}, "status": status, "started_at": now,
-                                               "last_activity_at": now, "has_negative_feedback": False})
+                                               "last_activity_at": now, "has_negative_feedback": False,
+                                               "verified_user_id": verified_user_id})
             else:
                 conv_id, status = found
             [turn] = self._append_rows(c, conv_id, [{"speaker": Speaker.CUSTOMER.value, "text": text,
-                                                     "client_msg_id": client_msg_id}])
+                                                     "client_msg_id": client_msg_id, "rasa_text": rasa_text}])
             return {**turn, "duplicate": False, "status": status}
 
         return self._run_core(work)
@@ -325,6 +329,52 @@ class ConversationStore:
                 if t.speaker == Speaker.CUSTOMER.value:
                     break
                 out.append(turn_dict(t))
+            return out
+
+        return self._run(work)
+
+    # --- hardening: offered buttons, verified identities, turns a crash left unanswered ----------
+    def offered_buttons(self, conversation_id: str) -> list[dict]:
+        """The buttons of the bot's latest answer (its turns after the last customer turn), as stored."""
+
+        def work(s: Session) -> list[dict]:
+            rows = s.execute(select(Turn.speaker, Turn.buttons).where(Turn.conversation_id == conversation_id)
+                             .order_by(Turn.seq.desc()).limit(20)).all()
+            offered: list[dict] = []
+            for speaker, buttons in rows:
+                if speaker == Speaker.CUSTOMER.value:
+                    break
+                offered = [b for b in (buttons or []) if isinstance(b, dict)] + offered
+            return offered
+
+        return self._run(work)
+
+    def link_identity(self, session_id: str, conversation_id: str, user_id: str) -> None:
+        """Record the verified host-site user on the session and its open conversation."""
+
+        def work(s: Session) -> None:
+            s.get(CustomerSession, session_id).verified_user_id = user_id
+            self._owned(s, session_id, conversation_id).verified_user_id = user_id
+
+        self._run(work)
+
+    def unfinished_turns(self, since: dt.datetime, limit: int = 1000) -> list[dict]:
+        """Customer turns since `since` that were stored (acknowledged) but neither answered nor marked
+        unanswered, in conversations the bot has (status bot), with nothing stored after them."""
+
+        def work(s: Session) -> list[dict]:
+            rows = s.execute(
+                select(Turn, Conversation.last_activity_at, Conversation.verified_user_id)
+                .join(Conversation, Conversation.id == Turn.conversation_id)
+                .where(Turn.speaker == Speaker.CUSTOMER.value, Turn.answered.is_(None), Turn.created_at >= since,
+                       Conversation.status == ConversationStatus.BOT.value)
+                .order_by(Turn.id).limit(limit)).all()
+            out = []
+            for turn, _activity, user in rows:
+                later = s.execute(select(Turn.id).where(Turn.conversation_id == turn.conversation_id,
+                                                        Turn.seq > turn.seq).limit(1)).first()
+                if later is None:
+                    out.append({**turn_dict(turn), "verified_user_id": user})
             return out
 
         return self._run(work)

@@ -41,12 +41,37 @@ class MessageTooLong(InvalidRequest):
     code = "message_too_long"
 
 
+class InvalidText(InvalidRequest):
+    """Text with characters that cannot be stored (a lone surrogate, NUL, a control character)."""
+
+    code = "invalid_text"
+
+
+class BodyTooLarge(InvalidRequest):
+    """A request body over `max_body_bytes`, refused while it streams in (bot/web/body_limit.py)."""
+
+    code = "body_too_large"
+
+
 class Unauthorized(ServiceError):
     code = "unauthorized"
 
 
 class OriginNotAllowed(ServiceError):
     code = "origin_not_allowed"
+
+
+class IdentityInvalid(ServiceError):
+    """The host site's user id came with a signature that does not verify (bot/identity.py)."""
+
+    code = "identity_invalid"
+
+
+class TooManyConnections(ServiceError):
+    """More open widget sockets from one address than `ws_max_sockets_per_ip`."""
+
+    code = "too_many_connections"
+    retry = True
 
 
 class UnknownSession(ServiceError):
@@ -99,8 +124,12 @@ HTTP_STATUS: dict[type[Exception], int] = {
     InvalidJson: 400,
     EmptyMessage: 422,
     MessageTooLong: 413,
+    InvalidText: 422,
+    BodyTooLarge: 413,
     Unauthorized: 401,
     OriginNotAllowed: 403,
+    IdentityInvalid: 403,
+    TooManyConnections: 429,
     UnknownSession: 404,
     NotFound: 404,
     Conflict: 409,
@@ -150,8 +179,11 @@ def install(app) -> None:
             for e in exc.errors()
         )
         bad_json = any(e.get("type") == "json_invalid" or tuple(e.get("loc", ())) == ("body",) for e in exc.errors())
+        bad_text = any(e.get("type") == "string_unicode" for e in exc.errors())  # e.g. a lone surrogate
         err = (InvalidJson('The request body must be a JSON object sent with Content-Type: application/json, '
                            'e.g. {"text": "hello"}.') if bad_json
+               else InvalidText(f"The request has text that cannot be stored ({problems}); remove invalid "
+                                "characters (lone surrogates) and send again.") if bad_text
                else InvalidRequest(f"The request is malformed ({problems}); see /docs for the expected shape."))
         return JSONResponse(error_body(err), status_code=http_status(err))
 

@@ -217,10 +217,14 @@ class Handoff:
 
         def work(s) -> dict:
             conv = self._get(s, conversation_id)
+            if conv.contact == contact:
+                return None  # the same address again (a resend, a flood): stored once
             conv.contact = contact
             return self._append(s, conv, Speaker.SYSTEM.value, "Thanks, we'll reply by email.")
 
-        self._publish_turn(conversation_id, await self._tx(work))
+        turn = await self._tx(work)
+        if turn is not None:
+            self._publish_turn(conversation_id, turn)
         return {"status": "ok"}
 
     # --- helpers --------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Callable
 
 import httpx
 
+from core.secrets import action_token, rasa_token
 from core.settings import ROOT, Settings
 
 
@@ -83,6 +84,10 @@ def platform_services(settings: Settings, env: dict[str, str] | None = None) -> 
     env.setdefault("SUPPORTBOT_ACTION_URL", f"http://127.0.0.1:{settings.action_port}/webhook")
     env.setdefault("SUPPORTBOT_PORT", str(settings.port))
     env.setdefault("SUPPORTBOT_RASA_URL", f"http://127.0.0.1:{settings.rasa_port}")
+    # Rasa's HTTP API and the action server each take a token (docs/security.md); every process reads
+    # the same generated secrets from var/ unless the settings name them
+    token = rasa_token(settings)
+    env.setdefault("SUPPORTBOT_ACTION_TOKEN", action_token(settings))
     rasa_bin = settings.rasa_venv / "bin" / "rasa"
     run_dir = settings.var_dir / "run" / f"rasa-{settings.rasa_port}"
     endpoints = run_dir / "endpoints.yml"
@@ -102,12 +107,12 @@ def platform_services(settings: Settings, env: dict[str, str] | None = None) -> 
     rasa = Service(
         "rasa",
         [
-            str(rasa_bin), "run", "--enable-api",
+            str(rasa_bin), "run", "--enable-api", "--auth-token", token,
             "--model", str(rasa_model_path(settings)),
             "--port", str(settings.rasa_port), "--interface", "127.0.0.1",
             "--endpoints", str(endpoints), "--credentials", "credentials.yml",
         ],
-        f"http://127.0.0.1:{settings.rasa_port}/status",
+        f"http://127.0.0.1:{settings.rasa_port}/status?token={token}",
         rasa_env,
         prepare=lambda: render_endpoints(settings, run_dir),
     )
@@ -130,7 +135,7 @@ def wait_healthy(services: list[Service], timeout: float = 300.0, say=print) -> 
                 raise RuntimeError(f"{svc.name} exited with code {svc.proc.returncode if svc.proc else '?'}; "
                                    f"last lines of {svc.log_path}:\n{svc.tail()}")
             if svc.healthy():
-                say(f"  {svc.name:8s} healthy at {svc.health_url}")
+                say(f"  {svc.name:8s} healthy at {svc.health_url.split('?')[0]}")  # never print a token
                 pending.remove(svc)
         if pending and time.monotonic() > deadline:
             names = ", ".join(s.name for s in pending)
@@ -188,7 +193,8 @@ def render_endpoints(settings: Settings, out_dir: Path) -> Path:
     from sqlalchemy.engine import make_url
 
     base = yaml.safe_load((ROOT / "endpoints.yml").read_text()) or {}
-    base["action_endpoint"] = {"url": f"http://127.0.0.1:{settings.action_port}/webhook"}
+    base["action_endpoint"] = {"url": f"http://127.0.0.1:{settings.action_port}/webhook",
+                               "token": action_token(settings)}
     base["tracker_store"] = tracker_store_config(settings)
     if base["tracker_store"]["dialect"] == "sqlite":
         sqlite_wal(Path(base["tracker_store"]["db"]))
@@ -206,5 +212,8 @@ def render_endpoints(settings: Settings, out_dir: Path) -> Path:
                                 "queues": ["rasa_events"]}
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "endpoints.yml"
-    path.write_text(yaml.safe_dump(base, sort_keys=False))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the action token
+    with os.fdopen(fd, "w") as fh:
+        fh.write(yaml.safe_dump(base, sort_keys=False))
+    path.chmod(0o600)
     return path

@@ -36,11 +36,12 @@ class RasaAnswer:
 
 class RasaClient:
     def __init__(self, base_url: str, timeout_s: float = 10.0, max_connections: int = 200,
-                 channel: str = "supportbot"):
+                 channel: str = "supportbot", token: str = ""):
         if channel not in WEBHOOKS:
             raise ValueError(f"Unknown Rasa channel {channel!r}; use one of {sorted(WEBHOOKS)}.")
         self.base_url = base_url.rstrip("/")
         self.channel = channel
+        self._token = {"token": token} if token else {}  # Rasa's --auth-token, sent as ?token= on its API
         self._no_channel = (f"Rasa at {self.base_url} has no supportbot channel ({WEBHOOKS[channel]} is not found): "
                             "list `rasa_plugins.channel.TurnInput:` in its credentials.yml (as `supportbot up` does), "
                             "or set SUPPORTBOT_NLU_DETAILS_SOURCE=tracker_store to talk to its REST channel."
@@ -107,17 +108,17 @@ class RasaClient:
     async def tracker(self, sender_id: str, include_events: str = "AFTER_RESTART") -> dict:
         """The conversation's tracker: NLU parse data, actions and bot events (no second NLU call)."""
         return await self._request("GET", f"/conversations/{quote(sender_id, safe='')}/tracker",
-                                   params={"include_events": include_events})
+                                   params={"include_events": include_events, **self._token})
 
     async def append_event(self, sender_id: str, event: dict) -> dict:
         """Append an event such as {"event": "pause"} / {"event": "resume"} to the tracker."""
         return await self._request("POST", f"/conversations/{quote(sender_id, safe='')}/tracker/events",
-                                   json=event, params={"include_events": "NONE"})
+                                   json=event, params={"include_events": "NONE", **self._token})
 
     async def health(self) -> bool:
         """True when Rasa answers and has a model loaded."""
         try:
-            status = await self._request("GET", "/status", timeout_s=min(self.timeout_s, 3.0))
+            status = await self._request("GET", "/status", timeout_s=min(self.timeout_s, 3.0), params=self._token)
         except RasaUnavailable:
             return False
         return bool(status.get("model_file") or status.get("model_id"))

@@ -1,7 +1,8 @@
 """Token-bucket rate limits, per customer session and per client IP.
 
 A bucket holds `burst` tokens and refills at `per_minute / 60` tokens a second; each message
-takes one. In memory, like the hub: one bot-service process per deployment (several replicas would
+takes one, other WebSocket frames their own weight (bot/web/limits.py). `hit(key, cost)` is the
+whole interface, so the buckets can move to a shared store (Redis) without touching the callers. In memory, like the hub: one bot-service process per deployment (several replicas would
 move the buckets to Redis). Idle buckets are swept so the table stays small.
 """
 
@@ -27,8 +28,8 @@ class RateLimiter:
         self.max_keys = max_keys
         self._buckets: dict[str, _Bucket] = {}
 
-    def hit(self, key: str, now: float | None = None) -> None:
-        """Take one token for `key`, or raise RateLimited saying how long to wait."""
+    def hit(self, key: str, cost: float = 1.0, now: float | None = None) -> None:
+        """Take `cost` tokens for `key`, or raise RateLimited saying how long to wait (nothing is taken)."""
         if self.rate <= 0:
             return  # limit disabled
         now = time.monotonic() if now is None else now
@@ -39,11 +40,12 @@ class RateLimiter:
             b = self._buckets[key] = _Bucket(self.burst, now)
         b.tokens = min(self.burst, b.tokens + (now - b.stamp) * self.rate)
         b.stamp = now
-        if b.tokens < 1.0:
-            wait = (1.0 - b.tokens) / self.rate
+        cost = min(float(cost), self.burst)
+        if b.tokens < cost:
+            wait = (cost - b.tokens) / self.rate
             raise RateLimited(f"You're sending messages too fast ({self.what}); "
                               f"please wait {max(1, round(wait))} s and try again.", retry_after_s=wait)
-        b.tokens -= 1.0
+        b.tokens -= cost
 
     def _sweep(self, now: float) -> None:
         full_after = self.burst / self.rate

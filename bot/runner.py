@@ -114,9 +114,9 @@ def collect_status(settings: Settings) -> dict:
     for svc in platform_services(settings):
         try:
             code = httpx.get(svc.health_url, timeout=2.0).status_code
-            out["services"][svc.name] = {"url": svc.health_url, "healthy": code < 300, "http": code}
+            out["services"][svc.name] = {"url": svc.health_url.split("?")[0], "healthy": code < 300, "http": code}
         except httpx.HTTPError as exc:
-            out["services"][svc.name] = {"url": svc.health_url, "healthy": False, "error": type(exc).__name__}
+            out["services"][svc.name] = {"url": svc.health_url.split("?")[0], "healthy": False, "error": type(exc).__name__}
         if svc.name in supervised:  # started by a running `supportbot up`
             out["services"][svc.name].update({k: supervised[svc.name][k] for k in ("restarts", "last_exit")})
     model = rasa_model_path(settings)

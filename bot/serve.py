@@ -23,9 +23,10 @@ def serve(settings: Settings) -> None:
     app = create_app(services)
     try:
         # no permessage-deflate: the widget's frames are a few hundred bytes, and compressing each one
-        # cost CPU on the cores Rasa needs (docs/benchmarks.md "Customer channel")
+        # cost CPU on the cores Rasa needs (docs/benchmarks.md "Customer channel"). proxy_headers off:
+        # the client address comes from trusted proxies only (bot/web/proxies.py, SUPPORTBOT_TRUSTED_PROXIES)
         uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
-                    proxy_headers=True, ws_max_size=1 << 20, ws_per_message_deflate=False, access_log=False)
+                    proxy_headers=False, ws_max_size=1 << 20, ws_per_message_deflate=False, access_log=False)
     finally:
         services.db.dispose()
 

@@ -65,6 +65,21 @@ class Settings(BaseSettings):
     history_limit: int = 200
     nlu_details_source: str = "rasa_channel"
     hub_url: str = ""
+    ratelimit_url: str = ""
+
+    # --- hardening (docs/security.md) ---------------------------------------------
+    max_body_bytes: int = 65_536
+    trusted_proxies: list[str] = []
+    hsts_max_age_s: int = 31_536_000
+    ws_hello_timeout_s: float = 5.0
+    ws_max_sockets_per_ip: int = 20
+    ws_max_pending_messages: int = 10
+    ws_frame_costs: dict[str, float] = {}
+    rasa_token: str = ""
+    action_token: str = ""
+    identity_secrets: dict[str, str] = {}
+    recovery_answer_within_s: float = 600.0
+    recovery_lookback_days: float = 7.0
 
     # --- Rasa and the action server ---------------------------------------------
     rasa_port: int = 5005
@@ -147,6 +162,9 @@ class Settings(BaseSettings):
     console_cookie_secure: str = "auto"
     console_login_max_failures: int = 5
     console_login_window_s: int = 900
+    console_login_backoff_s: float = 30.0
+    console_login_backoff_max_s: float = 3600.0
+    console_idle_minutes: float = 30.0
     console_low_confidence: float = 0.5
     console_low_csat: int = 2
     console_live_minutes: int = 30

@@ -68,7 +68,8 @@ def test_two_bot_replicas_share_a_redis_hub_behind_the_proxy(config):
     assert bot["scale"] == 2 and bot["deploy"]["replicas"] == 2
     assert bot["environment"]["SUPPORTBOT_HUB_URL"] == "redis://redis:6379/2"
     assert bot["depends_on"]["redis"]["condition"] == "service_healthy"
-    assert bot["environment"]["FORWARDED_ALLOW_IPS"] == "*"  # per-IP limits see customers, not the proxy
+    # per-address limits see customers, not the proxy on the compose network
+    assert "172.16.0.0/12" in bot["environment"]["SUPPORTBOT_TRUSTED_PROXIES"]
     assert s["proxy"]["depends_on"]["bot"]["condition"] == "service_healthy"
     assert s["proxy"]["image"].startswith("caddy:2")
     mounted = {v["target"]: v["source"] for v in _volumes(s["proxy"])}
@@ -147,3 +148,13 @@ def test_rasa_runs_a_process_per_core_behind_the_redis_lock_store(config):
     assert rasa["environment"]["SANIC_WORKERS"] == "2"
     assert rasa["depends_on"]["redis"]["condition"] == "service_healthy"
     assert "redis-cli" in " ".join(config["services"]["redis"]["healthcheck"]["test"])
+
+
+def test_rasa_and_the_action_server_take_tokens_from_the_environment(config):
+    s = config["services"]
+    for name in ("rasa", "actions", "bot"):
+        assert s[name]["environment"]["SUPPORTBOT_RASA_TOKEN"] == "change-me-rasa-token"
+        assert s[name]["environment"]["SUPPORTBOT_ACTION_TOKEN"] == "change-me-action-token"
+    endpoints = yaml.safe_load((ROOT / "docker" / "endpoints.yml").read_text())
+    assert endpoints["action_endpoint"]["token"] == "${SUPPORTBOT_ACTION_TOKEN}"
+    assert '--auth-token "$SUPPORTBOT_RASA_TOKEN"' in (ROOT / "docker" / "rasa-start.sh").read_text()

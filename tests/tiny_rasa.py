@@ -21,6 +21,7 @@ from tests.support import RASA_BIN, free_port, start, stop, wait_http
 
 PROJECT = Path(__file__).resolve().parent / "bot" / "rasa_project"
 SLOW_S = 2.5  # how long the tiny bot's action_slow sleeps
+RASA_TOKEN = "tiny-rasa-token"  # the tiny Rasa's --auth-token, as `supportbot up` gives Rasa one
 
 
 @pytest.fixture(scope="session")
@@ -79,12 +80,12 @@ def rasa_server(tiny_model, action_server, tmp_path_factory) -> RasaServer:
         f'tracker_store:\n  type: {TRACKER_STORE}\n  dialect: sqlite\n  db: "{tracker_db}"\n')
     shutil.copy(PROJECT / "credentials.yml", run_dir / "credentials.yml")
     port = free_port()
-    proc = start([str(RASA_BIN), "run", "--enable-api", "--model", str(tiny_model), "--port", str(port),
+    proc = start([str(RASA_BIN), "run", "--enable-api", "--auth-token", RASA_TOKEN, "--model", str(tiny_model), "--port", str(port),
                   "--interface", "127.0.0.1", "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
                  run_dir / "rasa.log", cwd=run_dir)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_http(f"{url}/status", timeout=180, proc=proc)
+        wait_http(f"{url}/status?token={RASA_TOKEN}", timeout=180, proc=proc)
     except Exception:
         stop(proc)
         raise AssertionError(f"rasa run did not start:\n{(run_dir / 'rasa.log').read_text()[-3000:]}")
@@ -119,6 +120,7 @@ async def running_service(db_url: str, rasa_url: str, port: int | None = None, *
     import uvicorn
 
     port = port or free_port()
+    overrides.setdefault("rasa_token", RASA_TOKEN)
     settings = Settings(database_url=db_url, rasa_url=rasa_url, host="127.0.0.1", port=port, **overrides)
     services = build_services(settings)
     services.db.migrate()

@@ -14,18 +14,20 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-from pathlib import Path
 
 from fastapi import Request, Response
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, select
 from starlette.concurrency import run_in_threadpool
 
 from bot.console.accounts import Accounts, Agent
 from bot.console.errors import CsrfFailed, Forbidden, LoginRequired, TooManyAttempts
+from bot.login_backoff import LoginBackoff, Locked
+from core.secrets import stored_secret
 from core.store.base import utcnow
-from core.store.models import ConsoleSession, LoginAttempt, User
+from core.store.models import ConsoleSession, User
 
 SESSION_COOKIE = "sb_console"
+SECURE_SESSION_COOKIE = "__Host-sb_console"  # over TLS: Secure, Path=/, no Domain, so no subdomain can set it
 LOGIN_COOKIE = "sb_console_login"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -45,21 +47,15 @@ def same(a: str, b: str) -> bool:
 
 
 def client_ip(request: Request) -> str:
-    return (request.client.host if request.client else "") or "unknown"
+    """The client's address: the peer, or what a trusted proxy says (bot/web/proxies.py)."""
+    peer = request.client.host if request.client else None
+    resolve = getattr(request.app.state, "client_address", None)
+    return (resolve(peer, request.headers) if resolve is not None else peer) or "unknown"
 
 
 def secret_key(settings) -> bytes:
     """The configured key, else one generated once and kept (mode 0600) under var/."""
-    if settings.console_secret_key:
-        return settings.console_secret_key.encode()
-    path = Path(settings.var_dir) / "console_secret"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(secrets.token_hex(32))
-        tmp.chmod(0o600)
-        tmp.replace(path)
-    return path.read_text().strip().encode()
+    return stored_secret(settings.var_dir, "console_secret", settings.console_secret_key).encode()
 
 
 class Auth:
@@ -68,13 +64,25 @@ class Auth:
         self.settings = settings
         self.accounts = Accounts(db)
         self._key = secret_key(settings)
+        self.backoff = LoginBackoff(db, settings.console_login_max_failures, settings.console_login_window_s,
+                                    settings.console_login_backoff_s, settings.console_login_backoff_max_s)
 
     # --- cookies ---------------------------------------------------------------------------
     def secure(self, request: Request) -> bool:
         mode = self.settings.console_cookie_secure
         if mode in ("always", "never"):
             return mode == "always"
-        return request.url.scheme == "https" or request.headers.get("x-forwarded-proto", "") == "https"
+        if request.url.scheme == "https":
+            return True
+        trusted = getattr(request.app.state, "client_address", None)  # X-Forwarded-Proto from a trusted proxy only
+        return (trusted is not None and trusted.is_trusted(request.client.host if request.client else None)
+                and request.headers.get("x-forwarded-proto", "") == "https")
+
+    def session_cookie(self, request: Request) -> str:
+        return SECURE_SESSION_COOKIE if self.secure(request) else SESSION_COOKIE
+
+    def session_token(self, request: Request) -> str | None:
+        return request.cookies.get(self.session_cookie(request))
 
     def _set_cookie(self, request: Request, response: Response, name: str, value: str, max_age: int) -> None:
         response.set_cookie(name, value, max_age=max_age, path="/", httponly=True, samesite="lax",
@@ -99,12 +107,17 @@ class Auth:
     def login(self, request: Request, response: Response, username: str, password: str) -> Agent:
         ip = client_ip(request)
         username = (username or "").strip()[:128]
-        self._check_rate(username, ip)
+        try:
+            attempt = self.backoff.begin(username, ip[:64])  # counted before the password is looked at
+        except Locked as exc:
+            minutes = max(1, round(exc.retry_after_s / 60))
+            raise TooManyAttempts(f"Too many failed logins for this account from your address; wait about "
+                                  f"{minutes} minute{'s' if minutes > 1 else ''} and try again.") from None
         agent = self.accounts.authenticate(username, password or "")
         now = utcnow()
         with self.db.session() as s:
-            s.add(LoginAttempt(username=username, ip=ip[:64], ok=agent is not None, created_at=now))
             if agent is not None:
+                self.backoff.succeeded(s, attempt)
                 s.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < now))
                 token = secrets.token_urlsafe(32)
                 hours = self.settings.console_session_hours
@@ -113,40 +126,39 @@ class Auth:
                 s.get(User, agent.id).last_seen_at = now
         if agent is None:
             raise LoginFailed("Wrong username or password (or the account is disabled).")
-        self._set_cookie(request, response, SESSION_COOKIE, token, int(hours * 3600))
+        self._set_cookie(request, response, self.session_cookie(request), token, int(hours * 3600))
         response.delete_cookie(LOGIN_COOKIE, path="/")
         return agent
 
     def logout(self, request: Request, response: Response) -> None:
-        token = request.cookies.get(SESSION_COOKIE)
+        token = self.session_token(request)
         if token:
             with self.db.session() as s:
                 s.execute(delete(ConsoleSession).where(ConsoleSession.token_hash == _sha(token)))
-        response.delete_cookie(SESSION_COOKIE, path="/")
-
-    def _check_rate(self, username: str, ip: str) -> None:
-        since = utcnow() - dt.timedelta(seconds=self.settings.console_login_window_s)
-        with self.db.session() as s:
-            failures = s.execute(
-                select(func.count()).select_from(LoginAttempt).where(
-                    LoginAttempt.ok.is_(False), LoginAttempt.created_at >= since,
-                    or_(LoginAttempt.username == username, LoginAttempt.ip == ip))
-            ).scalar_one()
-        if failures >= self.settings.console_login_max_failures:
-            minutes = max(1, round(self.settings.console_login_window_s / 60))
-            raise TooManyAttempts(f"Too many failed logins; wait up to {minutes} minutes and try again.")
+        response.delete_cookie(self.session_cookie(request), path="/", secure=self.secure(request))
 
     # --- per-request checks ----------------------------------------------------------------
     def session_of(self, request: Request) -> tuple[Agent, str]:
         """(agent, csrf token) of the request's session; raises LoginRequired otherwise."""
-        token = request.cookies.get(SESSION_COOKIE)
+        token = self.session_token(request)
         if not token:
             raise LoginRequired()
         with self.db.session() as s:
             row = s.execute(select(ConsoleSession, User).join(User, User.id == ConsoleSession.user_id)
                             .where(ConsoleSession.token_hash == _sha(token))).first()
-            if row is None or row.User.disabled or _aware(row.ConsoleSession.expires_at) < utcnow():
+            now = utcnow()
+            if row is None or row.User.disabled or _aware(row.ConsoleSession.expires_at) < now:
                 raise LoginRequired("Your session ended; log in again.")
+            idle_s = self.settings.console_idle_minutes * 60
+            if idle_s > 0:  # the idle timeout: expires_at slides with use, never past the absolute limit
+                if _aware(row.ConsoleSession.last_used_at or row.ConsoleSession.created_at) + dt.timedelta(
+                        seconds=idle_s) < now:
+                    s.execute(delete(ConsoleSession).where(ConsoleSession.token_hash == _sha(token)))
+                    s.commit()
+                    raise LoginRequired("Your session ended after a while without use; log in again.")
+                last = row.ConsoleSession.last_used_at
+                if last is None or (now - _aware(last)).total_seconds() > 30:  # one write per 30 s at most
+                    row.ConsoleSession.last_used_at = now
             return Agent.of(row.User), row.ConsoleSession.csrf_token
 
     def check_csrf(self, request: Request, csrf: str, submitted: str | None) -> None:

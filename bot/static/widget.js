@@ -203,6 +203,7 @@
 
   // ---- connection ------------------------------------------------------------------------------
   var ws = null, ready = false, inflight = {}, sentMsgs = {}, backoff = 1000, timer = null;
+  var MAX_RETRIES = 5, retries = {};  // a message the server keeps refusing as "retry" is given up on
 
   function send(event) {
     if (ws && ready) { ws.send(JSON.stringify(event)); return true; }
@@ -310,7 +311,7 @@
   function onError(ev) {
     var node = ev.client_msg_id && byClient[ev.client_msg_id];
     if (ev.code === "unknown_session") { state.token = null; persist(); return; }
-    if (ev.client_msg_id && ev.retry) {
+    if (ev.client_msg_id && ev.retry && (retries[ev.client_msg_id] = (retries[ev.client_msg_id] || 0) + 1) <= MAX_RETRIES) {
       // keep (or put back) the message in the outbox and send it again after a pause
       var msg = sentMsgs[ev.client_msg_id];
       if (msg && !state.outbox.some(function (m) { return m.client_msg_id === ev.client_msg_id; })) {
@@ -320,7 +321,10 @@
       setTimeout(flush, Math.max(1000, (ev.retry_after_s || 2) * 1000));
     } else if (ev.client_msg_id) {
       dropFromOutbox(ev.client_msg_id);
-      if (node) node.classList.add("failed");
+      if (node) {
+        node.classList.remove("pending"); node.classList.add("failed");
+        if (!node.querySelector(".not-sent")) node.append(el("span", { class: "not-sent" }, " (not sent)"));
+      }
     }
     if (ev.code === "origin_not_allowed") lastError = ev.message;
     setStatus(ev.message);

@@ -20,12 +20,16 @@ from bot.channel import public_turn
 from bot.errors import MessageTooLong, StoreUnavailable
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
+MAX_TEXT_CHARS = 32_000  # the schema's ceiling; the configured max_message_chars is checked after it
 router = APIRouter()
 
 
 class MessageIn(BaseModel):
     session_id: Optional[str] = Field(None, description="Omit to start a new session; the answer names it.")
-    text: str = Field(..., description="The customer's message (at most `max_message_chars` characters).")
+    text: str = Field(..., max_length=MAX_TEXT_CHARS,
+                      description="The customer's message: at most `max_message_chars` characters (default 4000; "
+                                  f"never more than {MAX_TEXT_CHARS}), no NUL, control characters or lone "
+                                  "surrogates.")
     message_id: Optional[str] = Field(None, max_length=64,
                                       description="Your id for this message; a retry with the same id is not "
                                                   "stored or answered twice.")

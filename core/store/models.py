@@ -44,6 +44,7 @@ class CustomerSession(Base):
     origin: Mapped[Optional[str]] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    verified_user_id: Mapped[Optional[str]] = mapped_column(String(128))  # the host site's user, HMAC-verified
 
 
 class Conversation(Base):
@@ -67,6 +68,7 @@ class Conversation(Base):
     min_confidence: Mapped[Optional[float]] = mapped_column(Float)  # lowest NLU confidence seen
     has_negative_feedback: Mapped[bool] = mapped_column(Boolean, default=False)
     contact: Mapped[Optional[str]] = mapped_column(String(255))  # left when no agent was online
+    verified_user_id: Mapped[Optional[str]] = mapped_column(String(128))  # see CustomerSession
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     turns: Mapped[list["Turn"]] = relationship(
@@ -91,6 +93,7 @@ class Turn(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # customer turns
     client_msg_id: Mapped[Optional[str]] = mapped_column(String(64))  # de-duplicates offline resends
+    rasa_text: Mapped[Optional[str]] = mapped_column(Text)  # what Rasa got, when not `text` (a button's payload)
     answered: Mapped[Optional[bool]] = mapped_column(Boolean)  # False: Rasa was down or slow
     intent: Mapped[Optional[str]] = mapped_column(String(128))
     confidence: Mapped[Optional[float]] = mapped_column(Float)
@@ -176,6 +179,7 @@ Index("ix_conversations_negative", Conversation.has_negative_feedback, Conversat
 Index("ix_conversations_csat", Conversation.csat)
 Index("ix_turns_intent_conversation", Turn.intent, Turn.conversation_id)
 Index("ix_turns_speaker_confidence", Turn.speaker, Turn.confidence)
+Index("ix_conversations_verified_user", Conversation.verified_user_id)  # migration 0300_hardening
 
 
 class ConsoleSession(Base):
@@ -189,6 +193,7 @@ class ConsoleSession(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(index=True)
     ip: Mapped[Optional[str]] = mapped_column(String(64))
+    last_used_at: Mapped[Optional[dt.datetime]] = mapped_column()  # the console's idle timeout
 
 
 class LoginAttempt(Base):
@@ -198,6 +203,7 @@ class LoginAttempt(Base):
     __table_args__ = (
         Index("ix_login_attempts_username_at", "username", "created_at"),
         Index("ix_login_attempts_ip_at", "ip", "created_at"),
+        Index("ix_login_attempts_username_ip_at", "username", "ip", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -100,9 +100,9 @@ def rasa(tmp_path_factory, kb_dir, kb_index):
     assert trained.returncode == 0, trained.stdout[-3000:] + trained.stderr[-3000:]
     action_port, rasa_port, db = free_port(), free_port(), tmp / "bank.db"
     (tmp / "endpoints.yml").write_text(yaml.safe_dump(
-        {"action_endpoint": {"url": f"http://127.0.0.1:{action_port}/webhook"}}))
+        {"action_endpoint": {"url": f"http://127.0.0.1:{action_port}/webhook", "token": "rasa-project-test"}}))
     env = {"SUPPORTBOT_VAR_DIR": str(tmp), "SUPPORTBOT_KB_DIR": str(kb_dir),
-           "SUPPORTBOT_DATABASE_URL": f"sqlite:///{db}"}
+           "SUPPORTBOT_DATABASE_URL": f"sqlite:///{db}", "SUPPORTBOT_ACTION_TOKEN": "rasa-project-test"}
     actions = start([sys.executable, "-m", "actions", "--port", str(action_port), "--index-dir", str(kb_index)],
                     tmp / "actions.log", env)
     server = start([str(RASA_BIN), "run", "--model", str(tmp / "core.tar.gz"), "--port", str(rasa_port),

@@ -68,7 +68,11 @@ async def test_messages_api_rejects_bad_input_clearly(service_factory, api_key):
             (dict(content=b"plain words", headers=auth), 400, "invalid_json"),
             (dict(json={"txt": "hi"}, headers=auth), 400, "invalid_request"),
             (dict(json={"text": "   "}, headers=auth), 422, "empty_message"),
-            (dict(json={"text": "x" * 100_000}, headers=auth), 413, "message_too_long"),
+            (dict(json={"text": "x" * 100_000}, headers=auth), 413, "body_too_large"),  # over max_body_bytes
+            (dict(json={"text": "x" * 30_000}, headers=auth), 413, "message_too_long"),
+            (dict(content=json.dumps({"text": "bad \ud800 half"}).encode(),  # JSON may carry a lone surrogate
+                  headers={**auth, "Content-Type": "application/json"}), 422, "invalid_text"),
+            (dict(json={"text": "nul \u0000 byte"}, headers=auth), 422, "invalid_text"),
             (dict(json={"text": "x" * 4001}, headers=auth), 413, "message_too_long"),
             (dict(json={"text": "hi", "session_id": "made-up"}, headers=auth), 404, "unknown_session"),
             (dict(json={"text": "hi"}), 401, "unauthorized"),

@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from tests.support import ROOT, free_port, start, stop, wait_http
+from tests.tiny_rasa import RASA_TOKEN
 
 pytestmark = pytest.mark.contract
 
@@ -21,7 +22,8 @@ def test_serve_runs_the_service_and_bench_chat_reports_every_message(rasa_server
     rasa_url = rasa_server.url
     env = {"SUPPORTBOT_DATABASE_URL": sqlite_url, "SUPPORTBOT_PORT": str(port), "SUPPORTBOT_RASA_URL": rasa_url,
            "SUPPORTBOT_RASA_TRACKER_URL": rasa_server.tracker_url,
-           "SUPPORTBOT_SESSION_RATE_PER_MINUTE": "0", "SUPPORTBOT_IP_RATE_PER_MINUTE": "0"}
+           "SUPPORTBOT_SESSION_RATE_PER_MINUTE": "0", "SUPPORTBOT_IP_RATE_PER_MINUTE": "0",
+           "SUPPORTBOT_RASA_TOKEN": RASA_TOKEN, "SUPPORTBOT_VAR_DIR": str(tmp_path / "var")}
     proc = start([sys.executable, "-m", "bot.serve"], tmp_path / "serve.log", env=env)
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60, proc=proc)

@@ -3,12 +3,14 @@ login rate-limited, cookies locked down, and customers' widget tokens never open
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
+from bot.app import create_app
 from bot.console.accounts import Accounts
 from tests.console import seed
 from tests.console.conftest import PASSWORD, login
@@ -128,17 +130,24 @@ def test_login_form_needs_its_token_and_login_is_rate_limited(app, users, client
     assert client.get("/api/console/conversations").status_code == 401
 
 
-def test_session_cookie_flags_and_secure_behind_tls(app, users, client_for):
+def test_session_cookie_flags_and_secure_behind_tls(app, users, client_for, services):
     client = client_for(None)
     r = login(client, "ann")
     cookie = r.headers["set-cookie"]
     assert "sb_console=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie
-    # behind a TLS-terminating proxy: the proxy says so, and the cookies become Secure
+    # X-Forwarded-Proto from a peer that is not a trusted proxy is ignored
     page = client_for(None).get("/console/login", headers={"X-Forwarded-Proto": "https"})
+    assert "; Secure" not in page.headers["set-cookie"]
+    # behind a trusted TLS-terminating proxy: the proxy says so, and the cookies become Secure
+    behind = create_app(dataclasses.replace(services, settings=services.settings.model_copy(
+        update={"trusted_proxies": ["10.0.0.0/8"]})))
+    proxied = TestClient(behind, base_url="http://console.test", client=("10.1.2.3", 40000))
+    page = proxied.get("/console/login", headers={"X-Forwarded-Proto": "https"})
     assert "; Secure" in page.headers["set-cookie"]
     tls = TestClient(app, base_url="https://console.test")
     r = login(tls, "ann")
     assert r.status_code == 303 and "; Secure" in r.headers["set-cookie"]
+    assert "__Host-sb_console=" in r.headers["set-cookie"]  # over TLS the cookie cannot be set by a subdomain
     assert tls.get("/api/console/queue").status_code == 200
 
 
