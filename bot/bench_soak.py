@@ -109,8 +109,8 @@ async def session(n: int, ws_url: str, deadline: float, think_s: float, handoff:
                         unfinished.append(rec)
                     rec = unfinished[0]
                     await ws.send_json({"type": "message", "text": rec["text"], "client_msg_id": rec["id"]})
-                    if await _answer(ws, rec, tally):
-                        unfinished.pop(0)
+                    if await _answer(ws, rec, tally, unfinished):
+                        unfinished.remove(rec)
                         await asyncio.sleep(rng.uniform(0.5 * think_s, 1.5 * think_s))
         except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError, TypeError, ValueError) as exc:
             tally.reconnects += 1
@@ -120,11 +120,20 @@ async def session(n: int, ws_url: str, deadline: float, think_s: float, handoff:
             backoff = min(backoff * 2, 15)
 
 
-async def _answer(ws, rec: dict, tally: Tally) -> bool:
-    """Events until this message's answer is over (True), or an error saying to send it again (False)."""
+async def _answer(ws, rec: dict, tally: Tally, unfinished: list[dict]) -> bool:
+    """Events until this message's answer is over (True), or an error saying to send it again (False).
+
+    As in the widget, an error with `retry` for an earlier message (its answer could not be stored after
+    the end of its typing) puts that message back to be sent again."""
     while True:
         ev = await asyncio.wait_for(ws.receive_json(), 60)
         kind = ev.get("type")
+        earlier = tally.sent.get(ev.get("client_msg_id") or "")
+        if kind == "error" and ev.get("retry") and earlier is not None and earlier is not rec \
+                and earlier not in unfinished:
+            earlier["done"] = None
+            unfinished.insert(0, earlier)
+            continue
         if kind == "ack" and ev.get("client_msg_id") == rec["id"]:
             rec["acked"] = True
         elif kind == "message" and ev.get("speaker") == "agent":

@@ -41,3 +41,24 @@ async def test_a_single_replica_answers_it_at_start(service_factory, sqlite_url)
     conv, _ = unfinished_turn(sqlite_url)
     async with service_factory() as svc:
         assert await answered_flag(svc, conv, 20.0) is True
+
+
+async def test_a_resent_message_is_answered_even_when_another_late_answer_follows_it(service_factory):
+    """A replica stored message 2 and died; message 1's late answer was stored after it meanwhile. The
+    widget's resend of message 2 must get its own answer, not be taken as answered by message 1's."""
+    from tests.bot.widget_client import WidgetClient, bot_texts
+
+    async with service_factory(rasa_timeout_s=0.5) as svc:
+        client = await WidgetClient.open(svc.ws_url)
+        conv = client.session["conversation_id"]
+        await client.say("run the slow report", client_msg_id="m1")  # a notice now, the answer later
+        svc.store.append_customer_turn(client.session["session_id"], "widget", "hello", "m2")
+        deadline = time.monotonic() + 20
+        while not any(t["text"] == "Here is your slow report." for t in svc.store.history(conv)):
+            assert time.monotonic() < deadline, "the late answer never came"
+            await asyncio.sleep(0.1)
+        events = await client.say("hello", client_msg_id="m2", timeout=20)
+        assert "Hello! How can I help you today?" in bot_texts(events)  # (message 1's late answer may come too)
+        [m2] = [t for t in svc.store.history(conv) if t.get("client_msg_id") == "m2"]
+        assert m2["answered"] is True
+        await client.close()
