@@ -10,7 +10,8 @@ connection, reconnecting with jittered back-off. With `--chaos` it SIGKILLs a bo
 server and the action server at seeded random moments and restarts PostgreSQL once.
 
 Prints one JSON object (progress on stderr): sent, acknowledged, stored, answered, agent_messages,
-duplicates, lost (acknowledged but not stored, or stored but neither answered nor marked unanswered),
+duplicates (a message stored twice, or one message's answer delivered as two bot turns of the same
+text), lost (acknowledged but not stored, or stored but neither answered nor marked unanswered),
 reconnects, longest_recovery_s (fault to the process healthy again; longest_reconnect_s: a customer's
 connection lost to its history received again, from another replica), p50_ms/p95_ms (send to end of answer, messages
 outside the fault windows), memory_mb (each process group's RSS at start, minute 2 and end).
@@ -64,6 +65,7 @@ class Tally:
         self.reconnects = 0
         self.longest_reconnect_s = 0.0  # a customer's connection lost -> history received again
         self.agent_messages: set[int] = set()
+        self.replies: dict[tuple, set] = {}  # (customer turn, bot text) -> bot turn ids delivered for it
         self.errors = 0
         self.faults: list[dict] = []
 
@@ -138,6 +140,8 @@ async def _answer(ws, rec: dict, tally: Tally, unfinished: list[dict]) -> bool:
             rec["acked"] = True
         elif kind == "message" and ev.get("speaker") == "agent":
             tally.agent_messages.add(ev["turn_id"])
+        elif kind == "message" and ev.get("speaker") == "bot" and ev.get("reply_to") is not None:
+            tally.replies.setdefault((ev["reply_to"], ev.get("text")), set()).add(ev.get("turn_id"))
         elif kind == "error" and ev.get("client_msg_id") == rec["id"]:
             if ev.get("retry"):
                 await asyncio.sleep(max(1.0, ev.get("retry_after_s") or 1.0))
@@ -236,24 +240,15 @@ def store_counts(db_url: str, ids: list[str]) -> dict:
                                  "ORDER BY conversation_id, seq")).all()
     engine.dispose()
     wanted, seen, answered, unsettled = set(ids), {}, 0, []
-    replies: dict = {}
-    last_customer = None
     for r in rows:
-        if r.speaker == "customer":
-            last_customer = (r.conversation_id, r.seq, r.client_msg_id, r.text)
-            if r.client_msg_id in wanted:
-                seen[r.client_msg_id] = seen.get(r.client_msg_id, 0) + 1
-                answered += r.answered is True
-                if r.answered is None:
-                    unsettled.append(f"{r.client_msg_id}: {r.text}")
-        elif r.speaker == "bot" and last_customer is not None and last_customer[0] == r.conversation_id:
-            key = (last_customer, r.text)
-            replies[key] = replies.get(key, 0) + 1
-    doubled = [f"{k[0][2]}: {k[0][3]!r} -> {k[1][:60]!r} x{c}" for k, c in replies.items() if c > 1]
-    doubled += [f"{i}: stored x{c}" for i, c in seen.items() if c > 1]
-    dup = sum(c - 1 for c in seen.values()) + sum(c - 1 for c in replies.values())
-    return {"stored": len(seen), "answered": answered, "duplicates": dup, "unsettled": unsettled,
-            "doubled": doubled, "stored_ids": set(seen)}
+        if r.speaker == "customer" and r.client_msg_id in wanted:
+            seen[r.client_msg_id] = seen.get(r.client_msg_id, 0) + 1
+            answered += r.answered is True
+            if r.answered is None:
+                unsettled.append(f"{r.client_msg_id}: {r.text}")
+    doubled = [f"{i}: stored x{c}" for i, c in seen.items() if c > 1]
+    return {"stored": len(seen), "answered": answered, "duplicates": sum(c - 1 for c in seen.values()),
+            "unsettled": unsettled, "doubled": doubled, "stored_ids": set(seen)}
 
 
 async def run_soak(settings, sessions: int, minutes: float, replicas: int, with_chaos: bool, think_ms: float,
@@ -335,6 +330,10 @@ async def run_soak(settings, sessions: int, minutes: float, replicas: int, with_
         calm = [(r["done"] - r["t0"]) * 1000 for r in tally.sent.values() if r["done"] is not None and not any(
             a <= r["done"] and r["t0"] <= b for a, b in windows)]
         lost = len(acked - counts["stored_ids"]) + len(counts["unsettled"])
+        # an answer doubled: one customer turn got the same reply text as two different bot turns
+        doubled = {k: v for k, v in tally.replies.items() if len(v) > 1}
+        counts["duplicates"] += sum(len(v) - 1 for v in doubled.values())
+        counts["doubled"] += [f"turn {k[0]} -> {str(k[1])[:60]!r} x{len(v)}" for k, v in doubled.items()]
         return {
             "sessions": sessions, "minutes": minutes, "replicas": replicas, "chaos": with_chaos,
             "sent": len(tally.sent), "acknowledged": len(acked), "stored": counts["stored"],
