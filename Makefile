@@ -1,5 +1,5 @@
 # The two commands a newcomer needs (README): `make run` and `make test`.
-.PHONY: setup run test train status clean
+.PHONY: setup run test test-fast lint train status clean
 
 setup:
 	@scripts/setup.sh
@@ -10,6 +10,14 @@ run: setup
 test:
 	@scripts/setup.sh --test
 	@.venv/bin/python -m pytest -ra $(PYTEST_ARGS)
+
+# Everything but the contract, browser and slow tests: the quick check while you work (README: how long).
+test-fast:
+	@scripts/setup.sh
+	@.venv/bin/python -m pytest -ra -m "not contract and not browser and not slow" $(PYTEST_ARGS)
+
+lint: setup
+	@.venv/bin/ruff check .
 
 train: setup
 	@.venv/bin/supportbot train

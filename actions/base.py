@@ -19,7 +19,9 @@ Events = list[dict[str, Any]]
 
 
 def annotate(dispatcher: CollectingDispatcher, **fields: Any) -> None:
-    """Send the `supportbot` custom payload (INTERFACES.md) that annotates the reply before it."""
+    """Send the `supportbot` custom payload that annotates the reply before it.
+
+    Its fields: docs/architecture.md, "The action → service payload"."""
     dispatcher.utter_message(json_message={"supportbot": {"sources": [], **fields}})
 
 

@@ -1,8 +1,9 @@
 """Turning retrieval hits and decisions into chat text and the `supportbot` custom payload.
 
 Chat widgets show plain text, so the article's markdown is flattened (headings, emphasis, tables)
-and long passages are cut at a line boundary. The payload follows INTERFACES.md: it comes right
-after the text it annotates, as `{"supportbot": {"sources": [...], "candidates": [...], ...}}`.
+and long passages are cut at a line boundary. The payload comes right after the text it annotates,
+as `{"supportbot": {"sources": [...], "candidates": [...], ...}}`; its fields are listed in
+docs/architecture.md ("The action → service payload").
 """
 
 from __future__ import annotations

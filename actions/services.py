@@ -16,12 +16,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from core.settings import Settings
+from typing import TYPE_CHECKING, Any
 
 from actions.bank import BankBackend
 from actions.catalog import KbCatalog
+from core.settings import Settings
+
+if TYPE_CHECKING:  # pragma: no cover - both load torch; they are imported in warm_up()
+    from finetune.serving import ResponseSelector
+    from retrieval.service import Retriever
 
 log = logging.getLogger(__name__)
 
@@ -30,19 +33,19 @@ RETRY_S = 30.0
 
 @dataclass
 class ActionServices:
-    settings: Any
+    settings: Settings
     index_dir: Path
     bank: BankBackend
     catalog: KbCatalog = field(default_factory=KbCatalog)
-    retriever: Any | None = None
-    selector: Any | None = None
+    retriever: Retriever | None = None
+    selector: ResponseSelector | None = None
     kb_error: str | None = "not warmed up yet"
     selector_error: str | None = None
     _last_attempt: float = field(default=float("-inf"), repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, index_dir: Path | None = None) -> "ActionServices":
+    def from_settings(cls, settings: Settings, *, index_dir: Path | None = None) -> ActionServices:
         return cls(settings=settings, index_dir=Path(index_dir or settings.index_dir), bank=BankBackend(settings.db_url))
 
     # -- start-up ------------------------------------------------------------------------------
@@ -65,19 +68,15 @@ class ActionServices:
                 retriever = Retriever(self.index_dir, settings=self.settings)
                 retriever.load()
                 retriever.search("warm up", k=1)  # first call allocates; do it before customers arrive
-            except Exception as exc:  # noqa: BLE001 - IndexMissing, EncoderMismatch, ImportError...
+            except Exception as exc:  # noqa: BLE001 - IndexMissing, EncoderMismatch, a corrupt index...
                 self.retriever, self.kb_error = None, f"{exc.__class__.__name__}: {exc}"
                 log.warning("knowledge base unavailable: %s", self.kb_error)
                 return
             self.retriever, self.kb_error = retriever, None
 
     def _load_selector(self) -> None:
-        try:
-            from finetune.serving import ResponseSelector
-        except ImportError as exc:
-            self.selector, self.selector_error = None, f"finetune.serving unavailable ({exc})"
-            log.info("response selector disabled: %s", self.selector_error)
-            return
+        from finetune.serving import ResponseSelector
+
         try:
             selector = ResponseSelector(self.settings)
             selector.load()

@@ -7,19 +7,16 @@ created behind the caller's back. `build_services(settings)` is the standard wir
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import logging
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import FastAPI
 
-from bot import errors
+from bot import console, errors
 from bot.apikeys import ApiKeys
 from bot.channel import Channel
 from bot.conversations import ConversationStore
+from bot.handoff import Handoff
 from bot.hub import Hub
 from bot.identity import Identity
 from bot.rasa_client import RasaClient
@@ -27,6 +24,7 @@ from bot.ratelimit import RateLimiter
 from bot.ratelimit_shared import SharedRateLimiter, make_limiter
 from bot.recovery import recover
 from bot.sessions import Sessions
+from bot.tracker_events import TrackerEvents
 from bot.web.body_limit import BodyLimit
 from bot.web.headers import SecurityHeaders
 from bot.web.limits import FrameCosts, SocketCounter
@@ -34,9 +32,6 @@ from bot.web.proxies import ClientAddress
 from core.secrets import rasa_token
 from core.settings import NLU_DETAILS_SOURCES, Settings
 from core.store.db import Database
-from bot.tracker_events import TrackerEvents
-
-log = logging.getLogger(__name__)
 
 DESCRIPTION = """Customer channel of supportbot.
 
@@ -53,7 +48,7 @@ class Services:
     hub: Hub
     rasa: RasaClient
     store: ConversationStore
-    handoff: Any = None  # bot.handoff.Handoff when the console is installed
+    handoff: Handoff
     tracker_events: TrackerEvents | None = None  # None: details missing from an answer come from Rasa's HTTP API
 
 
@@ -73,7 +68,7 @@ def make_hub(settings: Settings):
 
 
 def build_services(settings: Settings, db: Database | None = None) -> Services:
-    """The standard wiring: the configured database, a fresh hub, Rasa client and (if present) handoff."""
+    """The standard wiring: the configured database, a fresh hub, Rasa client and handoff."""
     db = db or Database(settings.db_url)
     hub = make_hub(settings)
     if settings.nlu_details_source not in NLU_DETAILS_SOURCES:
@@ -82,27 +77,12 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
     rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_s,
                       channel="supportbot" if settings.nlu_details_source == "rasa_channel" else "rest",
                       token=rasa_token(settings))
-    handoff = None
-    if importlib.util.find_spec("bot.handoff") is not None:
-        from bot.handoff import Handoff
-
-        handoff = Handoff(db, hub, rasa, settings)
+    handoff = Handoff(db, hub, rasa, settings)
     # Rasa's tracker store is read when an answer does not carry its turn's events (another tracker store)
     tracker_events = None if settings.nlu_details_source == "tracker_api" else TrackerEvents(settings.tracker_db_url)
     return Services(settings=settings, db=db, hub=hub, rasa=rasa,
                     store=ConversationStore(db, retry_s=settings.store_retry_s), handoff=handoff,
                     tracker_events=tracker_events)
-
-
-def _mount_console(app: FastAPI, services: Services) -> None:
-    if importlib.util.find_spec("bot.console") is None:
-        return
-    console = importlib.import_module("bot.console")
-    mount = getattr(console, "mount", None)
-    if mount is None:
-        log.warning("bot.console has no mount(app, services); the agent console is not served")
-        return
-    mount(app, services)
 
 
 def create_app(services: Services) -> FastAPI:
@@ -146,5 +126,5 @@ def create_app(services: Services) -> FastAPI:
 
     app.include_router(router)
     app.add_api_websocket_route("/ws", widget_socket)
-    _mount_console(app, services)
+    console.mount(app, services)
     return app

@@ -19,15 +19,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from starlette.concurrency import run_in_threadpool
 
-from bot.errors import (EmptyMessage, HandoffUnavailable, InvalidRequest, MessageTooLong, NotFound, RasaTimeout,
-                        RasaUnavailable, ServiceError)
+from bot.errors import (EmptyMessage, InvalidRequest, MessageTooLong, NotFound, RasaTimeout, RasaUnavailable,
+                        ServiceError)
+from bot.handoff import HandoffError
 from bot.text_rules import escape_command, valid_text
 from bot.rasa_client import RasaAnswer
 from bot.replies import nlu_details, parse_replies, turn_start
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bot.app import Services
 
 log = logging.getLogger(__name__)
 Emit = Callable[[dict], Awaitable[None]]
@@ -59,8 +63,8 @@ async def _quiet(_event: dict) -> None:
 
 
 class Channel:
-    def __init__(self, services):
-        self.s = services
+    def __init__(self, services: Services):
+        self.services = services
         self.settings = services.settings
         self._background: set[asyncio.Task] = set()
 
@@ -104,7 +108,7 @@ class Channel:
         if client_msg_id is not None:
             valid_text(client_msg_id, "client_msg_id")
         rasa_text = rasa_text if rasa_text is not None else escape_command(text)
-        turn = await self.db(self.s.store.append_customer_turn, session["session_id"], session["channel"],
+        turn = await self.db(self.services.store.append_customer_turn, session["session_id"], session["channel"],
                              text, client_msg_id, None if rasa_text == text else rasa_text,
                              session.get("verified_user_id"))
         turn["verified_user_id"] = session.get("verified_user_id")
@@ -130,13 +134,13 @@ class Channel:
             # replies and the answered mark are stored in one transaction, so a turn with `answered` NULL has
             # no replies of its own: turns after it are another message's late answer
             if turn["answered"] is not None or turn["status"] in HUMAN_STATUSES:
-                stored = await self.db(self.s.store.replies_to, conv_id, turn["turn_id"])
+                stored = await self.db(self.services.store.replies_to, conv_id, turn["turn_id"])
                 for t in stored:
                     await emit(message_event(t, reply_to=turn["turn_id"]))
                 return {"replies": stored, "answered": turn["answered"]}
             # stored before, but its answer never was (its replica died, the store failed mid-way): ask again
         else:
-            self.s.hub.publish(conv_id, message_event(turn))
+            self.services.hub.publish(conv_id, message_event(turn))
         if turn["status"] in HUMAN_STATUSES:
             return {}  # a person has (or will have) this conversation; the hub told them
         await emit({"type": "typing", "on": True})
@@ -147,7 +151,7 @@ class Channel:
         metadata = {"turn_id": turn["turn_id"]}
         if turn.get("verified_user_id"):  # the host site's user, HMAC-verified (bot/identity.py)
             metadata["verified_user_id"] = turn["verified_user_id"]
-        return asyncio.ensure_future(self.s.rasa.send(
+        return asyncio.ensure_future(self.services.rasa.send(
             conv_id, text, metadata=metadata, timeout_s=self.settings.rasa_late_reply_s))
 
     async def _forward(self, conv_id: str, turn: dict, emit: Emit, call: asyncio.Future) -> dict:
@@ -173,31 +177,31 @@ class Channel:
                        events: list[dict] | None = None) -> list[dict]:
         turn_id = turn["turn_id"]
         if events and turn_start(events, turn_id) is not None:  # the details came with Rasa's answer
-            stored = await self.db(self.s.store.record_replies, conv_id, turn_id, replies,
+            stored = await self.db(self.services.store.record_replies, conv_id, turn_id, replies,
                                    nlu_details(events, turn_id, replies))
         else:
             stored = (await self.db(self._record_with_stored_details, conv_id, turn_id, replies)
-                      if self.s.tracker_events is not None else None)
+                      if self.services.tracker_events is not None else None)
             if stored is None:  # Rasa's tracker store is not ours to read, or does not hold the turn
-                stored = await self.db(self.s.store.record_replies, conv_id, turn_id, replies,
+                stored = await self.db(self.services.store.record_replies, conv_id, turn_id, replies,
                                        await self._nlu_from_api(conv_id, turn_id, replies))
         for t in stored:
             event = message_event(t, reply_to=turn_id)
             await emit(event)
-            self.s.hub.publish(conv_id, event)
+            self.services.hub.publish(conv_id, event)
         return stored
 
     def _record_with_stored_details(self, conv_id: str, turn_id: int, replies: list[dict]) -> list[dict] | None:
         """In a worker thread: the NLU details from Rasa's tracker store, then the replies stored with them."""
-        events = self.s.tracker_events.from_store(conv_id, turn_id)
+        events = self.services.tracker_events.from_store(conv_id, turn_id)
         if not events:
             return None
-        return self.s.store.record_replies(conv_id, turn_id, replies, nlu_details(events, turn_id, replies))
+        return self.services.store.record_replies(conv_id, turn_id, replies, nlu_details(events, turn_id, replies))
 
     async def _nlu_from_api(self, conv_id: str, turn_id: int, replies: list[dict]) -> dict:
         """What Rasa understood, from its tracker API (never a second NLU call); empty if it cannot be read."""
         try:
-            events = (await self.s.rasa.tracker(conv_id)).get("events") or []
+            events = (await self.services.rasa.tracker(conv_id)).get("events") or []
         except RasaUnavailable as exc:
             log.warning("no NLU details for turn %s: %s", turn_id, exc)
             events = []
@@ -205,10 +209,10 @@ class Channel:
 
     async def _unanswered(self, conv_id: str, turn: dict, reason: str, emit: Emit) -> dict:
         notice = NOTICES.get(reason, NOTICES["rasa_unavailable"])
-        stored = await self.db(self.s.store.record_unanswered, conv_id, turn["turn_id"], notice, reason)
+        stored = await self.db(self.services.store.record_unanswered, conv_id, turn["turn_id"], notice, reason)
         event = message_event(stored, notice=reason, reply_to=turn["turn_id"])
         await emit(event)
-        self.s.hub.publish(conv_id, event)
+        self.services.hub.publish(conv_id, event)
         return {"replies": [stored], "answered": False, "notice": reason}
 
     async def _late_reply(self, conv_id: str, turn: dict, call: asyncio.Future, unanswered: bool = False) -> None:
@@ -238,7 +242,7 @@ class Channel:
 
     # --- everything else the customer can do ---------------------------------------------------
     async def _owned(self, session: dict, conversation_id: str) -> dict:
-        conv = await self.db(self.s.store.get_conversation, conversation_id)
+        conv = await self.db(self.services.store.get_conversation, conversation_id)
         if conv is None or conv["session_id"] != session["session_id"]:
             raise NotFound("This conversation does not exist or does not belong to your session.")
         return conv
@@ -247,9 +251,9 @@ class Channel:
         score = {"up": 1, "down": -1, 1: 1, -1: -1}.get(value) if not isinstance(value, bool) else None
         if not isinstance(turn_id, int) or score is None:
             raise InvalidRequest('Feedback needs a `turn_id` and a `value` of "up" or "down".')
-        turn = await self.db(self.s.store.set_feedback, session["session_id"], turn_id, score)
+        turn = await self.db(self.services.store.set_feedback, session["session_id"], turn_id, score)
         event = {"type": "feedback", "turn_id": turn_id, "value": "up" if score > 0 else "down"}
-        self.s.hub.publish(turn["conversation_id"], event)
+        self.services.hub.publish(turn["conversation_id"], event)
         return event
 
     async def csat(self, session: dict, conversation_id: Any, score: Any) -> dict:
@@ -257,19 +261,15 @@ class Channel:
             raise InvalidRequest("The satisfaction score must be a whole number from 1 to 5.")
         if not isinstance(conversation_id, str):
             raise InvalidRequest("`conversation_id` must name the conversation being rated.")
-        await self.db(self.s.store.set_csat, session["session_id"], conversation_id, score)
+        await self.db(self.services.store.set_csat, session["session_id"], conversation_id, score)
         event = {"type": "csat", "conversation_id": conversation_id, "score": score}
-        self.s.hub.publish(conversation_id, event)
+        self.services.hub.publish(conversation_id, event)
         return event
 
     async def end(self, session: dict, conversation_id: str) -> dict:
         """The customer ends the chat; the agent (if any) is told, and the widget asks for a rating."""
         await self._owned(session, conversation_id)
-        if self.s.handoff is not None:
-            await self.s.handoff.close(conversation_id, "the customer")
-        else:
-            await self.db(self.s.store.close, session["session_id"], conversation_id)
-            self.s.hub.publish(conversation_id, {"type": "closed", "by": "the customer"})
+        await self.services.handoff.close(conversation_id, "the customer")
         return {"type": "csat_request", "conversation_id": conversation_id}
 
     async def handoff(self, session: dict, conversation_id: str, reason: str = "customer") -> dict:
@@ -278,12 +278,8 @@ class Channel:
 
     async def leave_contact(self, session: dict, conversation_id: str, contact: Any) -> dict:
         await self._owned(session, conversation_id)
-        if self.s.handoff is None:
-            raise HandoffUnavailable("Talking to a person is not available on this service.")
-        from bot.handoff import HandoffError
-
         try:
-            await self.s.handoff.leave_contact(conversation_id, contact if isinstance(contact, str) else "")
+            await self.services.handoff.leave_contact(conversation_id, contact if isinstance(contact, str) else "")
         except HandoffError as exc:
             raise InvalidRequest(str(exc)) from exc
         return {"type": "contact_saved", "conversation_id": conversation_id}
@@ -296,13 +292,8 @@ class Channel:
             log.warning("the bot asked for a human in %s but: %s", conversation_id, exc)
 
     async def _request_handoff(self, conversation_id: str, reason: str) -> dict:
-        if self.s.handoff is None:
-            raise HandoffUnavailable("Talking to a person is not available on this service; "
-                                     "please try the assistant or contact us another way.")
-        from bot.handoff import HandoffError
-
         try:
-            result = await self.s.handoff.request(conversation_id, reason)
+            result = await self.services.handoff.request(conversation_id, reason)
         except HandoffError as exc:
             raise InvalidRequest(str(exc)) from exc
         return {"type": "handoff", "conversation_id": conversation_id, **result}

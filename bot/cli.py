@@ -2,7 +2,9 @@
 
 Subcommands live beside the code they drive and are imported only when used, so
 `supportbot --help` stays fast and nothing heavy (torch, FAISS) loads at import time.
-Each entry below maps a command name to "module:attribute" of a click command or group.
+Each entry below maps a command name to "module:attribute" of a click command or group; the
+benchmark and evaluation drivers behind `supportbot bench|eval` live in bench/ (eval retrieval and
+eval intents stay beside the libraries they score).
 """
 
 from __future__ import annotations
@@ -27,14 +29,14 @@ COMMANDS: dict[str, str] = {
 
 EVAL_COMMANDS: dict[str, str] = {
     "retrieval": "retrieval.cli:eval_retrieval",
-    "responses": "finetune.cli:eval_responses",
+    "responses": "bench.responses:eval_responses",
     "intents": "nlu.cli:eval_intents",
 }
 
 BENCH_COMMANDS: dict[str, str] = {
-    "chat": "bot.bench_chat:bench_chat",
-    "soak": "bot.bench_soak:bench_soak",
-    "index": "retrieval.cli:bench_index",
+    "chat": "bench.chat:bench_chat",
+    "soak": "bench.soak:bench_soak",
+    "index": "bench.index:bench_index",
 }
 
 

@@ -1,9 +1,12 @@
-"""The bot service's errors and the one table that maps them to HTTP status codes.
+"""The errors of the bot service and its console, and the one table that maps them to HTTP codes.
 
-Every error carries a stable machine `code` (the WebSocket `error` event and the JSON body both
-use it) and a message written for the person who caused it, saying what to do next. HTTP routes
-get the status from `HTTP_STATUS`; WebSocket handlers turn the same exceptions into events with
-`error_event`, so a customer sees the same wording on either channel.
+Every error is a `ServiceError` with a stable machine `code` and a message written for the person
+who caused it, saying what to do next. Errors of other modules (bot.handoff, the console) subclass
+one of the classes here, so `HTTP_STATUS` is the only status table: the nearest class in an
+error's MRO decides. Every JSON error body has one shape, `error_body()`:
+`{"error": code, "message": ..., "retry": bool, ...details}` (docs/api-errors.md); WebSocket
+handlers send the same fields as an `error` event (`error_event`), the console's browser pages
+show the message on an HTML page (bot/console/errors.py).
 """
 
 from __future__ import annotations
@@ -57,7 +60,17 @@ class Unauthorized(ServiceError):
     code = "unauthorized"
 
 
-class OriginNotAllowed(ServiceError):
+class Unprocessable(InvalidRequest):
+    """Well-formed, but it cannot be done as asked (a bad value, a rule of the data)."""
+
+    code = "invalid_input"
+
+
+class Forbidden(ServiceError):
+    code = "forbidden"
+
+
+class OriginNotAllowed(Forbidden):
     code = "origin_not_allowed"
 
 
@@ -102,12 +115,6 @@ class StoreUnavailable(ServiceError):
     retry = True
 
 
-class HandoffUnavailable(ServiceError):
-    """This deployment has no human handoff (bot/handoff.py is absent)."""
-
-    code = "handoff_unavailable"
-
-
 class RasaUnavailable(ServiceError):
     """Rasa (or, behind it, the action server) refused the connection or failed."""
 
@@ -122,11 +129,13 @@ class RasaTimeout(RasaUnavailable):
 HTTP_STATUS: dict[type[Exception], int] = {
     InvalidRequest: 400,
     InvalidJson: 400,
+    Unprocessable: 422,
     EmptyMessage: 422,
     MessageTooLong: 413,
     InvalidText: 422,
     BodyTooLarge: 413,
     Unauthorized: 401,
+    Forbidden: 403,
     OriginNotAllowed: 403,
     IdentityInvalid: 403,
     TooManyConnections: 429,
@@ -135,7 +144,6 @@ HTTP_STATUS: dict[type[Exception], int] = {
     Conflict: 409,
     RateLimited: 429,
     StoreUnavailable: 503,
-    HandoffUnavailable: 503,
     RasaUnavailable: 503,
     RasaTimeout: 504,
 }
@@ -164,14 +172,18 @@ def error_event(exc: Exception, **extra: Any) -> dict[str, Any]:
     return {"type": "error", "code": body.pop("error"), **body, **extra}
 
 
+def retry_after(exc: Exception) -> dict[str, str] | None:
+    """The Retry-After header of a RateLimited answer; None for other errors."""
+    return {"Retry-After": str(max(1, round(exc.retry_after_s)))} if isinstance(exc, RateLimited) else None
+
+
 def install(app) -> None:
     """Register the table on a FastAPI app: every ServiceError, bad JSON and bad fields answer clearly."""
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
 
     async def service_error(_request, exc: ServiceError):
-        headers = {"Retry-After": str(max(1, round(exc.retry_after_s)))} if isinstance(exc, RateLimited) else None
-        return JSONResponse(error_body(exc), status_code=http_status(exc), headers=headers)
+        return JSONResponse(error_body(exc), status_code=http_status(exc), headers=retry_after(exc))
 
     async def validation_error(_request, exc: RequestValidationError):
         problems = "; ".join(

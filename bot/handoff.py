@@ -20,7 +20,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.errors import RasaUnavailable
+from bot.errors import Conflict, NotFound, RasaUnavailable, ServiceError, Unprocessable
 from core.store.base import utcnow
 from core.store.models import Conversation, ConversationStatus, Outcome, Speaker, Turn, User
 
@@ -36,24 +36,30 @@ WAITING_TEXT = "You're in the queue; an agent will join shortly."
 OPEN = (ConversationStatus.BOT.value, ConversationStatus.WAITING.value)
 
 
-class HandoffError(Exception):
-    """Base of the handoff errors; each carries a message meant for the person who caused it."""
+class HandoffError(ServiceError):
+    """Base of the handoff errors; each carries a message meant for the person who caused it.
+
+    Each also subclasses the bot.errors class that gives its HTTP status (bot.errors.HTTP_STATUS)."""
 
 
-class ConversationNotFound(HandoffError):
-    pass
+class ConversationNotFound(HandoffError, NotFound):
+    code = "not_found"
 
 
-class AlreadyClaimed(HandoffError):
+class AlreadyClaimed(HandoffError, Conflict):
     """Another agent has the conversation (or it is closed)."""
 
+    code = "already_claimed"
 
-class NotAssigned(HandoffError):
+
+class NotAssigned(HandoffError, Conflict):
     """The agent tried to speak in, or hand back, a conversation they do not have."""
 
+    code = "not_assigned"
 
-class InvalidInput(HandoffError):
-    pass
+
+class InvalidInput(HandoffError, Unprocessable):
+    code = "invalid_input"
 
 
 def agent_identity(agent: Any) -> tuple[int | None, str]:

@@ -1,4 +1,4 @@
-"""`supportbot logs|retrain|models|eval responses`: light at import time (heavy imports inside commands).
+"""`supportbot logs|retrain|models`: light at import time (heavy imports inside commands).
 
 Reports and results go to stdout as JSON; progress bars and step messages go to stderr.
 """
@@ -11,6 +11,8 @@ from pathlib import Path
 
 import click
 
+from finetune.errors import FinetuneError
+
 KIND_CHOICE = click.Choice(["responses", "generator"])
 
 
@@ -22,14 +24,6 @@ def _settings():
 
 def _emit(obj: dict) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False, default=str))
-
-
-def _fail_politely(exc: Exception) -> None:
-    from finetune.errors import FinetuneError
-
-    if isinstance(exc, FinetuneError):
-        raise click.ClickException(str(exc)) from exc
-    raise exc
 
 
 def _registry():
@@ -73,8 +67,8 @@ def import_logs(file: Path | None, since: str | None, from_store: bool, tracker_
                 click.echo(f"{name}: line {err['line']}: {err['error']}", err=True)
             report["saved_to"] = str(save_import(conversations, report, settings.var_dir, name))
             reports.append(report)
-    except Exception as exc:
-        _fail_politely(exc)
+    except FinetuneError as exc:
+        raise click.ClickException(str(exc)) from exc
     _emit(reports[0] if len(reports) == 1 else {"sources": reports})
 
 
@@ -99,8 +93,8 @@ def retrain(since, files, no_store, from_base, max_steps, epochs, generator) -> 
         else:
             report = run(_settings(), registry, since=since, files=list(files), use_store=not no_store,
                          from_base=from_base, max_steps=max_steps, epochs=epochs)
-    except Exception as exc:
-        _fail_politely(exc)
+    except FinetuneError as exc:
+        raise click.ClickException(str(exc)) from exc
     finally:
         registry.close()
     _emit(report)
@@ -134,8 +128,8 @@ def promote(version: str, kind: str) -> None:
     registry = _registry()
     try:
         _emit(registry.promote(kind, version, note="promoted by hand"))
-    except Exception as exc:
-        _fail_politely(exc)
+    except FinetuneError as exc:
+        raise click.ClickException(str(exc)) from exc
     finally:
         registry.close()
 
@@ -147,34 +141,7 @@ def rollback(kind: str) -> None:
     registry = _registry()
     try:
         _emit(registry.rollback(kind))
-    except Exception as exc:
-        _fail_politely(exc)
+    except FinetuneError as exc:
+        raise click.ClickException(str(exc)) from exc
     finally:
         registry.close()
-
-
-@click.command("responses")
-@click.option("--train-logs", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--test-logs", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--max-steps", type=int, default=None, help="cap optimiser steps (default: setting)")
-@click.option("--epochs", type=int, default=None)
-@click.option("--batch-size", type=int, default=None)
-@click.option("--learning-rate", type=float, default=None)
-@click.option("--hard-negatives", type=int, default=None)
-@click.option("--eval-every", type=int, default=None, help="validation pass every N steps (for the chart)")
-@click.option("--max-cases", type=int, default=None, help="evaluate on this many test cases (seeded sample)")
-@click.option("--out", type=click.Path(path_type=Path), default=None, help="models folder (default var/models/eval)")
-def eval_responses(train_logs, test_logs, max_steps, epochs, batch_size, learning_rate, hard_negatives,
-                   eval_every, max_cases, out) -> None:
-    """Train on A, evaluate on B: base encoder, BM25 and the fine-tuned model side by side (recall@1 of 100)."""
-    from finetune.benchmark import run_eval_responses
-
-    try:
-        result = run_eval_responses(_settings(), train_logs, test_logs, out, max_cases=max_cases,
-                                    max_steps=max_steps, epochs=epochs, batch_size=batch_size,
-                                    learning_rate=learning_rate, hard_negatives=hard_negatives,
-                                    eval_every=eval_every)
-    except Exception as exc:
-        _fail_politely(exc)
-    sys.stderr.flush()
-    _emit(result)

@@ -101,28 +101,65 @@ class DualEncoderTrainer:
 
     def train(self, pairs: list[dict], out_dir: Path, validation=None) -> dict:
         """`validation`: a RankingEvaluator run at step 0, every `eval_every` steps and at the end."""
+        if self.model is None:
+            self.load()
+        if len(pairs) < 2:
+            raise NotEnoughData(f"{len(pairs)} (context, reply) pairs: training needs at least 2; import more logs")
+        t0, cpu0 = time.monotonic(), time.process_time()
+        examples = self._with_hard_negatives(pairs)
+        mining_s = time.monotonic() - t0
+        plan, total = self._plan(examples)
+        steps, losses, history = self._optimise(examples, plan, total, validation)
+        train_s = time.monotonic() - t0
+        self._save(Path(out_dir), losses, history)
+        return {
+            "config": asdict(self.config),
+            "steps": steps,
+            "pairs": len(pairs),
+            "dropped_as_duplicates": plan[0][1],
+            "hard_negative_mining_seconds": round(mining_s, 1),
+            "train_seconds": round(train_s, 1),
+            "cpu_seconds": round(time.process_time() - cpu0, 1),  # honest on a shared machine
+            "device": str(self.model.device),
+            "final_loss": round(sum(losses[-20:]) / len(losses[-20:]), 4),
+            "validation": history,
+            "losses": losses,
+        }
+
+    def _with_hard_negatives(self, pairs: list[dict]) -> list[dict]:
+        """Each pair with its mined hard negatives (replies of the bank close to, but not, its reply)."""
+        cfg = self.config
+        bank = sorted({p["reply"] for p in pairs})
+        negatives = mine_hard_negatives(self.encoder(), pairs, bank, cfg.hard_negatives, cfg.hard_negative_top_k,
+                                        cfg.seed, self.faiss_device, progress=self.progress)
+        return [{**p, "negatives": n} for p, n in zip(pairs, negatives)]
+
+    def _plan(self, examples: list[dict]) -> tuple[list[tuple[list[list[int]], int]], int]:
+        """(batches per epoch with their dropped count, total steps capped by max_steps)."""
+        cfg = self.config
+        plan = [no_duplicate_batches(examples, cfg.batch_size, cfg.seed + e) for e in range(max(1, cfg.epochs))]
+        total = sum(len(b) for b, _ in plan)
+        total = min(total, cfg.max_steps) if cfg.max_steps else total
+        if total == 0:
+            raise NotEnoughData("no batch of at least 2 distinct replies could be formed; import more logs")
+        return plan, total
+
+    def _columns(self, rows: list[dict]) -> list[list[str]]:
+        """The loss's inputs for one batch: contexts, replies, then one column per hard negative."""
+        k = self.config.hard_negatives
+        columns = [[r["context"] for r in rows], [r["reply"] for r in rows]]
+        if k and all(len(r["negatives"]) == k for r in rows):
+            columns += [[r["negatives"][j] for r in rows] for j in range(k)]
+        return columns
+
+    def _optimise(self, examples: list[dict], plan, total: int, validation) -> tuple[int, list[float], list[dict]]:
+        """The training loop: (steps taken, loss per step, validation history)."""
         import torch
         from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
         from tqdm.auto import tqdm
         from transformers import get_linear_schedule_with_warmup
 
         cfg = self.config
-        if self.model is None:
-            self.load()
-        if len(pairs) < 2:
-            raise NotEnoughData(f"{len(pairs)} (context, reply) pairs: training needs at least 2; import more logs")
-        t0, cpu0 = time.monotonic(), time.process_time()
-        bank = sorted({p["reply"] for p in pairs})
-        negatives = mine_hard_negatives(self.encoder(), pairs, bank, cfg.hard_negatives, cfg.hard_negative_top_k,
-                                        cfg.seed, self.faiss_device, progress=self.progress)
-        examples = [{**p, "negatives": n} for p, n in zip(pairs, negatives)]
-        mining_s = time.monotonic() - t0
-        plan = [no_duplicate_batches(examples, cfg.batch_size, cfg.seed + e) for e in range(max(1, cfg.epochs))]
-        total = sum(len(b) for b, _ in plan)
-        total = min(total, cfg.max_steps) if cfg.max_steps else total
-        if total == 0:
-            raise NotEnoughData("no batch of at least 2 distinct replies could be formed; import more logs")
-
         loss_fn = MultipleNegativesRankingLoss(self.model, scale=cfg.scale)
         optimiser = torch.optim.AdamW(self.model.parameters(), lr=cfg.learning_rate)
         schedule = get_linear_schedule_with_warmup(optimiser, math.ceil(cfg.warmup_ratio * total), total)
@@ -135,11 +172,7 @@ class DualEncoderTrainer:
             for batch in batches:
                 if step >= total:
                     break
-                rows = [examples[i] for i in batch]
-                columns = [[r["context"] for r in rows], [r["reply"] for r in rows]]
-                if cfg.hard_negatives and all(len(r["negatives"]) == cfg.hard_negatives for r in rows):
-                    columns += [[r["negatives"][j] for r in rows] for j in range(cfg.hard_negatives)]
-                features = [self._features(col) for col in columns]
+                features = [self._features(col) for col in self._columns([examples[i] for i in batch])]
                 loss = loss_fn(features, None)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
@@ -156,25 +189,12 @@ class DualEncoderTrainer:
         bar.close()
         if validation:
             history.append({"step": step, **validation.evaluate(self.scorer())})
-        train_s = time.monotonic() - t0
-        out_dir = Path(out_dir)
+        return step, losses, history
+
+    def _save(self, out_dir: Path, losses: list[float], history: list[dict]) -> None:
         out_dir.mkdir(parents=True, exist_ok=True)
         self.model.save(str(out_dir / "encoder"))
-        log = {"losses": losses, "validation": history}
-        (out_dir / "training_log.json").write_text(json.dumps(log))
-        return {
-            "config": asdict(cfg),
-            "steps": step,
-            "pairs": len(pairs),
-            "dropped_as_duplicates": plan[0][1],
-            "hard_negative_mining_seconds": round(mining_s, 1),
-            "train_seconds": round(train_s, 1),
-            "cpu_seconds": round(time.process_time() - cpu0, 1),  # honest on a shared machine
-            "device": str(self.model.device),
-            "final_loss": round(sum(losses[-20:]) / len(losses[-20:]), 4),
-            "validation": history,
-            "losses": losses,
-        }
+        (out_dir / "training_log.json").write_text(json.dumps({"losses": losses, "validation": history}))
 
     def _features(self, texts: list[str]) -> dict:
         feats = self.model.preprocess(texts)

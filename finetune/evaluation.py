@@ -1,6 +1,6 @@
 """Response-selection evaluation: recall@1 of 100 and MRR, for any scorer, on one fixed candidate set.
 
-Protocol (issue 5): every agent turn of the test logs with at least one earlier turn is a test
+Protocol: every agent turn of the test logs with at least one earlier turn is a test
 case; its context is the earlier turns; its candidates are the true reply plus 99 agent replies
 drawn with a fixed seed from *other* test conversations whose text differs from the true reply
 (drawn by occurrence, so frequent replies are frequent distractors too). A model's rank for a case

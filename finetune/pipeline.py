@@ -184,7 +184,7 @@ def kb_passages(settings, queries: list[str], log: Callable[[str], None], k: int
 
     try:
         retriever = Retriever(settings.index_dir, settings=settings).load()
-    except Exception as exc:  # IndexMissing and friends: train ungrounded and say so
+    except Exception as exc:  # noqa: BLE001 - IndexMissing and friends: train ungrounded and say so
         log(f"  training without KB passages ({exc})")
         return None
     return [[hit["text"][:400] for hit in retriever.search(q, k=k)] for q in queries]

@@ -77,7 +77,7 @@ class ResponseSelector:
         """
         try:
             pointer = self.registry.serving_pointer(KIND)
-        except Exception as exc:  # a dead database must not take the bot's replies down with it
+        except Exception as exc:  # noqa: BLE001 - a dead database must not take the bot's replies down with it
             log.warning("model registry unreachable (%s); keeping response model %s", exc, self.model_version)
             return False
         if pointer is None:
@@ -92,7 +92,7 @@ class ResponseSelector:
             model = ResponseModel(path, device=self.settings.encoder_device,
                                   faiss_device=self.settings.faiss_device).load()
             model.select([""], k=1)  # warm up before it takes traffic
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever breaks the new model, the old one keeps serving
             self._failed_version = version
             log.error("cannot load response model %s from %s (%s); still serving %s",
                       version, path, exc, self.model_version)

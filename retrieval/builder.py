@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -31,6 +33,19 @@ def data_fingerprint(docs: dict[str, dict]) -> str:
     for doc_id in sorted(docs):
         digest.update(f"{doc_id}|{docs[doc_id]['content_hash']}\n".encode())
     return "sha256:" + digest.hexdigest()[:32]
+
+
+@dataclass
+class Build:
+    """What `Builder.run` did: `report` (counts, documents, passages, index type) goes to the caller's
+    report; `manifest` is the new version's manifest to publish, None when nothing changed (no-op)."""
+
+    report: dict[str, Any]
+    manifest: dict[str, Any] | None = None
+
+    @property
+    def noop(self) -> bool:
+        return self.manifest is None
 
 
 class Builder:
@@ -53,14 +68,14 @@ class Builder:
         finally:
             old.close()
 
-    def run(self) -> dict:
+    def run(self) -> Build:
         store = self._open_store()
         try:
             return self._run(store)
         finally:
             store.close()
 
-    def _run(self, store: PassageStore) -> dict:
+    def _run(self, store: PassageStore) -> Build:
         existing = store.documents()
         found = self.found.docs
         added = [d for i, d in found.items() if i not in existing]
@@ -72,8 +87,8 @@ class Builder:
         if self.manifest is not None and not (added or updated or removed):
             index = self.manifest["index"]
             if index["factory"] == self._target_factory(store.count(), self.manifest["encoder"]["dim"]):
-                return {"_noop": True, **counts, "documents": len(existing), "passages": store.count(),
-                        "index_type": index["factory"]}
+                return Build({**counts, "documents": len(existing), "passages": store.count(),
+                              "index_type": index["factory"]})
 
         old_ids: list[np.ndarray] = [store.remove_document(i) for i in removed]
         new_ids: list[np.ndarray] = []
@@ -110,8 +125,8 @@ class Builder:
                 "chunk_tokens", "chunk_overlap_tokens", "hnsw_ef_search", "ivf_nprobe", "flat_max_passages",
                 "index_memory_mb")},
         }
-        return {"_noop": False, "_manifest": manifest, **counts, "documents": len(docs), "passages": len(rows),
-                "index_type": index.factory}
+        return Build({**counts, "documents": len(docs), "passages": len(rows), "index_type": index.factory},
+                     manifest)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         if not texts:

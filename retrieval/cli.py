@@ -1,5 +1,4 @@
-"""Command line of the retrieval engine: `supportbot kb ...`, `supportbot eval retrieval`,
-`supportbot bench index`.
+"""Command line of the retrieval engine: `supportbot kb ...` and `supportbot eval retrieval`.
 
 Light at import (click only); everything heavy is imported inside the commands. Results go to
 stdout as JSON, progress and human notes to stderr, so the commands compose with `jq`.
@@ -122,29 +121,3 @@ def eval_retrieval(corpus: Path, queries: Path, k: int, index_dir: Path | None) 
     from retrieval.evaluate import evaluate
 
     _emit(evaluate(corpus, queries, k=k, index_dir=index_dir, settings=_settings()))
-
-
-@click.command("index")
-@click.option("--n", "sizes", default="100000,1000000", show_default=True, help="Comma-separated corpus sizes.")
-@click.option("--dim", default=384, show_default=True)
-@click.option("--queries", "n_queries", default=500, show_default=True, help="Queries per measurement.")
-@click.option("--k", default=10, show_default=True)
-@click.option("--types", default="flat,hnsw,ivf,ivfsq8,ivfpq", show_default=True,
-              help="Index types to measure (flat,hnsw,ivf,ivfsq8,ivfpq) or FAISS factory strings separated by ';'.")
-@click.option("--target-recall", default=0.95, show_default=True)
-@click.option("--seed", default=0, show_default=True)
-@click.option("--device", type=click.Choice(["cpu", "gpu", "auto"]), default="cpu", show_default=True)
-@click.option("--data", type=click.Choice(["synthetic", "real"]), default="synthetic", show_default=True,
-              help="real: the encoder's embeddings of STAR + Banking77 utterances (at most ~51k; slow to encode).")
-def bench_index(sizes: str, dim: int, n_queries: int, k: int, types: str, target_recall: float, seed: int,
-                device: str, data: str) -> None:
-    """Build time, memory, latency and recall@k against exact search for each index type (JSON)."""
-    from retrieval.bench import run_bench
-
-    ns = [int(float(s)) for s in sizes.split(",") if s.strip()]
-    try:
-        result = run_bench(ns, dim=dim, n_queries=n_queries, k=k, types=types, target_recall=target_recall,
-                           seed=seed, device=device, data=data)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
-    _emit(result)

@@ -76,7 +76,7 @@ def resolve_model_dir(model: str) -> Path | None:
         from huggingface_hub import snapshot_download
 
         return Path(snapshot_download(model, local_files_only=True))
-    except Exception:  # not cached locally: the hub name is all we know
+    except Exception:  # noqa: BLE001 - not cached locally (or no hub client): the hub name is all we know
         return None
 
 

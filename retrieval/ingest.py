@@ -98,17 +98,18 @@ def ingest_paths(paths: list[Path], index_dir: Path, *, settings: Settings, enco
                 manifest, current, reason = None, None, "encoder changed"
         version = store.new_version()
         try:
-            report = Builder(found, version, current, manifest, encoder, settings, factory, progress).run()
+            build = Builder(found, version, current, manifest, encoder, settings, factory, progress).run()
         except BaseException:
             store.discard(version)
             raise
-        if report.pop("_noop"):
+        report = dict(build.report)
+        if build.noop:
             store.discard(version)
             report["version"] = manifest["version"]
             report["rebuilt"] = None
         else:
             report["rebuilt"] = reason
-            published = store.publish(version, report.pop("_manifest"))
+            published = store.publish(version, build.manifest)
             report["version"] = published["version"]
     report["errors"] = found.errors
     report["index_dir"] = str(store.root)

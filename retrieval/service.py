@@ -117,7 +117,7 @@ class Retriever:
             if manifest["version"] == self._state.manifest["version"]:
                 return False
             self._swap(self._read())
-        except Exception as exc:  # a half-written or mismatched index must not take search down
+        except Exception as exc:  # noqa: BLE001 - a half-written or mismatched index must not take search down
             log.warning("keeping index version %s: cannot load the new one (%s)",
                         self._state.manifest["version"], exc)
             return False

@@ -47,7 +47,7 @@ else
   [ -x .venv-rasa/bin/python ] || "$PY310" -m venv .venv-rasa
   quiet_pip .venv-rasa/bin/pip install -q --upgrade pip==23.2.1 setuptools wheel
   quiet_pip .venv-rasa/bin/pip install -q -r requirements/rasa.txt -c requirements/rasa.lock
-  # our Rasa components (nlu/) import from the repository root
+  # our Rasa components (rasa_plugins/) import from the repository root
   echo "$ROOT" > "$(.venv-rasa/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/supportbot-root.pth"
   echo "$fingerprint" > "$stamp"
   say "virtual environments ready"

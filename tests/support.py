@@ -39,10 +39,20 @@ def wait_http(url: str, timeout: float = 120.0, proc: subprocess.Popen | None = 
     raise TimeoutError(f"{url} did not answer within {timeout}s ({last})")
 
 
+def wait_until(condition, timeout: float = 60.0, what: str = "the condition", poll_s: float = 0.05) -> None:
+    """Poll `condition()` until it is true; fail after `timeout` seconds (a deadline, not a fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout} s")
+        time.sleep(poll_s)
+
+
 def start(cmd: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.Popen:
     full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **(env or {})}
-    fh = open(log, "wb")
-    return subprocess.Popen(cmd, cwd=cwd, env=full_env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+    with open(log, "wb") as fh:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(cmd, cwd=cwd, env=full_env, stdout=fh, stderr=subprocess.STDOUT,
+                                start_new_session=True)
 
 
 def stop(proc: subprocess.Popen, timeout: float = 15.0) -> None:

@@ -45,3 +45,9 @@ def test_importing_core_loads_none_of_the_other_packages():
             f"print(sorted(n for n in sys.modules if n.split('.')[0] in {sorted(OURS - {'core'})!r}))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_no_library_imports_the_benchmark_drivers():
+    libraries = OURS - {"bench"}
+    offenders = {m: "bench" for lib in libraries for m, r in imported_roots(lib).items() if "bench" in r}
+    assert offenders == {}

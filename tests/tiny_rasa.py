@@ -86,9 +86,9 @@ def rasa_server(tiny_model, action_server, tmp_path_factory) -> RasaServer:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(f"{url}/status?token={RASA_TOKEN}", timeout=180, proc=proc)
-    except Exception:
+    except (TimeoutError, RuntimeError) as exc:
         stop(proc)
-        raise AssertionError(f"rasa run did not start:\n{(run_dir / 'rasa.log').read_text()[-3000:]}")
+        raise AssertionError(f"rasa run did not start:\n{(run_dir / 'rasa.log').read_text()[-3000:]}") from exc
     yield RasaServer(url, f"sqlite:///{tracker_db}")
     stop(proc)
 

@@ -13,14 +13,17 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.console.passwords import hash_password, hasher, needs_rehash, verify_password
+from bot.errors import Unprocessable
 from core.store.models import ConsoleSession, User
 
 ROLES = ("agent", "admin")
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,128}$")
 
 
-class AccountError(ValueError):
+class AccountError(Unprocessable, ValueError):
     """A request about an account that cannot be done; the message says why."""
+
+    code = "account_error"
 
 
 @dataclass(frozen=True)

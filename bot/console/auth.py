@@ -179,6 +179,8 @@ class Auth:
 class LoginFailed(LoginRequired):
     """Wrong username or password: shown on the login page, not redirected to it."""
 
+    code = "login_failed"
+
 
 async def require(request: Request, admin: bool = False) -> Agent:
     """The guard every console route runs: logged in, CSRF on unsafe methods, admin when asked."""

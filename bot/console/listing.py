@@ -3,7 +3,7 @@
 Paging is by (started_at, id) descending with an opaque cursor, so page 2,000 costs what page 1
 costs. Full-text search uses the store's text index: FTS5 on SQLite, a GIN tsvector index on
 PostgreSQL (both created by the console migration). docs/benchmarks.md ("Console") has the
-plans and timings on 100,000 conversations (`python -m bot.console.bench_list`).
+plans and timings on 100,000 conversations (`python -m bench.console_list`).
 """
 
 from __future__ import annotations

@@ -13,10 +13,11 @@ from starlette.concurrency import run_in_threadpool
 from bot.console.accounts import Agent
 from bot.console.auth import LOGIN_COOKIE, LoginFailed, agent_required
 from bot.console.context import console_of
-from bot.console.errors import ConsoleRoute, TooManyAttempts, status_of
+from bot.console.errors import ConsoleRoute, TooManyAttempts
 from bot.console.listing import OUTCOMES, STATUSES, ListFilters, list_conversations, queue
 from bot.console.transcript import load_transcript
 from bot.console.views import jsonable, render
+from bot.errors import http_status
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)  # see docs/console.md
 
@@ -53,7 +54,7 @@ async def login(request: Request):
         await run_in_threadpool(auth.login, request, response, str(form.get("username", "")),
                                 str(form.get("password", "")))
     except (LoginFailed, TooManyAttempts) as exc:
-        return _login_form(request, target, str(exc), status_code=status_of(exc))
+        return _login_form(request, target, str(exc), status_code=http_status(exc))
     return response
 
 

@@ -12,12 +12,14 @@ import functools
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from bot.errors import Unprocessable
+
 MIN_LENGTH = 10
 MAX_LENGTH = 1024  # argon2 hashes anything, but a megabyte "password" is a denial of service
 
 
-class WeakPassword(ValueError):
-    pass
+class WeakPassword(Unprocessable, ValueError):
+    code = "weak_password"
 
 
 @functools.lru_cache(maxsize=1)

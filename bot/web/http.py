@@ -140,8 +140,7 @@ async def healthz(request: Request) -> JSONResponse:
     except StoreUnavailable:
         store_ok = False
     rasa_ok = await services.rasa.health()
-    body = {"status": "ok" if store_ok else "degraded", "store": store_ok, "rasa": rasa_ok,
-            "handoff": services.handoff is not None}
+    body = {"status": "ok" if store_ok else "degraded", "store": store_ok, "rasa": rasa_ok}
     return JSONResponse(body, status_code=200 if store_ok else 503)
 
 

@@ -171,7 +171,7 @@ class RegisteredModel(Base):
     promoted_at: Mapped[Optional[dt.datetime]] = mapped_column()
 
 
-# --- console (owner: console engineer) ---------------------------------------------------------
+# --- console ----------------------------------------------------------------------------
 # Indexes behind the console's conversation list filters (docs/benchmarks.md, "Console").
 Index("ix_conversations_status_activity", Conversation.status, Conversation.last_activity_at)
 Index("ix_conversations_min_confidence", Conversation.min_confidence)

@@ -1,7 +1,7 @@
 """Fixtures of the action tests: a real small KB index (built once), warmed-up action services.
 
-The index holds six real articles of data/kb/, built with the real encoder by the retrieval
-engineer's `ingest_paths` into a temporary directory (about 10 s on 2 cores).
+The index holds six real articles of data/kb/, built with the real encoder by
+`retrieval.ingest.ingest_paths` into a temporary directory (about 10 s on 2 cores).
 """
 
 from __future__ import annotations

@@ -73,8 +73,9 @@ def test_responses_the_actions_use_exist_and_greeting_has_quick_replies(domain):
         assert name in responses
 
 
+@pytest.mark.slow  # runs Rasa (validate, or `rasa train core`)
 def test_rasa_data_validate_finds_no_problem():
-    """The real validator over domain, rules, stories and the NLU engineer's data/nlu + config.yml."""
+    """The real validator over domain, rules, stories and data/nlu + config.yml."""
     out = subprocess.run([str(RASA_BIN), "data", "validate"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     warnings = re.findall(r"UserWarning: (.+)", out.stdout + out.stderr)
@@ -132,6 +133,7 @@ def blocks(rasa, sender: str) -> list[tuple]:
         return conn.execute("SELECT card_last4, status FROM bank_card_blocks WHERE customer_id = ?", (sender,)).fetchall()
 
 
+@pytest.mark.slow  # runs Rasa (validate, or `rasa train core`)
 def test_greeting_and_a_kb_answer_through_rasa(rasa):
     greeting = say(rasa, "c1", "/greet")
     assert greeting[0]["buttons"]
@@ -141,6 +143,7 @@ def test_greeting_and_a_kb_answer_through_rasa(rasa):
     assert custom[0]["sources"][0]["url"].endswith("/top-up-by-bank-transfer-charge")
 
 
+@pytest.mark.slow  # runs Rasa (validate, or `rasa train core`)
 def test_lost_card_form_blocks_the_card(rasa):
     assert "four digits" in text_of(say(rasa, "c2", "/lost_or_stolen_card"))
     assert "couldn't find the four digits" in text_of(say(rasa, "c2", "the blue one"))
@@ -152,18 +155,21 @@ def test_lost_card_form_blocks_the_card(rasa):
     assert "Hi, I'm the Harbor Bank assistant" in text_of(say(rasa, "c2", "/greet"))  # the form is over
 
 
+@pytest.mark.slow  # runs Rasa (validate, or `rasa train core`)
 def test_digits_in_the_first_message_skip_the_question(rasa):
     assert "ending in 7310" in text_of(say(rasa, "c3", '/lost_or_stolen_card{"card_last4": "7310"}'))
     assert "Okay, I haven't blocked any card" in text_of(say(rasa, "c3", "/deny"))
     assert blocks(rasa, "c3") == []
 
 
+@pytest.mark.slow  # runs Rasa (validate, or `rasa train core`)
 def test_card_digits_outside_the_form_offer_to_block_that_card(rasa):
     assert "ending in 9931" in text_of(say(rasa, "c5", '/inform{"card_last4": "9931"}'))
     assert "haven't blocked any card" in text_of(say(rasa, "c5", "/deny"))
     assert "What would you like to do?" in text_of(say(rasa, "c5", "/inform"))  # no digits: just asks
 
 
+@pytest.mark.slow  # runs Rasa (validate, or `rasa train core`)
 def test_customer_can_cancel_or_ask_for_a_person_mid_form(rasa):
     say(rasa, "c4", "/lost_or_stolen_card")
     assert "haven't blocked any card" in text_of(say(rasa, "c4", "never mind"))

@@ -82,7 +82,7 @@ async def test_messages_api_rejects_bad_input_clearly(service_factory, api_key):
             r = await http.post("/api/messages", **kwargs)
             assert (r.status_code, r.json()["error"]) == (status, code), (kwargs.get("json"), r.text)
             assert r.json()["message"]  # says what to do
-        assert (await http.get("/healthz")).json() == {"status": "ok", "store": True, "rasa": True, "handoff": True}
+        assert (await http.get("/healthz")).json() == {"status": "ok", "store": True, "rasa": True}
 
 
 async def test_a_revoked_key_stops_working(service_factory, api_key, sqlite_url):

@@ -37,7 +37,9 @@ async def test_rasa_stopped_the_customer_is_told_and_the_message_is_kept(service
         await link.cut()  # Rasa is gone: connection refused, open connections reset
         started = time.monotonic()
         events = await client.say("what is my balance", client_msg_id="while-down")
-        assert time.monotonic() - started < 3.0
+        # a refused connection is reported at once, not after rasa_timeout_s (10 s); that bound, not a tight
+        # one, so a loaded machine cannot fail it
+        assert time.monotonic() - started < svc.services.settings.rasa_timeout_s
         [notice] = notices(events)
         assert notice["notice"] == "rasa_unavailable" and "temporarily unavailable" in notice["text"]
         assert bot_texts(events) == []
@@ -76,7 +78,9 @@ async def test_slow_rasa_gets_a_notice_in_time_and_the_late_answer_still_arrives
         late = await slow.next("message", speaker="bot", timeout=15)
         late_at = time.monotonic() - started
         assert notice["notice"] == "rasa_timeout" and "taking longer" in notice["text"]
-        assert 0.9 <= notice_at < SLOW_S and fast_done < SLOW_S
+        # ordering, not tight windows (a loaded machine only makes everything later): the notice comes once
+        # rasa_timeout_s has passed and before the answer; the other customer was answered before it too
+        assert 0.9 <= notice_at < late_at and fast_done < late_at
         assert late["text"] == "Here is your slow report." and late_at >= SLOW_S
         await svc.channel.drain()
         history = svc.store.history(slow.session["conversation_id"])

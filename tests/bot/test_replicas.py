@@ -23,7 +23,7 @@ from sqlalchemy import select
 from bot.console.accounts import Accounts
 from core.store.db import Database
 from core.store.models import Turn
-from bot.bench_front import Front
+from bench.front import Front
 from tests.bot.test_widget_browser import CHROMIUM_ARGS, widget
 from tests.support import free_port, start, stop, wait_http
 

@@ -55,7 +55,7 @@ def test_serve_runs_the_service_and_bench_chat_reports_every_message(rasa_server
 
 
 def test_pacing_is_seeded_and_spreads_think_times_around_the_mean():
-    from bot.bench_chat import Pacing
+    from bench.chat import Pacing
 
     a, b = Pacing(1000, session=3), Pacing(1000, session=3)
     draws = [a.next() for _ in range(200)]

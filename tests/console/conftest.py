@@ -68,11 +68,12 @@ def csrf_of(client: TestClient) -> str:
 
 @pytest.fixture
 def client_for(app, users):
-    """`client_for("agent")` -> a TestClient logged in as that user (its CSRF token as .csrf)."""
+    """`client_for("agent")` -> a TestClient logged in as that user (its CSRF token as .csrf); all closed after."""
     clients = []
 
-    def make(role: str | None) -> TestClient:
-        client = TestClient(app, base_url="http://console.test")
+    def make(role: str | None, base_url: str = "http://console.test") -> TestClient:
+        # entered: the app's lifespan runs once on one event loop, and its exit closes the Rasa client's session
+        client = TestClient(app, base_url=base_url).__enter__()
         clients.append(client)
         if role is not None:
             r = login(client, users[role].username)
@@ -82,4 +83,4 @@ def client_for(app, users):
 
     yield make
     for c in clients:
-        c.close()
+        c.__exit__(None, None, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import uuid
@@ -9,6 +10,19 @@ import uuid
 from sqlalchemy import update
 
 from core.store.models import Conversation, Turn
+
+
+def run(services, coro):
+    """`asyncio.run(coro)`, then close the Rasa client's session of that loop: each asyncio.run is a new
+    loop, and the client keeps one session per loop (handoff calls pause and resume Rasa's tracker)."""
+
+    async def main():
+        try:
+            return await coro
+        finally:
+            await services.rasa.aclose()
+
+    return asyncio.run(main())
 
 
 def conversation(store, exchanges: list[dict], csat: int | None = None, started: dt.datetime | None = None,

@@ -8,7 +8,6 @@ import hashlib
 import re
 
 from fastapi.routing import APIRoute
-from fastapi.testclient import TestClient
 
 from bot.app import create_app
 from bot.console.accounts import Accounts
@@ -45,7 +44,7 @@ def test_every_console_route_refuses_a_logged_out_request(app, client_for):
         r = client.request(method, path, follow_redirects=False)
         if path.startswith("/api/"):
             assert r.status_code == 401, (method, path, r.status_code)
-            assert "log in" in r.json()["error"].lower()
+            assert "log in" in r.json()["message"].lower()
         else:
             assert r.status_code == 303 and r.headers["location"].startswith("/console/login"), (method, path)
 
@@ -71,7 +70,7 @@ def test_agents_cannot_reach_admin_pages(client_for, services):
         assert admin.get(path).status_code == 200, path
     turn = conv["customer"][0]
     r = agent.post(f"/api/console/turns/{turn}/review", headers={"X-CSRF-Token": agent.csrf})
-    assert r.status_code == 403 and "admin" in r.json()["error"]
+    assert r.status_code == 403 and "admin" in r.json()["message"]
     r = agent.post("/console/admin/users", data={"csrf_token": agent.csrf, "username": "mallory",
                                                  "password": PASSWORD, "role": "admin"}, follow_redirects=False)
     assert r.status_code == 403
@@ -92,7 +91,7 @@ def test_csrf_is_required_on_every_state_change(client_for, services):
     assert ann.post(url, headers={"X-CSRF-Token": bob.csrf}).status_code == 403    # another session's
     assert ann.post(url, headers={"X-CSRF-Token": "é".encode("latin-1")}).status_code == 403  # not even ASCII
     r = ann.post(url, headers={"X-CSRF-Token": ann.csrf, "Origin": "https://evil.example"})
-    assert r.status_code == 403 and "Cross-site" in r.json()["error"]
+    assert r.status_code == 403 and "Cross-site" in r.json()["message"]
     form = ann.post(f"/console/conversations/{conv['id']}/claim", data={"csrf_token": "nope"}, follow_redirects=False)
     assert form.status_code == 403 and "expired" in form.text
     assert services.store.get_conversation(conv["id"])["status"] == "bot"          # nothing happened
@@ -144,7 +143,7 @@ def test_session_cookie_flags_and_secure_behind_tls(app, users, client_for, serv
     proxied = TestClient(behind, base_url="http://console.test", client=("10.1.2.3", 40000))
     page = proxied.get("/console/login", headers={"X-Forwarded-Proto": "https"})
     assert "; Secure" in page.headers["set-cookie"]
-    tls = TestClient(app, base_url="https://console.test")
+    tls = client_for(None, base_url="https://console.test")
     r = login(tls, "ann")
     assert r.status_code == 303 and "; Secure" in r.headers["set-cookie"]
     assert "__Host-sb_console=" in r.headers["set-cookie"]  # over TLS the cookie cannot be set by a subdomain

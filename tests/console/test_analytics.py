@@ -3,7 +3,6 @@ the SVG charts' click-through links, and the CSV export."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import datetime as dt
 import io
@@ -35,7 +34,7 @@ def build(services):
                          "bitcoin rent payment possible?", "what is the weather in Paris")]
     handed = seed.conversation(store, [{"text": "human please", "intent": "request_human", "confidence": 0.99}],
                                started=D2)
-    asyncio.run(handoff.request(handed["id"], "customer"))
+    seed.run(services, handoff.request(handed["id"], "customer"))
     return lost, handed
 
 

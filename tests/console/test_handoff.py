@@ -85,6 +85,7 @@ async def test_request_claim_talk_hand_back_close(db_services, agents):
     assert await handoff.close(cid, ann) == {"status": "closed"}  # idempotent
     with pytest.raises(AlreadyClaimed, match="closed"):
         await handoff.claim(cid, ann)
+    await db_services.rasa.aclose()  # the Rasa client's session of this test's event loop
 
 
 async def test_waiting_message_when_agents_are_online(db_services, agents):
@@ -106,14 +107,14 @@ def test_two_agents_claiming_at_once_one_wins(db_services, agents):
     handoff = db_services.handoff
     for _ in range(3):
         conv = seed.conversation(db_services.store, [{"text": "help", "intent": "request_human", "confidence": 0.9}])
-        asyncio.run(handoff.request(conv["id"], "customer"))
+        seed.run(db_services, handoff.request(conv["id"], "customer"))
         barrier = threading.Barrier(2)
         results: dict[str, object] = {}
 
-        def attempt(agent):
+        def attempt(agent, barrier=barrier, results=results, conv=conv):
             barrier.wait()
             try:
-                results[agent.username] = asyncio.run(handoff.claim(conv["id"], agent))
+                results[agent.username] = seed.run(db_services, handoff.claim(conv["id"], agent))
             except AlreadyClaimed as exc:
                 results[agent.username] = exc
 

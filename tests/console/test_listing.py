@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 
 import pytest
@@ -35,10 +34,10 @@ def corpus(db_services):
         "down": seed.conversation(store, [{"text": "my card arrive status", "answered": False}],
                                   started=DAY + dt.timedelta(days=5)),
     }
-    asyncio.run(handoff.request(c["waiting"]["id"], "customer"))
-    asyncio.run(handoff.request(c["low_csat"]["id"], "customer"))
-    asyncio.run(handoff.claim(c["low_csat"]["id"], ann))
-    asyncio.run(handoff.close(c["happy"]["id"], "the customer"))
+    seed.run(db_services, handoff.request(c["waiting"]["id"], "customer"))
+    seed.run(db_services, handoff.request(c["low_csat"]["id"], "customer"))
+    seed.run(db_services, handoff.claim(c["low_csat"]["id"], ann))
+    seed.run(db_services, handoff.close(c["happy"]["id"], "the customer"))
     return {"ids": {k: v["id"] for k, v in c.items()}, "ann": ann}
 
 

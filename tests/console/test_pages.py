@@ -71,12 +71,12 @@ def test_actions_over_the_json_api(client_for, services):
     h_ann, h_bob = {"X-CSRF-Token": ann.csrf}, {"X-CSRF-Token": bob.csrf}
     assert ann.post(f"{base}/claim", headers=h_ann).json()["status"] == "human"
     taken = bob.post(f"{base}/claim", headers=h_bob)
-    assert taken.status_code == 409 and "Ann Agent already has" in taken.json()["error"]
+    assert taken.status_code == 409 and "Ann Agent already has" in taken.json()["message"]
     sent = ann.post(f"{base}/messages", json={"text": "Hi, Ann here."}, headers=h_ann)
     assert sent.status_code == 200 and sent.json()["speaker"] == "agent"
     assert bob.post(f"{base}/messages", json={"text": "me too"}, headers=h_bob).status_code == 409
     bad = ann.post(f"{base}/messages", content=b"{not json", headers={**h_ann, "Content-Type": "application/json"})
-    assert bad.status_code == 422 and "not valid JSON" in bad.json()["error"]
+    assert bad.status_code == 422 and "not valid JSON" in bad.json()["message"]
     assert ann.post(f"{base}/messages", json={"text": ""}, headers=h_ann).status_code == 422
     huge = ann.post(f"{base}/messages", json={"text": "x" * 20000}, headers=h_ann)  # under max_body_bytes
     assert huge.status_code == 422
@@ -107,7 +107,7 @@ def test_forms_redirect_back_and_bad_filters_explain(client_for, services):
     assert r.headers["location"].endswith(f"#turn-{conv['customer'][0]}")
     bad = ann.get("/console/conversations?date_from=tomorrow")
     assert bad.status_code == 422 and "2026-01-31" in bad.text
-    assert ann.get("/api/console/conversations?status=nope").json()["error"].startswith("status must be")
+    assert ann.get("/api/console/conversations?status=nope").json()["message"].startswith("status must be")
 
 
 def test_list_page_filters_and_pages(client_for, services):
@@ -132,6 +132,6 @@ def test_a_dead_store_answers_503_not_a_crash(tmp_path):
     with TestClient(app) as client:
         client.cookies.set("sb_console", "x" * 43)
         r = client.get("/api/console/queue")
-        assert r.status_code == 503 and "unavailable" in r.json()["error"]
+        assert r.status_code == 503 and "unavailable" in r.json()["message"]
         page = client.get("/console/conversations")
         assert page.status_code == 503 and re.search("try again", page.text)

@@ -9,6 +9,7 @@ Used by tests/finetune/test_import.py so that the importer reads the schema Rasa
 import asyncio
 import json
 import sys
+from pathlib import Path
 
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
@@ -32,4 +33,4 @@ async def main(db_path: str, conversations: list) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], json.loads(open(sys.argv[2]).read())))
+    asyncio.run(main(sys.argv[1], json.loads(Path(sys.argv[2]).read_text())))

@@ -10,7 +10,11 @@ import json
 import os
 import subprocess
 
+import pytest
+
 from tests.support import ROOT
+
+pytestmark = pytest.mark.slow  # fine-tunes a dual encoder end to end
 
 VENV_BIN = ROOT / ".venv" / "bin"
 TOPICS = ["card", "transfer", "top-up", "refund", "pin", "account", "fee", "statement"]

@@ -4,7 +4,6 @@ concurrent requests, without a restart and without a failed or mixed request."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
@@ -13,6 +12,7 @@ from finetune.pairs import response_bank
 from finetune.registry import Registry
 from finetune.response_model import build_base_model
 from finetune.serving import ResponseSelector
+from tests.support import wait_until
 
 BANK_A = ["Hello, how can I help?", "Your card will arrive within 5 working days.", "Thank you and goodbye."]
 BANK_B = ["Hi there! What can I do for you today?", "I have frozen your card [CARD] for you.",
@@ -82,14 +82,16 @@ def test_hot_reload_under_concurrent_requests(tmp_path, models):
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(6)]
     [t.start() for t in threads]
-    time.sleep(1.0)
-    reg.promote("responses", "B")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not all(s and s[-1] == "B" for s in seen.values()):
-        time.sleep(0.1)
-    time.sleep(0.5)
-    stop.set()
-    [t.join() for t in threads]
+    try:
+        wait_until(lambda: len(seen) == len(threads) and all(len(v) >= 3 for v in list(seen.values())),
+                   what="every client answered by model A")
+        reg.promote("responses", "B")
+        wait_until(lambda: all(v and v[-1] == "B" for v in list(seen.values())), what="every client on model B")
+        after = {n: len(v) for n, v in list(seen.items())}
+        wait_until(lambda: all(len(seen[n]) >= after[n] + 3 for n in after), what="more answers after the swap")
+    finally:
+        stop.set()
+        [t.join() for t in threads]
     assert not failures, failures[:3]
     for versions in seen.values():
         assert versions[0] == "A" and versions[-1] == "B"

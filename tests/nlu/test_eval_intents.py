@@ -68,6 +68,7 @@ def evaluated(tmp_path_factory, rasa_env):
     return tmp, proc
 
 
+@pytest.mark.slow  # trains a Rasa NLU model
 def test_prints_one_json_object_with_the_metrics(evaluated):
     _, proc = evaluated
     assert len(proc.stdout.strip().splitlines()) == 1  # progress went to stderr
@@ -83,6 +84,7 @@ def test_prints_one_json_object_with_the_metrics(evaluated):
     assert "predicting" in proc.stderr  # a progress bar
 
 
+@pytest.mark.slow  # trains a Rasa NLU model
 def test_report_has_confusion_matrix_and_per_intent_table(evaluated):
     tmp, proc = evaluated
     report = tmp / "report"

@@ -13,6 +13,8 @@ import pytest
 from tests.nlu.conftest import RASA_PYTHON, run_rasa_python
 from tests.support import ROOT
 
+pytestmark = pytest.mark.slow  # every test uses a real `rasa train` of a small bot
+
 DOMAIN = """\
 version: "3.1"
 intents: [greet, goodbye, card_arrival, exchange_rate, out_of_scope, inform]

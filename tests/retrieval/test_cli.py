@@ -113,7 +113,7 @@ def test_bench_index_measures_each_type_against_exact_search():
 
 
 def test_prepare_eval_uses_only_held_out_banking77_questions(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "retrieval.prepare_eval", "--out", str(tmp_path),
+    proc = subprocess.run([sys.executable, "-m", "bench.retrieval_eval_set", "--out", str(tmp_path),
                            "--per-intent", "2", "--datasets-dir", str(DATASETS)],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -124,7 +124,7 @@ def test_prepare_eval_uses_only_held_out_banking77_questions(tmp_path):
     assert len(queries) == 2 * len(ids)
     assert all(q["relevant_ids"][0] in ids for q in queries)
 
-    from retrieval.prepare_eval import _banking77_prepare
+    from bench.retrieval_eval_set import _banking77_prepare
 
     b77 = _banking77_prepare()
     train, test = b77.stratified_split(b77.read_banking77(DATASETS / "banking77" / "train.csv"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from retrieval.bench import clustered_vectors, recall_at_k
+from bench.index import clustered_vectors, recall_at_k
 from retrieval.errors import IndexCorrupt, RetrievalError
 from retrieval.vector_index import VectorIndex, choose_factory, gpu_available
 

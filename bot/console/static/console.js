@@ -22,7 +22,7 @@
       body: JSON.stringify(body || {})
     }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (data) {
-        if (!r.ok) throw new Error(data.error || ("HTTP " + r.status));
+        if (!r.ok) throw new Error(data.message || ("HTTP " + r.status));
         return data;
       });
     });

@@ -23,6 +23,7 @@ import sys
 import time
 from pathlib import Path
 
+import click
 import numpy as np
 
 from retrieval.vector_index import VectorIndex, ivf_nlist, pq_m
@@ -211,3 +212,27 @@ def run_bench(sizes: list[int], dim: int = 384, n_queries: int = 500, k: int = 1
         {"n": r["n"], "type": r["type"], "factory": r["factory"], "build_s": r["build_s"],
          "memory_mb": r["memory_mb"], **(r["chosen"] or {"chosen": None})} for r in out["results"]]
     return out
+
+
+@click.command("index")
+@click.option("--n", "sizes", default="100000,1000000", show_default=True, help="Comma-separated corpus sizes.")
+@click.option("--dim", default=384, show_default=True)
+@click.option("--queries", "n_queries", default=500, show_default=True, help="Queries per measurement.")
+@click.option("--k", default=10, show_default=True)
+@click.option("--types", default="flat,hnsw,ivf,ivfsq8,ivfpq", show_default=True,
+              help="Index types to measure (flat,hnsw,ivf,ivfsq8,ivfpq) or FAISS factory strings separated by ';'.")
+@click.option("--target-recall", default=0.95, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+@click.option("--device", type=click.Choice(["cpu", "gpu", "auto"]), default="cpu", show_default=True)
+@click.option("--data", type=click.Choice(["synthetic", "real"]), default="synthetic", show_default=True,
+              help="real: the encoder's embeddings of STAR + Banking77 utterances (at most ~51k; slow to encode).")
+def bench_index(sizes: str, dim: int, n_queries: int, k: int, types: str, target_recall: float, seed: int,
+                device: str, data: str) -> None:
+    """Build time, memory, latency and recall@k against exact search for each index type (JSON)."""
+    ns = [int(float(s)) for s in sizes.split(",") if s.strip()]
+    try:
+        result = run_bench(ns, dim=dim, n_queries=n_queries, k=k, types=types, target_recall=target_recall,
+                           seed=seed, device=device, data=data)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(result, indent=2, default=str))

@@ -1,7 +1,7 @@
 """Benchmark of the console's conversation list on a large generated store (not a test).
 
-    python -m bot.console.bench_list --db sqlite:///var/bench/console.db --conversations 100000
-    python -m bot.console.bench_list --db postgresql://postgres@127.0.0.1:5432/console_bench
+    python -m bench.console_list --db sqlite:///var/bench/console.db --conversations 100000
+    python -m bench.console_list --db postgresql://postgres@127.0.0.1:5432/console_bench
 
 Generates N conversations of three customer/bot exchanges (customer texts from Banking77, so the
 full-text search sees real words), unless the database already holds exactly that many, then times

@@ -1,4 +1,4 @@
-"""`python -m actions.calibrate`: how well the KB answers Banking77 questions, and where to put
+"""`python -m bench.kb_threshold`: how well the KB answers Banking77 questions, and where to put
 `kb_min_score`. Prints one JSON object on stdout (progress on stderr).
 
 Queries: a seeded sample of the NLU *training* examples (data/nlu/banking77.yml; the held-out
@@ -36,7 +36,7 @@ def examples(path: Path) -> dict[str, list[str]]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m actions.calibrate", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.kb_threshold", description=__doc__.split("\n\n")[0])
     parser.add_argument("--index-dir", type=Path, default=get_settings().index_dir)
     parser.add_argument("--per-intent", type=int, default=8, help="queries sampled per Banking77 intent")
     parser.add_argument("--seed", type=int, default=0)

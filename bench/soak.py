@@ -2,7 +2,7 @@
 
 Starts a throwaway PostgreSQL cluster and Redis server (bot/throwaway.py), the action server, Rasa (Redis lock
 store) and `--replicas` bot-service replicas on one Redis hub, supervised as `supportbot up` does
-(bot/supervisor.py), behind a round-robin front (bot/bench_front.py). N paced widget sessions then talk
+(bot/supervisor.py), behind a round-robin front (bench/front.py). N paced widget sessions then talk
 to it through the front (rule, knowledge-base and form messages; every `--handoff-every`-th session asks
 for a person once, answered by a scripted agent over the console API), each behaving like the widget:
 it resends an unfinished message with the same `client_msg_id` after an error with `retry` or a lost
@@ -33,8 +33,8 @@ from pathlib import Path
 
 import click
 
-from bot.bench_chat import percentile
-from bot.bench_front import Front, free_port
+from bench.chat import percentile
+from bench.front import Front, free_port
 
 SCRIPT = ["hello", "How long until my new card gets here?", "what are your opening hours?", "I lost my card",
           "it ends with 9931", "yes", "thanks, that's all"]

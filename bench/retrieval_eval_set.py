@@ -1,6 +1,6 @@
 """Build the retrieval evaluation set: Banking77 questions against the demo bank's KB articles.
 
-    .venv/bin/python -m retrieval.prepare_eval [--per-intent 10] [--out var/eval/retrieval]
+    .venv/bin/python -m bench.retrieval_eval_set [--per-intent 10] [--out var/eval/retrieval]
     .venv/bin/supportbot eval retrieval --corpus var/eval/retrieval/corpus.jsonl \
         --queries var/eval/retrieval/queries.jsonl
 
@@ -87,7 +87,7 @@ def prepare(out: Path, kb_dir: Path, datasets_dir: Path, per_intent: int, seed: 
     queries = held_out_queries(datasets_dir, ids, per_intent, seed)
     dev = held_out_queries(datasets_dir, ids, per_intent, seed, split="dev")
     manifest = {
-        "built_by": "python -m retrieval.prepare_eval", "seed": seed, "per_intent": per_intent,
+        "built_by": "python -m bench.retrieval_eval_set", "seed": seed, "per_intent": per_intent,
         "split": "data/prepare/banking77.py stratified_split: queries from the held-out part, "
                  "dev_queries (for tuning settings) from the training part",
         "corpus": {"path": str(out / "corpus.jsonl"), "documents": len(corpus),

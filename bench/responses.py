@@ -10,13 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from finetune.charts import eval_chart
-from finetune.evaluation import BM25Scorer, EncoderScorer, held_out_evaluator
-from finetune.pairs import split_conversations
-from finetune.pipeline import train_config
-from finetune.preprocess import load_logs
-from finetune.response_model import ResponseModel, update_metrics
-from finetune.training import train_response_model
+import click
 
 
 def _log(message: str) -> None:
@@ -25,6 +19,14 @@ def _log(message: str) -> None:
 
 def run_eval_responses(settings, train_logs: Path, test_logs: Path, out: Path | None = None,
                        max_cases: int | None = None, progress: bool = True, **overrides) -> dict:
+    # heavy (torch): imported when the evaluation runs, not when `supportbot eval --help` lists it
+    from finetune.charts import eval_chart
+    from finetune.evaluation import BM25Scorer, EncoderScorer, held_out_evaluator
+    from finetune.pairs import split_conversations
+    from finetune.pipeline import train_config
+    from finetune.preprocess import load_logs
+    from finetune.response_model import ResponseModel, update_metrics
+    from finetune.training import train_response_model
     from retrieval.encoder import Encoder
 
     train_all, train_report = load_logs(train_logs, settings.finetune_min_turns)
@@ -62,3 +64,31 @@ def run_eval_responses(settings, train_logs: Path, test_logs: Path, out: Path | 
 
 def _pick(metrics: dict) -> dict:
     return {"recall@1": metrics["recall@1"], "mrr": metrics["mrr"]}
+
+
+@click.command("responses")
+@click.option("--train-logs", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--test-logs", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--max-steps", type=int, default=None, help="cap optimiser steps (default: setting)")
+@click.option("--epochs", type=int, default=None)
+@click.option("--batch-size", type=int, default=None)
+@click.option("--learning-rate", type=float, default=None)
+@click.option("--hard-negatives", type=int, default=None)
+@click.option("--eval-every", type=int, default=None, help="validation pass every N steps (for the chart)")
+@click.option("--max-cases", type=int, default=None, help="evaluate on this many test cases (seeded sample)")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="models folder (default var/models/eval)")
+def eval_responses(train_logs, test_logs, max_steps, epochs, batch_size, learning_rate, hard_negatives,
+                   eval_every, max_cases, out) -> None:
+    """Train on A, evaluate on B: base encoder, BM25 and the fine-tuned model side by side (recall@1 of 100)."""
+    from core.settings import get_settings
+    from finetune.errors import FinetuneError
+
+    try:
+        result = run_eval_responses(get_settings(), train_logs, test_logs, out, max_cases=max_cases,
+                                    max_steps=max_steps, epochs=epochs, batch_size=batch_size,
+                                    learning_rate=learning_rate, hard_negatives=hard_negatives,
+                                    eval_every=eval_every)
+    except FinetuneError as exc:
+        raise click.ClickException(str(exc)) from exc
+    sys.stderr.flush()
+    click.echo(json.dumps(result, ensure_ascii=False, default=str))

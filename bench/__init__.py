@@ -1,0 +1,16 @@
+"""The benchmark and evaluation drivers: each prints one JSON object on stdout, progress on stderr.
+
+Users run them through the CLI (bot/cli.py maps the names) or as modules; docs/benchmarks.md lists
+the current figures and the command behind each.
+
+| module | command | measures |
+|---|---|---|
+| `chat` | `supportbot bench chat` (`scripts/bench_channel.sh`: the sweep) | the customer channel: latency, throughput |
+| `index` | `supportbot bench index` | FAISS index types against exact search: build time, memory, latency, recall |
+| `responses` | `supportbot eval responses` | the fine-tuned dialogue model against the base encoder and BM25 |
+| `console_list` | `python -m bench.console_list` | the console's conversation list on 100,000 conversations |
+| `kb_threshold` | `python -m bench.kb_threshold` | where to put `kb_min_score` (KB answers in and out of scope) |
+| `retrieval_eval_set` | `python -m bench.retrieval_eval_set` | builds the held-out set of `supportbot eval retrieval` |
+
+The libraries never import this package; it imports them.
+"""
