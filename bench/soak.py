@@ -20,6 +20,7 @@ outside the fault windows), memory_mb (each process group's RSS at start, minute
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -114,7 +115,7 @@ async def session(n: int, ws_url: str, deadline: float, think_s: float, handoff:
                     if await _answer(ws, rec, tally, unfinished):
                         unfinished.remove(rec)
                         await asyncio.sleep(rng.uniform(0.5 * think_s, 1.5 * think_s))
-        except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError, TypeError, ValueError) as exc:
+        except (TimeoutError, aiohttp.ClientError, ConnectionError, TypeError, ValueError) as exc:
             tally.reconnects += 1
             lost_at = lost_at or time.monotonic()
             say(f"session {n}: connection lost ({type(exc).__name__}); reconnecting")
@@ -194,10 +195,8 @@ async def scripted_agent(url: str, stop: asyncio.Event, counts: dict) -> None:
             if client is not None:
                 await client.aclose()
             client = None
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 1.0)
-        except asyncio.TimeoutError:
-            pass
     if client is not None:
         await client.aclose()
 
@@ -222,7 +221,7 @@ async def chaos(faults: list[tuple[float, str]], t0: float, targets: dict, pg, t
             say(f"chaos: SIGKILL {svc.name} (pid {svc.proc.pid})")
             os.kill(svc.proc.pid, signal.SIGKILL)
             await asyncio.sleep(0.3)
-            healthy = lambda: svc.alive() and svc.healthy()  # noqa: E731
+            healthy = lambda svc=svc: svc.alive() and svc.healthy()  # noqa: E731
         while not await asyncio.to_thread(healthy):
             await asyncio.sleep(0.2)
         tally.faults.append({"kind": kind, "at_s": round(started - t0, 1),

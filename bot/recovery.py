@@ -30,7 +30,7 @@ RECOVERY_NOTICE = ("Sorry, we could not answer this message because of a problem
 
 
 def _aware(ts: dt.datetime) -> dt.datetime:
-    return ts if ts.tzinfo else ts.replace(tzinfo=dt.timezone.utc)
+    return ts if ts.tzinfo else ts.replace(tzinfo=dt.UTC)
 
 
 async def recover(services, channel) -> dict:

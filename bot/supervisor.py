@@ -13,14 +13,15 @@ Invariant: the state file (`var/run/up-<port>.json`) always describes the childr
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from bot.processes import Service
 
@@ -132,8 +133,6 @@ def kill_group(svc: Service) -> None:
     """Kill what is left of a dead child's process group (e.g. Sanic workers whose parent died)."""
     if svc.proc is None:
         return
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(svc.proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
     svc.proc.poll()

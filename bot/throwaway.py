@@ -7,6 +7,7 @@ worth saving (fsync off, no Redis persistence)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
@@ -41,7 +42,7 @@ class PgCluster:
             log = (self.base / "pg.log").read_text()[-2000:] if (self.base / "pg.log").exists() else ""
             raise RuntimeError(f"{cmd} failed:\n{done.stdout}{done.stderr}{log}")
 
-    def init(self) -> "PgCluster":
+    def init(self) -> PgCluster:
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
         return self
 
@@ -60,10 +61,8 @@ class PgCluster:
         return self.url.rsplit("/", 1)[0] + f"/{name}"
 
     def remove(self) -> None:
-        try:
+        with contextlib.suppress(RuntimeError):  # already stopped
             self.stop()
-        except RuntimeError:
-            pass  # already stopped
         shutil.rmtree(self.base, ignore_errors=True)
 
 

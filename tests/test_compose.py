@@ -83,8 +83,8 @@ def test_caddyfile_spreads_over_the_replicas_and_terminates_tls_only_when_asked(
     assert re.search(r"dynamic a \{\s*name bot\s*port 8000", caddyfile)
     assert "lb_try_duration" in caddyfile and "flush_interval -1" in caddyfile
     assert re.search(r"^tls /certs/tls.crt /certs/tls.key$", (ROOT / "docker" / "caddy-tls-on.caddy").read_text(), re.M)
-    assert "tls" not in "".join(l for l in (ROOT / "docker" / "caddy-tls-off.caddy").read_text().splitlines()
-                                if not l.startswith("#"))
+    assert "tls" not in "".join(line for line in (ROOT / "docker" / "caddy-tls-off.caddy").read_text().splitlines()
+                                if not line.startswith("#"))
     assert caddyfile.count("{") == caddyfile.count("}")
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import signal
 import sys
@@ -20,10 +19,10 @@ import pytest
 from playwright.async_api import async_playwright, expect
 from sqlalchemy import select
 
+from bench.front import Front
 from bot.console.accounts import Accounts
 from core.store.db import Database
 from core.store.models import Turn
-from bench.front import Front
 from tests.bot.test_widget_browser import CHROMIUM_ARGS, widget
 from tests.support import free_port, start, stop, wait_http
 
