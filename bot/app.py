@@ -21,6 +21,7 @@ from bot.hub import Hub
 from bot.identity import Identity
 from bot.rasa_client import RasaClient
 from bot.ratelimit import RateLimiter
+from bot.ratelimit_shared import SharedRateLimiter, make_limiter
 from bot.recovery import recover
 from bot.sessions import Sessions
 from bot.tracker_events import TrackerEvents
@@ -53,14 +54,23 @@ class Services:
 
 @dataclass
 class Limits:
-    session: RateLimiter
-    ip: RateLimiter
+    session: RateLimiter | SharedRateLimiter
+    ip: RateLimiter | SharedRateLimiter
+
+
+def make_hub(settings: Settings):
+    """The in-process hub for one replica; with `hub_url` the one all replicas share."""
+    if not settings.hub_url:
+        return Hub()
+    from bot.hub_shared import SharedHub, make_bus
+
+    return SharedHub(make_bus(settings.hub_url))
 
 
 def build_services(settings: Settings, db: Database | None = None) -> Services:
     """The standard wiring: the configured database, a fresh hub, Rasa client and handoff."""
     db = db or Database(settings.db_url)
-    hub = Hub()
+    hub = make_hub(settings)
     if settings.nlu_details_source not in NLU_DETAILS_SOURCES:
         raise ValueError(f"SUPPORTBOT_NLU_DETAILS_SOURCE is {settings.nlu_details_source!r}; "
                          f"use one of {', '.join(NLU_DETAILS_SOURCES)}.")
@@ -86,9 +96,11 @@ def create_app(services: Services) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         jobs.start()
+        await services.hub.start()
         await recover(services, channel)  # turns a crash left unanswered (bot/recovery.py)
         yield
         await jobs.stop()
+        await services.hub.aclose()
         await channel.aclose()
         await services.rasa.aclose()
         if services.tracker_events is not None:
@@ -100,9 +112,11 @@ def create_app(services: Services) -> FastAPI:
     app.state.privacy_jobs = jobs
     app.state.sessions = Sessions(services.store, services.settings.session_idle_days)
     app.state.apikeys = ApiKeys(services.db)
-    app.state.limits = Limits(
-        session=RateLimiter(settings.session_rate_per_minute, settings.session_rate_burst, "per conversation"),
-        ip=RateLimiter(settings.ip_rate_per_minute, settings.ip_rate_burst, "from your network"),
+    app.state.limits = Limits(  # in memory, or shared by the replicas through Redis (ratelimit_url)
+        session=make_limiter(settings.session_rate_per_minute, settings.session_rate_burst, "per conversation",
+                             settings.ratelimit_url),
+        ip=make_limiter(settings.ip_rate_per_minute, settings.ip_rate_burst, "from your network",
+                        settings.ratelimit_url),
     )
     app.state.client_address = ClientAddress(settings.trusted_proxies)
     app.state.sockets = SocketCounter(settings.ws_max_sockets_per_ip)

@@ -131,12 +131,14 @@ class Channel:
     async def _answer(self, turn: dict, text: str, emit: Emit, call: asyncio.Future | None = None) -> dict:
         conv_id = turn["conversation_id"]
         if turn["duplicate"]:
-            stored = await self.db(self.services.store.replies_to, conv_id, turn["turn_id"])
-            if stored or turn["answered"] is not None or turn["status"] in HUMAN_STATUSES:
+            # replies and the answered mark are stored in one transaction, so a turn with `answered` NULL has
+            # no replies of its own: turns after it are another message's late answer
+            if turn["answered"] is not None or turn["status"] in HUMAN_STATUSES:
+                stored = await self.db(self.services.store.replies_to, conv_id, turn["turn_id"])
                 for t in stored:
                     await emit(message_event(t, reply_to=turn["turn_id"]))
                 return {"replies": stored, "answered": turn["answered"]}
-            # stored before, but its answer never was (the store failed mid-way): ask again
+            # stored before, but its answer never was (its replica died, the store failed mid-way): ask again
         else:
             self.services.hub.publish(conv_id, message_event(turn))
         if turn["status"] in HUMAN_STATUSES:

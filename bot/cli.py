@@ -40,6 +40,7 @@ EVAL_COMMANDS: dict[str, str] = {
 
 BENCH_COMMANDS: dict[str, str] = {
     "chat": "bench.chat:bench_chat",
+    "soak": "bench.soak:bench_soak",
     "index": "bench.index:bench_index",
     "kb-profile": "bench.kb_profile:kb_profile",
     "assist": "bench.assist:bench_assist",

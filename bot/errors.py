@@ -136,6 +136,7 @@ HTTP_STATUS: dict[type[Exception], int] = {
     BodyTooLarge: 413,
     Unauthorized: 401,
     Forbidden: 403,
+    OriginNotAllowed: 403,
     IdentityInvalid: 403,
     TooManyConnections: 429,
     UnknownSession: 404,

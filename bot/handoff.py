@@ -14,7 +14,8 @@ import asyncio
 import logging
 import re
 from collections import Counter
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -82,14 +83,17 @@ class Handoff:
     def agent_connected(self, user_id: int) -> None:
         """A console tab opened its live stream; the agent counts as online while one is open."""
         self._presence[user_id] += 1
+        self.hub.share_presence(set(self._presence))
 
     def agent_disconnected(self, user_id: int) -> None:
         self._presence[user_id] -= 1
         if self._presence[user_id] <= 0:
             del self._presence[user_id]
+        self.hub.share_presence(set(self._presence))
 
     def agents_online(self) -> int:
-        return len(self._presence)
+        """Agents with a console open on any replica (the others' through the hub)."""
+        return len(set(self._presence) | self.hub.remote_presence())
 
     # --- the handoff lifecycle ------------------------------------------------------------
     # Each step runs its store work in a worker thread (a slow database never stalls the event

@@ -3,8 +3,9 @@
 The widget channel, the handoff queue and the console all meet here: whoever appends a turn
 publishes an event for that conversation; each open WebSocket (a customer's widget, an agent's
 console tab) holds a subscription. Events are plain dicts shaped like the WebSocket protocol
-(docs/websocket-protocol.md). One bot-service process per deployment holds the hub; several
-replicas would swap this class for a Redis pub/sub with the same three methods.
+(docs/websocket-protocol.md). This in-process hub serves a single bot-service replica; several
+replicas share `bot.hub_shared.SharedHub` (Redis pub/sub or PostgreSQL LISTEN/NOTIFY, `hub_url`),
+which has the same methods.
 """
 
 from __future__ import annotations
@@ -52,3 +53,17 @@ class Hub:
 
     def subscribers(self, conversation_id: str) -> int:
         return len(self._subs.get(conversation_id, ()))
+
+    # --- what a shared hub adds; nothing to do in one process ------------------------------------
+    def share_presence(self, users: set) -> None:
+        """The console users online on this replica (a shared hub tells the other replicas)."""
+
+    def remote_presence(self) -> set:
+        """Console users online on other replicas: none, there are none."""
+        return set()
+
+    async def start(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None

@@ -12,6 +12,9 @@ the turn with `answered` NULL and nothing after it, which no view would ever sho
 
 Replicas starting together may both pick a turn; the store's answered flag and the channel's
 duplicate handling keep what customers see consistent, and the worst case is one extra answer.
+With several replicas (`hub_url` set) a replica that starts leaves alone the turns younger than
+`rasa_late_reply_s + rasa_timeout_s`: another, live replica may still be waiting for their answer, and
+if their replica died the widget resends them (same `client_msg_id`), which answers them once.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ RECOVERY_NOTICE = ("Sorry, we could not answer this message because of a problem
 
 
 def _aware(ts: dt.datetime) -> dt.datetime:
-    return ts if ts.tzinfo else ts.replace(tzinfo=dt.timezone.utc)
+    return ts if ts.tzinfo else ts.replace(tzinfo=dt.UTC)
 
 
 async def recover(services, channel) -> dict:
@@ -41,9 +44,12 @@ async def recover(services, channel) -> dict:
         log.warning("crash recovery skipped: %s", exc)
         return {"answered": 0, "marked": 0}
     fresh = dt.timedelta(seconds=settings.recovery_answer_within_s)
+    in_flight = dt.timedelta(seconds=settings.rasa_late_reply_s + settings.rasa_timeout_s if settings.hub_url else 0)
     answered = marked = 0
     for turn in turns:
         ts = dt.datetime.fromisoformat(turn["ts"]) if turn.get("ts") else now
+        if now - _aware(ts) < in_flight:
+            continue  # perhaps still being answered by another replica
         if now - _aware(ts) <= fresh:
             channel.resume(turn)
             answered += 1

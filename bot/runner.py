@@ -44,10 +44,13 @@ def train(force: bool) -> None:
 def up(host, port, rasa_port, action_port, no_train: bool, timeout: float) -> None:
     """Train what changed, start Rasa, the action server and the bot service; Ctrl-C stops them all.
 
+    A service that dies is restarted with back-off; after repeated crashes `up` gives up and stops.
+
     Prints the URL of the demo page with the chat widget once every service is healthy.
     Logs go to var/logs/<service>.log.
     """
     from bot.processes import platform_services, stop_all, wait_healthy
+    from bot.supervisor import Supervisor, state_path
     from bot.training import train_all
 
     overrides = {k: v for k, v in {"host": host, "port": port, "rasa_port": rasa_port,
@@ -74,6 +77,9 @@ def up(host, port, rasa_port, action_port, no_train: bool, timeout: float) -> No
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)  # also when started in the background, where SIGINT is ignored
     _err("supportbot: starting services")
+    supervisor = Supervisor(services, settings.var_dir / "logs", state_path(settings.var_dir, settings.port), _err,
+                            max_restarts=settings.supervise_max_restarts, window_s=settings.supervise_window_s,
+                            max_backoff_s=settings.supervise_max_backoff_s)
     try:
         for svc in services:
             svc.start(settings.var_dir / "logs")
@@ -82,17 +88,17 @@ def up(host, port, rasa_port, action_port, no_train: bool, timeout: float) -> No
         click.echo(f"\nsupportbot is up. Demo page with the chat widget: {url}/\n"
                    f"  agent console: {url}/console   API docs: {url}/docs\n"
                    f"  logs: {settings.var_dir / 'logs'}   Press Ctrl-C to stop.")
-        while all(s.alive() for s in services):
-            time.sleep(1.0)
-        dead = [s for s in services if not s.alive()]
-        raise click.ClickException(
-            f"{dead[0].name} stopped unexpectedly; last lines of its log:\n{dead[0].tail()}")
+        supervisor.write_state()
+        while True:  # raises GaveUp after repeated crashes of one child
+            supervisor.check()
+            time.sleep(0.5)
     except KeyboardInterrupt:
         _err("\nsupportbot: stopping")
-    except (RuntimeError, TimeoutError) as exc:
+    except (RuntimeError, TimeoutError) as exc:  # GaveUp included
         raise click.ClickException(str(exc)) from exc
     finally:
         stop_all(services)
+        supervisor.remove_state()
         _err("supportbot: all services stopped")
 
 
@@ -100,15 +106,19 @@ def collect_status(settings: Settings) -> dict:
     import httpx
 
     from bot.processes import platform_services, rasa_model_path
+    from bot.supervisor import read_state, state_path
     from bot.training import rasa_fingerprint
 
     out: dict = {"services": {}, "artifacts": {}}
+    supervised = (read_state(state_path(settings.var_dir, settings.port)) or {}).get("services", {})
     for svc in platform_services(settings):
         try:
             code = httpx.get(svc.health_url, timeout=2.0).status_code
             out["services"][svc.name] = {"url": svc.health_url.split("?")[0], "healthy": code < 300, "http": code}
         except httpx.HTTPError as exc:
             out["services"][svc.name] = {"url": svc.health_url.split("?")[0], "healthy": False, "error": type(exc).__name__}
+        if svc.name in supervised:  # started by a running `supportbot up`
+            out["services"][svc.name].update({k: supervised[svc.name][k] for k in ("restarts", "last_exit")})
     model = rasa_model_path(settings)
     stamp = model.with_suffix("").with_suffix(".fingerprint")
     out["artifacts"]["rasa_model"] = {
@@ -156,7 +166,8 @@ def status(as_json: bool) -> None:
         click.echo(json.dumps(info, indent=2))
         return
     for name, s in info["services"].items():
-        click.echo(f"{name:10s} {'up' if s['healthy'] else 'DOWN':5s} {s['url']}")
+        restarts = f"  restarts {s['restarts']} (last: {s['last_exit']})" if s.get("restarts") else ""
+        click.echo(f"{name:10s} {'up' if s['healthy'] else 'DOWN':5s} {s['url']}{restarts}")
     for name, a in info["artifacts"].items():
         state = "ok" if a.get("exists") and a.get("up_to_date", True) else ("stale" if a.get("exists") else "missing")
         click.echo(f"{name:10s} {state:7s} {a['path']}")

@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     ip_rate_burst: int = 100
     history_limit: int = 200
     nlu_details_source: str = "rasa_channel"
+    hub_url: str = ""
+    ratelimit_url: str = ""
 
     # --- hardening (docs/security.md) ---------------------------------------------
     max_body_bytes: int = 65_536
@@ -88,6 +90,10 @@ class Settings(BaseSettings):
     rasa_lock_store_url: str = ""
     rasa_workers: int = 2
     rasa_event_broker_url: str = ""
+    # `supportbot up` restarting a child that died (bot/supervisor.py)
+    supervise_max_restarts: int = 5
+    supervise_window_s: float = 300.0
+    supervise_max_backoff_s: float = 30.0
     # demo-bot actions (actions/): where the action server listens and when it answers from the KB
     action_host: str = "127.0.0.1"
     kb_min_score: float = 0.45

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 # the tiny real Rasa bot shared by the bot-service and console tests
-pytest_plugins = ["tests.tiny_rasa"]
+pytest_plugins = ["tests.tiny_rasa", "tests.pg_cluster", "tests.redis_server"]
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -32,7 +32,7 @@ def config() -> dict:
 
 def test_services_and_their_images(config):
     services = config["services"]
-    assert set(services) == {"postgres", "redis", "prepare", "rasa", "actions", "bot"}
+    assert set(services) == {"postgres", "redis", "prepare", "rasa", "actions", "bot", "proxy"}
     assert services["rasa"]["build"]["dockerfile"] == "docker/rasa.Dockerfile"
     for name in ("prepare", "actions", "bot"):
         assert services[name]["build"]["dockerfile"] == "docker/app.Dockerfile"
@@ -58,8 +58,34 @@ def test_start_order_and_published_ports(config):
     assert s["rasa"]["depends_on"]["prepare"]["condition"] == "service_completed_successfully"
     assert s["actions"]["depends_on"]["prepare"]["condition"] == "service_completed_successfully"
     assert {s["bot"]["depends_on"][n]["condition"] for n in ("rasa", "actions")} == {"service_healthy"}
-    assert [p["target"] for p in s["bot"]["ports"]] == [8000]
-    assert all("ports" not in s[n] for n in ("postgres", "rasa", "actions"))  # internal only
+    assert [p["target"] for p in s["proxy"]["ports"]] == [8000]
+    assert all("ports" not in s[n] for n in ("postgres", "redis", "rasa", "actions", "bot"))  # internal only
+
+
+def test_two_bot_replicas_share_a_redis_hub_behind_the_proxy(config):
+    s = config["services"]
+    bot = s["bot"]
+    assert bot["scale"] == 2 and bot["deploy"]["replicas"] == 2
+    assert bot["environment"]["SUPPORTBOT_HUB_URL"] == "redis://redis:6379/2"
+    assert bot["depends_on"]["redis"]["condition"] == "service_healthy"
+    # per-address limits see customers, not the proxy on the compose network
+    assert "172.16.0.0/12" in bot["environment"]["SUPPORTBOT_TRUSTED_PROXIES"]
+    assert s["proxy"]["depends_on"]["bot"]["condition"] == "service_healthy"
+    assert s["proxy"]["image"].startswith("caddy:2")
+    mounted = {v["target"]: v["source"] for v in _volumes(s["proxy"])}
+    for target in ("/etc/caddy/Caddyfile", "/etc/caddy/tls-on.caddy", "/etc/caddy/tls-off.caddy"):
+        assert os.path.exists(mounted[target]), target
+
+
+def test_caddyfile_spreads_over_the_replicas_and_terminates_tls_only_when_asked():
+    caddyfile = (ROOT / "docker" / "Caddyfile").read_text()
+    assert "import /etc/caddy/tls-{$SUPPORTBOT_TLS:off}.caddy" in caddyfile
+    assert re.search(r"dynamic a \{\s*name bot\s*port 8000", caddyfile)
+    assert "lb_try_duration" in caddyfile and "flush_interval -1" in caddyfile
+    assert re.search(r"^tls /certs/tls.crt /certs/tls.key$", (ROOT / "docker" / "caddy-tls-on.caddy").read_text(), re.M)
+    assert "tls" not in "".join(line for line in (ROOT / "docker" / "caddy-tls-off.caddy").read_text().splitlines()
+                                if not line.startswith("#"))
+    assert caddyfile.count("{") == caddyfile.count("}")
 
 
 def test_services_share_the_postgres_database(config):

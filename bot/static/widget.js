@@ -244,7 +244,8 @@
   function retry() {
     setStatus(lastError || "Connection lost; reconnecting\u2026");
     clearTimeout(timer);
-    timer = setTimeout(connect, backoff);
+    // jitter: after a replica dies its customers do not all come back to the others at once
+    timer = setTimeout(connect, backoff * (0.5 + Math.random()));
     backoff = Math.min(backoff * 2, 15000);
   }
 
@@ -260,13 +261,15 @@
         (ev.turns || []).forEach(render);
         state.outbox.forEach(function (m) {
           sentMsgs[m.client_msg_id] = m;
+          if (byClient[m.client_msg_id]) return;  // stored already (acknowledged), awaiting its answer
           render({ speaker: "customer", text: m.text, client_msg_id: m.client_msg_id }).classList.add("pending");
         });
         ready = true; lastError = ""; setStatus("");
         flush();
         break;
       case "ack":
-        dropFromOutbox(ev.client_msg_id);
+        // stored; it stays in the outbox until its answer is over (typing off with its id), so a
+        // connection lost meanwhile resends it (same client_msg_id: stored once, answered once)
         markDelivered(ev.client_msg_id, ev.turn_id);
         if (ev.conversation_id && ev.conversation_id !== convId) { convId = ev.conversation_id; csat.hidden = true; }
         break;
@@ -275,6 +278,7 @@
         break;
       case "typing":
         typing.hidden = !ev.on;
+        if (!ev.on && ev.client_msg_id) dropFromOutbox(ev.client_msg_id);
         break;
       case "feedback":
         var node = byTurn[ev.turn_id];

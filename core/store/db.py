@@ -13,10 +13,11 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATION_LOCK = 0x5B0_7D8  # PostgreSQL advisory lock key held while migrating
 
 
 def make_engine(url: str) -> Engine:
@@ -65,6 +66,9 @@ class Database:
 
         cfg = alembic_config(self.url)
         with self.engine.begin() as conn:
+            if self.engine.dialect.name == "postgresql":
+                # replicas starting together take turns: the first migrates, the others find it done
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
 

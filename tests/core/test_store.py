@@ -265,3 +265,17 @@ def test_an_unreachable_database_is_reported_not_dropped():
     store = ConversationStore(Database(f"postgresql://postgres@127.0.0.1:{free_port()}/nothing"), retry_s=0.5)
     with pytest.raises(StoreUnavailable, match="will be sent again"):
         store.create_session(token_hash("x" * 43))
+
+
+def test_replicas_migrating_one_postgres_database_at_once_all_succeed(postgres_url):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from core.store.db import Database
+
+    dbs = [Database(postgres_url) for _ in range(3)]
+    try:
+        with ThreadPoolExecutor(3) as pool:
+            list(pool.map(lambda db: db.migrate(), dbs))  # raises if one of them failed
+    finally:
+        for db in dbs:
+            db.dispose()
