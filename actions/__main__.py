@@ -33,12 +33,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from core.settings import get_settings
-
     from actions.server import create_app, serve
     from actions.services import ActionServices
-
     from core.secrets import action_token
+    from core.settings import get_settings
 
     settings = get_settings()
     services = ActionServices.from_settings(settings, index_dir=args.index_dir)

@@ -24,8 +24,16 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import Events, PoliteAction, annotate
 from actions.excerpt import Excerpt, excerpt
-from actions.formatting import (FULL_ARTICLE_ENTITY, answer_text, full_article_button, passages_used, payload,
-                                shorten, source_line, source_of)
+from actions.formatting import (
+    FULL_ARTICLE_ENTITY,
+    answer_text,
+    full_article_button,
+    passages_used,
+    payload,
+    shorten,
+    source_line,
+    source_of,
+)
 from actions.knowledge import Decision, Thresholds, Understanding, decide, find_hits, query_for
 from actions.services import ActionServices
 from finetune.templates import choose_reply

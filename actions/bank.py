@@ -101,7 +101,7 @@ class BankBackend:
                     reason=reason,
                     status="blocked",
                     channel="chat",
-                    created_at=dt.datetime.now(dt.timezone.utc),
+                    created_at=dt.datetime.now(dt.UTC),
                 )
                 session.add(block)
                 session.flush()

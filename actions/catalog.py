@@ -55,7 +55,7 @@ class KbCatalog:
         self.block_vectors: dict[str, np.ndarray] = {}
 
     @classmethod
-    def load(cls, kb_dir: Path) -> "KbCatalog":
+    def load(cls, kb_dir: Path) -> KbCatalog:
         """Read every article's front matter; an unreadable article is logged and left out."""
         articles = []
         for path in sorted(Path(kb_dir).glob("*.md")):

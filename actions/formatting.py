@@ -55,7 +55,7 @@ def full_article_button(url: str) -> dict[str, str]:
     return {"title": FULL_ARTICLE_BUTTON, "payload": f"/{FULL_ARTICLE_INTENT}{entity}"}
 
 
-def passages_used(blocks: list[str] | tuple[str, ...], excerpt: "Excerpt") -> list[dict[str, Any]]:
+def passages_used(blocks: list[str] | tuple[str, ...], excerpt: Excerpt) -> list[dict[str, Any]]:
     """The article's paragraphs in the answer, for the console: index and the start of the text."""
     return [{"paragraph": i, "text": shorten(blocks[i], PASSAGE_PREVIEW_CHARS)} for i in excerpt.blocks]
 

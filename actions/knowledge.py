@@ -39,7 +39,7 @@ class Thresholds:
     kb_out_of_scope_min_score: float = 0.5
 
     @classmethod
-    def from_settings(cls, settings: Any) -> "Thresholds":
+    def from_settings(cls, settings: Any) -> Thresholds:
         return cls(settings.kb_min_score, settings.nlu_min_confidence, settings.response_min_score,
                    settings.kb_out_of_scope_min_score)
 
@@ -53,7 +53,7 @@ class Understanding:
     confidence: float
 
     @classmethod
-    def from_message(cls, latest_message: dict | None) -> "Understanding":
+    def from_message(cls, latest_message: dict | None) -> Understanding:
         message = latest_message or {}
         intent = message.get("intent") or {}
         return cls(

@@ -16,10 +16,10 @@ gets 401 before rasa-sdk sees the request (docs/security.md).
 
 from __future__ import annotations
 
-from rasa_sdk.endpoint import create_app as create_sdk_app
-from rasa_sdk.executor import ActionExecutor
 import hmac
 
+from rasa_sdk.endpoint import create_app as create_sdk_app
+from rasa_sdk.executor import ActionExecutor
 from sanic import Sanic, response
 
 from actions.answer import ActionAnswerQuestion, ActionShowFullArticle

@@ -131,7 +131,7 @@ async def _widget_session(ws_url: str, run: str, n: int, texts: list[str], messa
             while len(answered) < len(acked) and time.perf_counter() < deadline:  # late answers still count
                 try:
                     note(json.loads(await asyncio.wait_for(ws.recv(), deadline - time.perf_counter())))
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     break
             out["answered"] += len(answered)
     except Exception as exc:  # noqa: BLE001 - counted, the run goes on

@@ -16,21 +16,19 @@ import argparse
 import csv
 import datetime as dt
 import json
-import os
 import random
 import statistics
 import sys
 import time
 import uuid
-from pathlib import Path
 
 from sqlalchemy import func, insert, select, text
 
 from bot.console.listing import ListFilters, build_query, list_conversations
-from core.settings import ROOT, Settings
+from core.paths import datasets_dir
+from core.settings import Settings
 from core.store.db import Database
 from core.store.models import Conversation, CustomerSession, Turn
-from core.paths import datasets_dir
 
 STATUSES = [("closed", 0.80), ("bot", 0.17), ("waiting", 0.02), ("human", 0.01)]
 OUTCOMES = {"closed": [("answered", 0.6), ("handed_off", 0.15), ("fallback", 0.15), ("abandoned", 0.1)],
@@ -74,7 +72,7 @@ def banking77() -> list[tuple[str, str]]:
 
 def generate(db: Database, n: int, seed: int = 7, batch: int = 5000) -> float:
     """Insert n conversations (3 exchanges each) in batches; returns the seconds it took."""
-    rng, examples, now = random.Random(seed), banking77(), dt.datetime.now(dt.timezone.utc)
+    rng, examples, now = random.Random(seed), banking77(), dt.datetime.now(dt.UTC)
     t0 = time.perf_counter()
     for start in range(0, n, batch):
         sessions, convs, turns = [], [], []
@@ -127,7 +125,7 @@ def vacuum(db: Database) -> None:
 
 def params_for(spec: dict) -> dict:
     """Relative dates ("-30" = 30 days ago) made absolute, so the bench works on any day."""
-    today = dt.datetime.now(dt.timezone.utc).date()
+    today = dt.datetime.now(dt.UTC).date()
     out = {}
     for k, v in spec.items():
         if k in ("date_from", "date_to"):

@@ -26,8 +26,8 @@ from pathlib import Path
 import click
 import numpy as np
 
-from retrieval.vector_index import VectorIndex, ivf_nlist, pq_m
 from core.paths import datasets_dir
+from retrieval.vector_index import VectorIndex, ivf_nlist, pq_m
 
 _NPROBES = ("nprobe", [4, 8, 16, 32, 64, 128])
 SWEEPS = {"hnsw": ("ef_search", [16, 32, 64, 128, 256]), "ivf": _NPROBES, "ivfsq8": _NPROBES, "ivfpq": _NPROBES}

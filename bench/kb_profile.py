@@ -31,6 +31,7 @@ from pathlib import Path
 import click
 import httpx
 
+
 def pids_on_port(port: int) -> list[int]:
     """The processes holding the listening socket of 127.0.0.1:`port` (several with SO_REUSEPORT)."""
     inodes = set()
@@ -205,4 +206,4 @@ def kb_profile(text: str, repeat: int, url, rasa_url) -> None:
     out["action_steps"] = action_steps(settings, parse_data, text, repeat)
     click.echo(json.dumps({"text": text, "repeat": repeat, "stages": out, "request": sizes,
                            "embedding_in_parse_data": "supportbot_embedding" in parse_data,
-                           "loadavg": open("/proc/loadavg").read().split()[:3], "processes": pids}))
+                           "loadavg": [round(x, 2) for x in os.getloadavg()], "processes": pids}))

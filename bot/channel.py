@@ -19,16 +19,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
 
-from bot.errors import (EmptyMessage, InvalidRequest, MessageTooLong, NotFound, RasaTimeout, RasaUnavailable,
-                        ServiceError)
+from bot.errors import (
+    EmptyMessage,
+    InvalidRequest,
+    MessageTooLong,
+    NotFound,
+    RasaTimeout,
+    RasaUnavailable,
+    ServiceError,
+)
 from bot.handoff import HandoffError
-from bot.text_rules import escape_command, valid_text
 from bot.rasa_client import RasaAnswer
 from bot.replies import nlu_details, parse_replies, turn_start
+from bot.text_rules import escape_command, valid_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from bot.app import Services

@@ -19,7 +19,8 @@ import logging
 import random
 import time
 import uuid
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
@@ -126,7 +127,7 @@ class ConversationStore:
                 return None
             now = utcnow()
             if idle_days and idle_days > 0:
-                seen = row.last_seen_at if row.last_seen_at.tzinfo else row.last_seen_at.replace(tzinfo=dt.timezone.utc)
+                seen = row.last_seen_at if row.last_seen_at.tzinfo else row.last_seen_at.replace(tzinfo=dt.UTC)
                 if now - seen > dt.timedelta(days=idle_days):
                     return None
             row.last_seen_at = now

@@ -73,7 +73,7 @@ class RasaClient:
             async with self._http().request(method, self.base_url + path, timeout=aiohttp.ClientTimeout(total=timeout),
                                             **kwargs) as r:
                 status, body = r.status, await r.read()
-        except asyncio.TimeoutError as exc:
+        except TimeoutError as exc:
             raise RasaTimeout(f"Rasa did not answer {method} {path} within {timeout:.1f}s.") from exc
         except (aiohttp.ClientError, OSError) as exc:
             raise RasaUnavailable(f"Rasa at {self.base_url} is unreachable ({type(exc).__name__}).") from exc

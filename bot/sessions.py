@@ -31,7 +31,7 @@ def token_hash(token: str) -> str:
 
 def api_session_hash(api_key_id: int, session_id: str) -> str:
     """The stored id of an API customer: derived from the key, so keys cannot reach each other's sessions."""
-    return hashlib.sha256(f"api:{api_key_id}:{session_id}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"api:{api_key_id}:{session_id}".encode()).hexdigest()
 
 
 class Sessions:

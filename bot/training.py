@@ -11,8 +11,8 @@ import hashlib
 import json
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from bot.processes import rasa_model_path
 from core.settings import ROOT, Settings

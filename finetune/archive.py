@@ -23,7 +23,7 @@ def save_import(conversations: list[dict], report: dict, var_dir: Path, source: 
     out = archive_dir(var_dir)
     out.mkdir(parents=True, exist_ok=True)
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(source).name or source).strip("-")[:60] or "logs"
-    path = out / f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S%f}-{slug}.jsonl"
+    path = out / f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}-{slug}.jsonl"
     tmp = path.with_suffix(".tmp")
     with tmp.open("w") as fh:
         for conv in conversations:

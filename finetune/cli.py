@@ -6,7 +6,6 @@ Reports and results go to stdout as JSON; progress bars and step messages go to 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
@@ -83,7 +82,8 @@ def import_logs(file: Path | None, since: str | None, from_store: bool, tracker_
 @click.option("--generator", is_flag=True, help="train the generative option (LoRA on SUPPORTBOT_GENERATOR_BASE_MODEL)")
 def retrain(since, files, no_store, from_base, max_steps, epochs, generator) -> None:
     """import → clean → anonymise → train → evaluate → promote only if better than the serving model."""
-    from finetune.pipeline import retrain as run, retrain_generator
+    from finetune.pipeline import retrain as run
+    from finetune.pipeline import retrain_generator
 
     registry = _registry()
     try:

@@ -79,7 +79,7 @@ class DualEncoderTrainer:
         self.faiss_device = faiss_device
         self.model = None
 
-    def load(self) -> "DualEncoderTrainer":
+    def load(self) -> DualEncoderTrainer:
         import os
 
         os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -46,7 +46,7 @@ def read_progress(settings: Settings) -> dict:
 def write_progress(settings: Settings, **fields) -> dict:
     path = progress_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
-    state = {**read_progress(settings), **fields, "updated_at": dt.datetime.now(dt.timezone.utc).isoformat()}
+    state = {**read_progress(settings), **fields, "updated_at": dt.datetime.now(dt.UTC).isoformat()}
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(state))
     tmp.replace(path)
@@ -104,7 +104,7 @@ def start_background(settings: Settings, wait: bool = False) -> dict:
         proc = subprocess.Popen([sys.executable, "-m", "finetune.first_model"], cwd=ROOT, env=env,
                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     write_progress(settings, state="training", step="starting", pid=proc.pid,
-                   started_at=dt.datetime.now(dt.timezone.utc).isoformat(), version=None, error=None)
+                   started_at=dt.datetime.now(dt.UTC).isoformat(), version=None, error=None)
     if wait:
         proc.wait()
     return {"started": True, "pid": proc.pid, "log": str(log_dir / "first_model.log")}

@@ -14,9 +14,9 @@ or address can never be shown to another.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 SHOWN_LEAKS = 5  # replies named in the reason; every one is in the metrics
 

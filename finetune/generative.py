@@ -126,7 +126,7 @@ class GeneratorTrainer:
         (out_dir / "training_log.json").write_text(json.dumps({"losses": losses}))
         manifest = {
             "kind": "generator", "version": out_dir.name,
-            "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "built_by": "finetune.generative.GeneratorTrainer", "base_model": cfg.base_model, "adapter": "adapter",
             "config": asdict(cfg), "data": {"fingerprint": data_fingerprint, "pairs": len(pairs),
                                             "grounded": bool(passages)},
@@ -171,7 +171,7 @@ class Generator:
     def version(self) -> str:
         return self.manifest.get("version", self.model_dir.name)
 
-    def load(self, with_adapter: bool = True) -> "Generator":
+    def load(self, with_adapter: bool = True) -> Generator:
         """`with_adapter=False` gives the untouched base model: the baseline a first generator must beat."""
         from peft import PeftModel
         from transformers import AutoModelForCausalLM, AutoTokenizer

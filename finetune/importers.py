@@ -53,7 +53,7 @@ def parse_since(value: str | dt.datetime | None) -> dt.datetime | None:
             d = dt.datetime.fromisoformat(str(value).strip())
         except ValueError as exc:
             raise LogSourceError(f"--since {value!r} is not a date: use YYYY-MM-DD or YYYY-MM-DDTHH:MM") from exc
-    return d if d.tzinfo else d.replace(tzinfo=dt.timezone.utc)
+    return d if d.tzinfo else d.replace(tzinfo=dt.UTC)
 
 
 def to_epoch(ts: Any) -> float | None:
@@ -63,7 +63,7 @@ def to_epoch(ts: Any) -> float | None:
     if isinstance(ts, (int, float)):
         return float(ts)
     if isinstance(ts, dt.datetime):
-        return (ts if ts.tzinfo else ts.replace(tzinfo=dt.timezone.utc)).timestamp()
+        return (ts if ts.tzinfo else ts.replace(tzinfo=dt.UTC)).timestamp()
     if isinstance(ts, str):
         try:
             return float(ts)
@@ -202,7 +202,7 @@ def assist_labels(s) -> dict[int, str]:
 
 def _db_time(d: dt.datetime, url: str) -> dt.datetime:
     """SQLite keeps naive UTC datetimes; PostgreSQL compares aware ones."""
-    return d.astimezone(dt.timezone.utc).replace(tzinfo=None) if url.startswith("sqlite") else d
+    return d.astimezone(dt.UTC).replace(tzinfo=None) if url.startswith("sqlite") else d
 
 
 def read_tracker_store(url: str, since: str | dt.datetime | None = None) -> ImportResult:

@@ -10,9 +10,9 @@ reason. `retrain_generator` does the same for the generative option.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from finetune.archive import load_archive
 from finetune.dual_encoder import TrainConfig

@@ -10,9 +10,8 @@ models serving.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from pathlib import Path
-
-from typing import Iterable
 
 from sqlalchemy import delete, select
 
@@ -38,7 +37,7 @@ class Registry:
         self.db = db
 
     @classmethod
-    def open(cls, url: str, migrate: bool = True) -> "Registry":
+    def open(cls, url: str, migrate: bool = True) -> Registry:
         db = Database(url)
         if migrate:
             db.migrate()
@@ -167,4 +166,4 @@ class Registry:
 
 
 def _aware(d: dt.datetime) -> dt.datetime:
-    return d if d.tzinfo else d.replace(tzinfo=dt.timezone.utc)
+    return d if d.tzinfo else d.replace(tzinfo=dt.UTC)

@@ -25,7 +25,7 @@ MANIFEST = "manifest.json"
 
 def new_version(fingerprint: str) -> str:
     """Sortable and unique enough: UTC time to the second plus the data fingerprint."""
-    return f"{dt.datetime.now(dt.timezone.utc):%Y%m%d-%H%M%S}-{fingerprint[:8]}"
+    return f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}-{fingerprint[:8]}"
 
 
 def read_manifest(model_dir: Path) -> dict:
@@ -96,7 +96,7 @@ class ResponseModel:
     def version(self) -> str:
         return self.manifest.get("version", self.model_dir.name)
 
-    def load(self) -> "ResponseModel":
+    def load(self) -> ResponseModel:
         from retrieval.encoder import Encoder
         from retrieval.errors import RetrievalError
         from retrieval.vector_index import VectorIndex

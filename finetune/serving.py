@@ -11,12 +11,11 @@ serving.
 
 from __future__ import annotations
 
-from core.settings import Settings
-
 import logging
 import threading
 import time
 
+from core.settings import Settings
 from finetune.pairs import format_context
 from finetune.response_model import ResponseModel
 
@@ -60,7 +59,7 @@ class ResponseSelector:
             self._registry = Registry.open(self.settings.db_url, migrate=False)
         return self._registry
 
-    def load(self) -> "ResponseSelector":
+    def load(self) -> ResponseSelector:
         """Load the serving model now (blocking); later changes are picked up by `select()`."""
         self.refresh()
         return self

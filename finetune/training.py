@@ -53,7 +53,7 @@ def train_response_model(train_conversations: list[dict], models_dir: Path, conf
     manifest = {
         "kind": "responses",
         "version": version,
-        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "built_by": "finetune.training.train_response_model",
         "base_model": config.base_model,
         "encoder": "encoder",

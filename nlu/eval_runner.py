@@ -92,8 +92,8 @@ async def _predict(model_path: str, texts: list[str]) -> tuple[list[dict], list[
 def run(job: dict) -> dict:
     workdir = Path(job["workdir"])
     workdir.mkdir(parents=True, exist_ok=True)
-    from rasa.model_training import train_nlu
     import rasa
+    from rasa.model_training import train_nlu
 
     config = _config_with_oos_label(job["config"], job.get("oos_label"), workdir)
     train_file = _training_file(job, workdir)

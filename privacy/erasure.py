@@ -12,7 +12,7 @@ records who asked, when, and what went (counts and conversation ids, never the p
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable
+from collections.abc import Iterable
 
 from sqlalchemy import delete, select, text
 
@@ -55,7 +55,7 @@ def erase(stores: PrivacyStores, subject: Subject, actor: str) -> dict:
     ids = list(dict.fromkeys(_all_ids(subject) + archive["conversation_ids"]))
     counts = purge_conversations(stores, ids, subject.session_ids)
     counts["imported_log_lines"] = archive["lines"]
-    when = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    when = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     flagged = Registry(stores.db).mark_for_retrain(
         ids, f"trained on {len(ids)} conversation(s) erased on {when} ({subject.target}); retrain without them")
     found = any(counts.values())

@@ -10,6 +10,7 @@ class and message, no customer text) and retried at the next interval.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from privacy import redaction_job, retention
@@ -53,9 +54,7 @@ class PrivacyJobs:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
         self.stores.events.dispose()

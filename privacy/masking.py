@@ -40,7 +40,7 @@ class Masker:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings, engine=None) -> "Masker":
+    def from_settings(cls, settings, engine=None) -> Masker:
         return cls(settings.pii_mask_console, settings.pii_reveal_roles, engine)
 
     def may_reveal(self, role: str) -> bool:

@@ -9,8 +9,9 @@ no events: every operation is then a no-op, and nothing is created.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from sqlalchemy import Engine, bindparam, inspect, text
 

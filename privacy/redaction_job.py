@@ -126,7 +126,7 @@ def run(stores: PrivacyStores, after_days: float, engine=None, now: dt.datetime 
     """Redact every due conversation; returns counts (and writes one audit event when any was due)."""
     if after_days <= 0:
         return {"redacted_conversations": 0, "disabled": True}
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     ids = due(stores, after_days, now, limit)
     if not ids:
         return {"redacted_conversations": 0, "turns": 0, "rasa_tracker_events": 0}

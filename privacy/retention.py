@@ -31,7 +31,7 @@ def run(stores: PrivacyStores, retention_days: float, now: dt.datetime | None = 
         actor: str = "system:retention") -> dict:
     if retention_days <= 0:
         return {"deleted_conversations": 0, "disabled": True}
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     conversations, sessions = expired(stores, retention_days, now)
     if not conversations and not sessions:
         return {"deleted_conversations": 0}

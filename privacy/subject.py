@@ -36,7 +36,7 @@ class PrivacyStores:
     var_dir: Path
 
     @classmethod
-    def from_settings(cls, settings, db=None) -> "PrivacyStores":
+    def from_settings(cls, settings, db=None) -> PrivacyStores:
         from core.store.db import Database
 
         return cls(db or Database(settings.db_url), RasaEvents(settings.tracker_db_url), Path(settings.var_dir))

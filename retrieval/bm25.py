@@ -39,7 +39,7 @@ class BM25Index:
         self._row_of = {int(i): r for r, i in enumerate(self.ids)}
 
     @classmethod
-    def build(cls, ids, texts: list[str]) -> "BM25Index":
+    def build(cls, ids, texts: list[str]) -> BM25Index:
         import bm25s
 
         model = bm25s.BM25()
@@ -101,7 +101,7 @@ class BM25Index:
         (directory / "bm25.json").write_text(json.dumps({"passages": len(self), "empty": self._model is None}))
 
     @classmethod
-    def load(cls, directory: Path) -> "BM25Index":
+    def load(cls, directory: Path) -> BM25Index:
         import bm25s
 
         directory = Path(directory)

@@ -8,8 +8,6 @@ nonsense neighbours.
 
 from __future__ import annotations
 
-from core.settings import Settings
-
 import contextlib
 import hashlib
 import os
@@ -17,6 +15,8 @@ import threading
 from pathlib import Path
 
 import numpy as np
+
+from core.settings import Settings
 
 _FINGERPRINTS: dict[tuple, str] = {}
 _THREADS_LOCK = threading.Lock()
@@ -92,7 +92,7 @@ class Encoder:
         self._fingerprint: str | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Encoder":
+    def from_settings(cls, settings: Settings) -> Encoder:
         """The encoder the settings name (SUPPORTBOT_ENCODER_MODEL, _DEVICE, _BATCH_SIZE, _QUERY_THREADS)."""
         return cls(settings.encoder, device=settings.encoder_device, batch_size=settings.encoder_batch_size,
                    query_threads=settings.encoder_query_threads)
@@ -128,7 +128,7 @@ class Encoder:
         return self._st is not None
 
     # -- lifecycle --------------------------------------------------------------------------
-    def load(self) -> "Encoder":
+    def load(self) -> Encoder:
         """Load the weights (offline: never reaches a model hub at run time)."""
         if self._st is not None:
             return self

@@ -9,8 +9,6 @@ which other load on a shared machine inflates less than the wall clock.
 
 from __future__ import annotations
 
-from core.settings import Settings
-
 import math
 import os
 import sys
@@ -20,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.settings import Settings
 from retrieval.documents import iter_jsonl
 from retrieval.errors import DocumentError, RetrievalError
 

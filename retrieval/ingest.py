@@ -13,13 +13,12 @@ reported by name in `errors` and skipped.
 
 from __future__ import annotations
 
-from core.settings import Settings
-
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.settings import Settings
 from retrieval.builder import Builder
 from retrieval.documents import SUFFIXES, Document, read_file
 from retrieval.encoder import Encoder

@@ -42,7 +42,7 @@ class PassageStore:
     def close(self) -> None:
         self._db.close()
 
-    def copy_to(self, path: Path) -> "PassageStore":
+    def copy_to(self, path: Path) -> PassageStore:
         """A consistent copy (SQLite backup API) for building the next index version."""
         target = sqlite3.connect(str(path))
         with target:

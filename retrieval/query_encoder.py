@@ -52,7 +52,7 @@ class OnnxQueryEncoder:
     def loaded(self) -> bool:
         return self.onnx._session is not None
 
-    def load(self) -> "OnnxQueryEncoder":
+    def load(self) -> OnnxQueryEncoder:
         self.onnx.load()
         return self
 

@@ -19,7 +19,7 @@ class Reranker:
         self.batch_size = batch_size
         self._ce = None
 
-    def load(self) -> "Reranker":
+    def load(self) -> Reranker:
         if self._ce is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             from sentence_transformers import CrossEncoder

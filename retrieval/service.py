@@ -19,8 +19,6 @@ next search after at most `RELOAD_CHECK_S` seconds: one stat of the manifest, th
 
 from __future__ import annotations
 
-from core.settings import Settings
-
 import logging
 import threading
 import time
@@ -29,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.settings import Settings
 from retrieval.bm25 import BM25Index
 from retrieval.encoder import Encoder
 from retrieval.errors import IndexCorrupt
@@ -93,7 +92,7 @@ class Retriever:
             raise IndexCorrupt(f"Cannot read the index version {version} ({exc}); rebuild it with "
                                "`supportbot kb ingest --rebuild PATH...`.") from exc
 
-    def load(self) -> "Retriever":
+    def load(self) -> Retriever:
         """Load everything; raises IndexMissing / EncoderMismatch / IndexCorrupt with what to do."""
         state = self._read()
         self.encoder.load()

@@ -332,7 +332,7 @@ class VectorIndex:
         (directory / "vector_index.json").write_text(json.dumps(meta, indent=2))
 
     @classmethod
-    def load(cls, directory: Path, device: str = "auto") -> "VectorIndex":
+    def load(cls, directory: Path, device: str = "auto") -> VectorIndex:
         faiss = _faiss()
         directory = Path(directory)
         try:

@@ -14,7 +14,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from bot.app import Services
 
 
-def mount(app: "FastAPI", services: "Services") -> None:
+def mount(app: FastAPI, services: Services) -> None:
     from bot.console.context import install
 
     install(app, services)

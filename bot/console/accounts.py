@@ -44,7 +44,7 @@ class Agent:
         return self.role == "admin"
 
     @classmethod
-    def of(cls, user: User) -> "Agent":
+    def of(cls, user: User) -> Agent:
         return cls(user.id, user.username, user.display_name or "", user.role)
 
 

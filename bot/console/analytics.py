@@ -21,8 +21,8 @@ class DateRange:
     end: dt.date  # inclusive
 
     @classmethod
-    def last_days(cls, days: int = 30, today: dt.date | None = None) -> "DateRange":
-        today = today or dt.datetime.now(dt.timezone.utc).date()
+    def last_days(cls, days: int = 30, today: dt.date | None = None) -> DateRange:
+        today = today or dt.datetime.now(dt.UTC).date()
         return cls(today - dt.timedelta(days=days - 1), today)
 
     @property

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.console.accounts import Accounts, Agent
 from bot.console.errors import CsrfFailed, Forbidden, LoginRequired, TooManyAttempts
-from bot.login_backoff import LoginBackoff, Locked
+from bot.login_backoff import Locked, LoginBackoff
 from core.secrets import stored_secret
 from core.store.base import utcnow
 from core.store.models import ConsoleSession, User
@@ -38,7 +38,7 @@ def _sha(value: str) -> str:
 
 def _aware(ts: dt.datetime) -> dt.datetime:
     """SQLite hands datetimes back naive; everything we store is UTC."""
-    return ts if ts.tzinfo else ts.replace(tzinfo=dt.timezone.utc)
+    return ts if ts.tzinfo else ts.replace(tzinfo=dt.UTC)
 
 
 def same(a: str, b: str) -> bool:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from sqlalchemy import select
 
@@ -139,7 +139,7 @@ def _record(cid: str, turns: list[Turn], fixes: dict[int, Correction], scope: st
 def _iso(ts: dt.datetime | None) -> str | None:
     if ts is None:
         return None
-    return (ts if ts.tzinfo else ts.replace(tzinfo=dt.timezone.utc)).isoformat()
+    return (ts if ts.tzinfo else ts.replace(tzinfo=dt.UTC)).isoformat()
 
 
 def write_jsonl(records: Iterator[dict], fh) -> None:

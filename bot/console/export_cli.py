@@ -29,7 +29,7 @@ def _since(value: str | None) -> dt.datetime | None:
         d = dt.datetime.fromisoformat(value)
     except ValueError:
         raise click.BadParameter("use a date like 2026-01-31 (or 2026-01-31T12:00)", param_hint="--since") from None
-    return (d if d.tzinfo else d.replace(tzinfo=dt.timezone.utc)).astimezone(dt.timezone.utc)
+    return (d if d.tzinfo else d.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
 
 
 def _write(out: Path | None, write) -> None:

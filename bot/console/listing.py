@@ -44,7 +44,7 @@ class ListFilters:
     cursor: str = ""
 
     @classmethod
-    def parse(cls, params: Any) -> "ListFilters":
+    def parse(cls, params: Any) -> ListFilters:
         """From query parameters; bad values raise BadRequest with what to fix."""
         def flag(name: str) -> bool:
             return str(params.get(name, "")).lower() in ("1", "true", "on", "yes")
@@ -82,7 +82,7 @@ class ListFilters:
 
 
 def day_start(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time.min, tzinfo=dt.timezone.utc)
+    return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
 
 
 def encode_cursor(started_at: dt.datetime, conv_id: str) -> str:

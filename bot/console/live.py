@@ -54,7 +54,7 @@ async def events(request: Request, conversation: str = "", agent: Agent = Depend
             while True:
                 try:
                     event = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_S)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     try:
                         await run_in_threadpool(console.auth.session_of, request)
                     except LoginRequired:

@@ -8,7 +8,6 @@ table in bot/errors.py: `{"error": code, "message": what to do, "retry": bool}`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import FileResponse, JSONResponse
@@ -25,12 +24,12 @@ router = APIRouter()
 
 
 class MessageIn(BaseModel):
-    session_id: Optional[str] = Field(None, description="Omit to start a new session; the answer names it.")
+    session_id: str | None = Field(None, description="Omit to start a new session; the answer names it.")
     text: str = Field(..., max_length=MAX_TEXT_CHARS,
                       description="The customer's message: at most `max_message_chars` characters (default 4000; "
                                   f"never more than {MAX_TEXT_CHARS}), no NUL, control characters or lone "
                                   "surrogates.")
-    message_id: Optional[str] = Field(None, max_length=64,
+    message_id: str | None = Field(None, max_length=64,
                                       description="Your id for this message; a retry with the same id is not "
                                                   "stored or answered twice.")
 
@@ -42,26 +41,26 @@ class Button(BaseModel):
 
 class Source(BaseModel):
     title: str
-    url: Optional[str] = None
-    doc_id: Optional[str] = None
-    score: Optional[float] = None
+    url: str | None = None
+    doc_id: str | None = None
+    score: float | None = None
 
 
 class Reply(BaseModel):
     text: str
     speaker: str = "bot"
-    turn_id: Optional[int] = None
-    buttons: Optional[list[Button]] = None
-    sources: Optional[list[Source]] = None
-    agent_name: Optional[str] = None
+    turn_id: int | None = None
+    buttons: list[Button] | None = None
+    sources: list[Source] | None = None
+    agent_name: str | None = None
 
 
 class MessageOut(BaseModel):
     session_id: str
     conversation_id: str
     status: str = Field(..., description="bot, waiting (for a person), human, or closed")
-    answered: Optional[bool] = Field(None, description="False: Rasa was down or slow; the message is stored.")
-    notice: Optional[str] = None
+    answered: bool | None = Field(None, description="False: Rasa was down or slow; the message is stored.")
+    notice: str | None = None
     duplicate: bool = False
     replies: list[Reply]
 
@@ -80,12 +79,12 @@ def _services(request: Request):
 bearer = HTTPBearer(auto_error=False, description="An API key from `supportbot apikey create`.")
 
 
-async def api_key(request: Request, creds: Optional[HTTPAuthorizationCredentials] = Depends(bearer)) -> dict:
+async def api_key(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> dict:
     header = f"{creds.scheme} {creds.credentials}" if creds else request.headers.get("authorization")
     return await request.app.state.channel.db(request.app.state.apikeys.authenticate, header)
 
 
-async def body_size(request: Request, content_length: Optional[int] = Header(None)) -> None:
+async def body_size(request: Request, content_length: int | None = Header(None)) -> None:
     limit = request.app.state.services.settings.max_message_chars * 6 + 4096
     if content_length is not None and content_length > limit:
         raise MessageTooLong(f"The request body is {content_length} bytes; the limit is {limit}. "

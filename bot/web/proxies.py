@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _FOR = re.compile(r'for=("?)\[?([^\]";,]+)\]?(?::\d+)?\1', re.I)

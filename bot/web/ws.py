@@ -23,9 +23,18 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from bot.buttons import click_text, pick
 from bot.channel import message_event, public_turn
+from bot.errors import (
+    IdentityInvalid,
+    InvalidJson,
+    InvalidRequest,
+    MessageTooLong,
+    OriginNotAllowed,
+    ServiceError,
+    TooManyConnections,
+    UnknownSession,
+    error_event,
+)
 from bot.text_rules import bad_character
-from bot.errors import (IdentityInvalid, InvalidJson, InvalidRequest, MessageTooLong, OriginNotAllowed, ServiceError,
-                        TooManyConnections, UnknownSession, error_event)
 
 log = logging.getLogger(__name__)
 FORWARDED = {"message", "typing", "agent_joined", "agent_left", "handoff", "closed"}
@@ -113,7 +122,7 @@ class WidgetConnection:
                     left = deadline - asyncio.get_running_loop().time()
                     try:
                         message = await asyncio.wait_for(self.ws.receive(), max(left, 0.01))
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         await self.send(error_event(InvalidRequest(
                             'Send {"type": "hello"} first, within a few seconds of connecting.')))
                         await self.ws.close(code=1008)
@@ -150,7 +159,7 @@ class WidgetConnection:
                 event = json.loads(raw)
             except (ValueError, RecursionError):
                 self._charge_ip(None)
-                raise InvalidJson('Each frame must be a JSON object such as {"type": "message", "text": "hi"}.')
+                raise InvalidJson('Each frame must be a JSON object such as {"type": "message", "text": "hi"}.') from None
             kind = event.get("type") if isinstance(event, dict) else None
             self._charge_ip(kind)
             if self.session is not None:
@@ -188,7 +197,7 @@ class WidgetConnection:
             try:
                 self._inbox.put_nowait(event)
             except asyncio.QueueFull:
-                raise InvalidRequest("Too many messages are waiting for an answer; please wait a moment.")
+                raise InvalidRequest("Too many messages are waiting for an answer; please wait a moment.") from None
         elif kind == "feedback":
             await self.send(await self.channel.feedback(self.session, event.get("turn_id"), event.get("value")))
         elif kind == "csat":

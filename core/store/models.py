@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -41,10 +41,10 @@ class CustomerSession(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     channel: Mapped[str] = mapped_column(String(32), default="widget")
-    origin: Mapped[Optional[str]] = mapped_column(String(255))
+    origin: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    verified_user_id: Mapped[Optional[str]] = mapped_column(String(128))  # the host site's user, HMAC-verified
+    verified_user_id: Mapped[str | None] = mapped_column(String(128))  # the host site's user, HMAC-verified
 
 
 class Conversation(Base):
@@ -59,20 +59,20 @@ class Conversation(Base):
     session_id: Mapped[str] = mapped_column(ForeignKey("customer_sessions.id"), index=True)
     channel: Mapped[str] = mapped_column(String(32), default="widget")
     status: Mapped[str] = mapped_column(String(16), default=ConversationStatus.BOT.value)
-    outcome: Mapped[Optional[str]] = mapped_column(String(16))
-    csat: Mapped[Optional[int]] = mapped_column(Integer)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    csat: Mapped[int | None] = mapped_column(Integer)
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    ended_at: Mapped[Optional[dt.datetime]] = mapped_column()
+    ended_at: Mapped[dt.datetime | None] = mapped_column()
     last_activity_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    assigned_agent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
-    min_confidence: Mapped[Optional[float]] = mapped_column(Float)  # lowest NLU confidence seen
+    assigned_agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    min_confidence: Mapped[float | None] = mapped_column(Float)  # lowest NLU confidence seen
     has_negative_feedback: Mapped[bool] = mapped_column(Boolean, default=False)
-    contact: Mapped[Optional[str]] = mapped_column(String(255))  # left when no agent was online
-    verified_user_id: Mapped[Optional[str]] = mapped_column(String(128))  # see CustomerSession
+    contact: Mapped[str | None] = mapped_column(String(255))  # left when no agent was online
+    verified_user_id: Mapped[str | None] = mapped_column(String(128))  # see CustomerSession
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    redacted_at: Mapped[Optional[dt.datetime]] = mapped_column()  # storage policy rewrote it (privacy/)
+    redacted_at: Mapped[dt.datetime | None] = mapped_column()  # storage policy rewrote it (privacy/)
 
-    turns: Mapped[list["Turn"]] = relationship(
+    turns: Mapped[list[Turn]] = relationship(
         back_populates="conversation", order_by="Turn.seq", cascade="all, delete-orphan"
     )
 
@@ -93,22 +93,22 @@ class Turn(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # customer turns
-    client_msg_id: Mapped[Optional[str]] = mapped_column(String(64))  # de-duplicates offline resends
-    rasa_text: Mapped[Optional[str]] = mapped_column(Text)  # what Rasa got, when not `text` (a button's payload)
-    answered: Mapped[Optional[bool]] = mapped_column(Boolean)  # False: Rasa was down or slow
-    intent: Mapped[Optional[str]] = mapped_column(String(128))
-    confidence: Mapped[Optional[float]] = mapped_column(Float)
-    entities: Mapped[Optional[list[Any]]] = mapped_column(JSON)
+    client_msg_id: Mapped[str | None] = mapped_column(String(64))  # de-duplicates offline resends
+    rasa_text: Mapped[str | None] = mapped_column(Text)  # what Rasa got, when not `text` (a button's payload)
+    answered: Mapped[bool | None] = mapped_column(Boolean)  # False: Rasa was down or slow
+    intent: Mapped[str | None] = mapped_column(String(128))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    entities: Mapped[list[Any] | None] = mapped_column(JSON)
     # bot turns
-    action: Mapped[Optional[str]] = mapped_column(String(128))
-    buttons: Mapped[Optional[list[Any]]] = mapped_column(JSON)
-    sources: Mapped[Optional[list[Any]]] = mapped_column(JSON)
-    candidates: Mapped[Optional[list[Any]]] = mapped_column(JSON)
-    model_versions: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
-    feedback: Mapped[Optional[int]] = mapped_column(Integer)  # +1 / -1 thumbs on a bot turn
+    action: Mapped[str | None] = mapped_column(String(128))
+    buttons: Mapped[list[Any] | None] = mapped_column(JSON)
+    sources: Mapped[list[Any] | None] = mapped_column(JSON)
+    candidates: Mapped[list[Any] | None] = mapped_column(JSON)
+    model_versions: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    feedback: Mapped[int | None] = mapped_column(Integer)  # +1 / -1 thumbs on a bot turn
     # agent turns
-    agent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
-    agent_name: Mapped[Optional[str]] = mapped_column(String(128))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    agent_name: Mapped[str | None] = mapped_column(String(128))
 
     conversation: Mapped[Conversation] = relationship(back_populates="turns")
 
@@ -123,7 +123,7 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16), index=True)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    revoked_at: Mapped[Optional[dt.datetime]] = mapped_column()
+    revoked_at: Mapped[dt.datetime | None] = mapped_column()
 
 
 class User(Base):
@@ -138,7 +138,7 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16), default="agent")
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    last_seen_at: Mapped[Optional[dt.datetime]] = mapped_column()
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column()
 
 
 class Correction(Base):
@@ -169,7 +169,7 @@ class RegisteredModel(Base):
     data_fingerprint: Mapped[str] = mapped_column(String(64), default="")
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    promoted_at: Mapped[Optional[dt.datetime]] = mapped_column()
+    promoted_at: Mapped[dt.datetime | None] = mapped_column()
     # an erased customer's conversation was in its training data: retrain without it (privacy/erasure.py)
     needs_retrain: Mapped[bool] = mapped_column(Boolean, default=False)
     retrain_reason: Mapped[str] = mapped_column(Text, default="")
@@ -196,8 +196,8 @@ class ConsoleSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(index=True)
-    ip: Mapped[Optional[str]] = mapped_column(String(64))
-    last_used_at: Mapped[Optional[dt.datetime]] = mapped_column()  # the console's idle timeout
+    ip: Mapped[str | None] = mapped_column(String(64))
+    last_used_at: Mapped[dt.datetime | None] = mapped_column()  # the console's idle timeout
 
 
 class LoginAttempt(Base):
@@ -266,15 +266,15 @@ class AssistSuggestion(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
-    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     batch: Mapped[str] = mapped_column(String(32), index=True)
     rank: Mapped[int] = mapped_column(Integer)  # 1-based position in the panel
     template: Mapped[str] = mapped_column(Text, default="")  # the reply as the model's bank holds it
     text: Mapped[str] = mapped_column(Text, default="")  # as shown: placeholders with a slot value filled
-    score: Mapped[Optional[float]] = mapped_column(Float)
-    model_version: Mapped[Optional[str]] = mapped_column(String(64))
+    score: Mapped[float | None] = mapped_column(Float)
+    model_version: Mapped[str | None] = mapped_column(String(64))
     shown_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    outcome: Mapped[Optional[str]] = mapped_column(String(16))  # accepted | edited | ignored
-    final_text: Mapped[Optional[str]] = mapped_column(Text)
-    turn_id: Mapped[Optional[int]] = mapped_column(ForeignKey("turns.id", ondelete="SET NULL"), index=True)
-    resolved_at: Mapped[Optional[dt.datetime]] = mapped_column()
+    outcome: Mapped[str | None] = mapped_column(String(16))  # accepted | edited | ignored
+    final_text: Mapped[str | None] = mapped_column(Text)
+    turn_id: Mapped[int | None] = mapped_column(ForeignKey("turns.id", ondelete="SET NULL"), index=True)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column()

@@ -15,8 +15,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.answer import ActionAnswerQuestion, conversation_context
 from actions.services import ActionServices
 from tests.actions.conftest import make_settings
-from tests.support import ROOT
 from tests.actions.trackers import make_tracker, payloads, responses, texts, tracker_state
+from tests.support import ROOT
 
 BANK_TRANSFER_URL = "https://help.harborbank.example/articles/top-up-by-bank-transfer-charge"
 CARD_ARRIVAL_URL = "https://help.harborbank.example/articles/card-arrival"

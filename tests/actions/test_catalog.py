@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import csv
-import os
-from pathlib import Path
 
 from actions.catalog import KbCatalog
-from core.settings import ROOT
 from core.paths import datasets_dir
+from core.settings import ROOT
 
 DATASETS = datasets_dir()
 

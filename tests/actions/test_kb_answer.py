@@ -136,7 +136,7 @@ def test_excerpt_picks_the_closest_paragraphs_in_article_order_and_cuts_at_a_sen
 
 
 @pytest.fixture(scope="module")
-def rasa_parse_data(onnx_dir, rasa_env, tmp_path_factory):
+def rasa_parse_data(onnx_dir, rasa_env, tmp_path_factory):  # noqa: F811 - fixtures of tests.nlu.conftest
     """The parse data Rasa's featurizer (in the Rasa runtime) gives two messages."""
     if not RASA_PYTHON.exists():
         pytest.skip("the Rasa runtime (.venv-rasa) is not installed")

@@ -17,9 +17,9 @@ import httpx
 import pytest
 import yaml
 
+from bot.processes import TRACKER_STORE
 from core.settings import ROOT
 from tests.actions.test_catalog import banking77_topics
-from bot.processes import TRACKER_STORE
 from tests.support import RASA_BIN, free_port, start, stop, wait_http
 
 CONVERSATIONAL = {"greet", "goodbye", "thank", "affirm", "deny", "request_human", "bot_challenge",

@@ -14,10 +14,10 @@ import psycopg
 import pytest
 
 from bot.apikeys import ApiKeys
-from tests.tiny_rasa import SLOW_S
 from tests.bot.netlink import TcpLink
 from tests.bot.widget_client import WidgetClient, bot_texts, of_type
 from tests.conftest import POSTGRES_ADMIN_URL
+from tests.tiny_rasa import SLOW_S
 
 pytestmark = pytest.mark.contract
 

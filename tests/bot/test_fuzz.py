@@ -17,7 +17,8 @@ import sys
 import uuid
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from websockets.sync.client import connect
 
@@ -59,8 +60,8 @@ def service(rasa_server, tmp_path_factory):
 def test_every_http_operation_survives_schemathesis(service):
     import schemathesis
     from schemathesis.checks import not_a_server_error
-    from schemathesis.specs.openapi.checks import response_schema_conformance
     from schemathesis.generation import GenerationMode
+    from schemathesis.specs.openapi.checks import response_schema_conformance
 
     schema = schemathesis.openapi.from_url(f"{service['url']}/openapi.json")
     ran: dict[str, int] = {}

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
 
 import pytest
 import websockets
@@ -14,7 +13,7 @@ from sqlalchemy import func, select
 
 from bot.identity import sign
 from core.store.models import Conversation, Turn
-from tests.bot.widget_client import WidgetClient, bot_texts, of_type
+from tests.bot.widget_client import WidgetClient, bot_texts
 
 pytestmark = pytest.mark.contract
 BURST, PER_MINUTE = 10, 30  # the session budget of these tests (the defaults)

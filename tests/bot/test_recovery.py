@@ -13,9 +13,9 @@ import time
 import pytest
 from websockets.sync.client import connect
 
-from core.store.db import Database
 from bot.conversations import ConversationStore
-from tests.support import free_port, start, wait_http, stop
+from core.store.db import Database
+from tests.support import free_port, start, stop, wait_http
 from tests.tiny_rasa import RASA_TOKEN
 
 pytestmark = pytest.mark.contract

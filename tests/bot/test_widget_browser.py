@@ -105,7 +105,7 @@ async def test_the_widget_in_a_real_browser(service_factory, host_site):
             await expect(w.locator(".msg.customer.pending")).to_have_count(0)
 
             # a person takes over: their message shows with their name, as text
-            conv = (await page.evaluate("() => JSON.parse(localStorage.getItem('supportbot:127.0.0.1:%d'))" % port))
+            conv = (await page.evaluate(f"() => JSON.parse(localStorage.getItem('supportbot:127.0.0.1:{port}'))"))
             assert conv["outbox"] == []
             await w.get_by_role("button", name="Talk to a person").click()
             await expect(w.get_by_role("status")).to_contain_text("Waiting for a person", timeout=10_000)

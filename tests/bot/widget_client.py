@@ -17,7 +17,7 @@ class WidgetClient:
 
     @classmethod
     async def open(cls, ws_url: str, token: str | None = None, origin: str | None = None,
-                   hello: bool = True) -> "WidgetClient":
+                   hello: bool = True) -> WidgetClient:
         client = cls(await websockets.connect(ws_url, origin=origin, max_size=1 << 21))
         if hello:
             await client.hello(token)

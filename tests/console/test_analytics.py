@@ -18,7 +18,7 @@ from bot.console.listing import ListFilters, list_conversations
 from tests.console import seed
 from tests.console.conftest import PASSWORD, login, make_settings
 
-D1 = dt.datetime(2026, 5, 4, 10, tzinfo=dt.timezone.utc)
+D1 = dt.datetime(2026, 5, 4, 10, tzinfo=dt.UTC)
 D2 = D1 + dt.timedelta(days=1)
 RANGE = {"date_from": "2026-05-04", "date_to": "2026-05-06"}
 

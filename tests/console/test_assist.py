@@ -14,6 +14,7 @@ from finetune.suggest import Suggester, context_of, fill_marking, normalise_repl
 from tests.console import seed
 from tests.console.assist_support import BANK, build_kb, build_model, install
 
+
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
     return build_model(tmp_path_factory.mktemp("assist-model"))

@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
-from bot.handoff import NO_AGENT_TEXT, WAITING_TEXT, AlreadyClaimed, InvalidInput, NotAssigned
 from bot.console.accounts import Accounts
+from bot.handoff import NO_AGENT_TEXT, WAITING_TEXT, AlreadyClaimed, InvalidInput, NotAssigned
 from tests.console import seed
 from tests.console.conftest import PASSWORD
 

@@ -12,7 +12,7 @@ from bot.console.listing import ListFilters, list_conversations, queue
 from tests.console import seed
 from tests.console.conftest import PASSWORD
 
-DAY = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.timezone.utc)
+DAY = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 
 from bs4 import BeautifulSoup
+from fastapi.testclient import TestClient
 
 from bot.app import build_services, create_app
-from fastapi.testclient import TestClient
 from tests.console import seed
 from tests.console.conftest import make_settings
 from tests.support import free_port

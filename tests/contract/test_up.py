@@ -4,13 +4,12 @@ processes share conversations through rasa_plugins.lock_store.FileLockStore."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
 import time
-
-import asyncio
 
 import httpx
 import pytest

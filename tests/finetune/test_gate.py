@@ -5,17 +5,16 @@ serving."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
-from core.settings import ROOT, Settings
+from core.paths import datasets_dir
+from core.settings import Settings
 from finetune.gate import PromotionGate
 from finetune.pairs import shuffled_pairs
 from finetune.pipeline import retrain
 from finetune.registry import Registry
-from core.paths import datasets_dir
 
 STAR = datasets_dir() / "star"
 

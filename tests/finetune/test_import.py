@@ -46,7 +46,7 @@ def test_jsonl_malformed_lines_are_reported_by_number_and_the_rest_kept(tmp_path
     assert sorted(errors) == [2, 4, 5, 6, 7, 9]
     assert "invalid JSON" in errors[2] and "not UTF-8" in errors[7] and "robot" in errors[6]
     assert result.conversations[1]["turns"][0] == {"speaker": "customer", "text": "hi",
-                                                   "ts": dt.datetime(2024, 5, 2, 10, tzinfo=dt.timezone.utc).timestamp()}
+                                                   "ts": dt.datetime(2024, 5, 2, 10, tzinfo=dt.UTC).timestamp()}
     report = result.report()
     assert report["malformed"] == 6 and report["conversations"] == 2 and report["turns"] == 4
 
@@ -91,8 +91,8 @@ def test_cli_import_reports_line_numbers_and_stores_anonymised_logs(tmp_path):
 def seed_store(url: str) -> None:
     db = Database(url)
     db.migrate()
-    old = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
-    new = dt.datetime(2025, 6, 1, tzinfo=dt.timezone.utc)
+    old = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    new = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
     with db.session() as s:
         s.add(User(id=1, username="ann", password_hash="x", role="agent"))
         s.add(CustomerSession(id="sess", token_hash="h" * 64))

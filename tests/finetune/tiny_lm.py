@@ -7,9 +7,9 @@ from pathlib import Path
 
 
 def build_tiny_lm(directory: Path, texts: list[str], vocab_size: int = 400) -> Path:
+    import torch
     from tokenizers import ByteLevelBPETokenizer
     from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
-    import torch
 
     torch.manual_seed(0)
     bpe = ByteLevelBPETokenizer()

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import ROOT
 from core.paths import datasets_dir
 from core.settings import default_encoder_path
+from tests.support import ROOT
 
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 DATASETS = datasets_dir()

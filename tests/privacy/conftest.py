@@ -58,7 +58,7 @@ class World:
                 bot = self.store.append_turn(conv_id, speaker, body)
                 if feedback is not None:
                     self.store.set_feedback(sid, bot["turn_id"], feedback)
-        when = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=age_days)
+        when = dt.datetime.now(dt.UTC) - dt.timedelta(days=age_days)
         with self.db.session() as s:
             conv = s.get(Conversation, conv_id)
             conv.contact, conv.status = contact, status

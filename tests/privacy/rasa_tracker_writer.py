@@ -11,6 +11,7 @@ import asyncio
 import json
 import sys
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from rasa.core.tracker_store import SQLTrackerStore
@@ -48,4 +49,4 @@ async def main(url: str, conversations: list) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], json.loads(open(sys.argv[2]).read())))
+    asyncio.run(main(sys.argv[1], json.loads(Path(sys.argv[2]).read_text())))

@@ -4,14 +4,13 @@ and a small knowledge base in every supported format."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from core.settings import ROOT, Settings, default_encoder_path
 from core.paths import datasets_dir
+from core.settings import ROOT, Settings, default_encoder_path
 
 DATASETS = datasets_dir()
 ABCD_HANDBOOK = DATASETS / "abcd" / "guidelines.json"

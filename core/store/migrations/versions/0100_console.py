@@ -7,9 +7,8 @@ with `turns` by triggers (external content, so the text is stored once).
 Revision ID: 0100_console
 Revises: 0001
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0100_console"
 down_revision = "0001"

@@ -7,9 +7,8 @@ data held an erased customer's conversation.
 Revision ID: 0200_privacy
 Revises: 0100_console
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0200_privacy"
 down_revision = "0100_console"

@@ -10,9 +10,8 @@
 Revision ID: 0300_hardening
 Revises: 0200_privacy
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0300_hardening"
 down_revision = "0200_privacy"

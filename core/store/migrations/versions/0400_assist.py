@@ -3,9 +3,8 @@
 Revision ID: 0400_assist
 Revises: 0300_hardening
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0400_assist"
 down_revision = "0300_hardening"
