@@ -76,4 +76,4 @@ def test_shorten_cuts_at_a_boundary():
 
 
 def test_answer_text_without_url_or_article():
-    assert answer_text({"title": "T", "text": "Body."}) == "Body.\n\nSource: T"
+    assert answer_text({"title": "T"}, "Body.") == "Body.\n\nSource: T"

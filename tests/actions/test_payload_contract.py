@@ -85,6 +85,19 @@ def written() -> set[str]:
                 fields.add(node.slice.value)
             elif owner == "versions":
                 fields.add(f"model_versions.{node.slice.value}")
+        # body["sources"][0]["passages"] = ...: a field of the first source
+        if (isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) and isinstance(node.slice, ast.Constant)
+                and isinstance(node.value, ast.Subscript) and isinstance(node.value.value, ast.Subscript)
+                and getattr(node.value.value.slice, "value", None) == "sources"):
+            fields.add(f"sources[].{node.slice.value}")
+    for node in ast.walk(_function(formatting, "passages_used")):
+        if isinstance(node, ast.Return) and isinstance(node.value, ast.ListComp):
+            fields |= _fields(node.value, "sources[].passages")
+    for path in sorted(ACTIONS.glob("*.py")):  # `extra = {...}` handed to payload(**extra)
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if (isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Dict)
+                    and "extra" in {getattr(t, "id", None) for t in getattr(node, "targets", [getattr(node, "target", None)])}):
+                fields |= {k.value for k in node.value.keys if isinstance(k, ast.Constant)}
     fields |= {f"sources[].{k}" for k in _returned_dict_keys(_function(formatting, "source_of"))}
     services = ast.parse((ACTIONS / "services.py").read_text())
     fields |= {f"model_versions.{k}" for k in _returned_dict_keys(_function(services, "model_versions"))}

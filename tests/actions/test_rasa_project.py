@@ -153,7 +153,7 @@ def test_greeting_and_a_kb_answer_through_rasa(rasa):
     custom = [r["custom"]["supportbot"] for r in answer if "custom" in r]
     assert custom[0]["sources"][0]["url"].endswith("/top-up-by-bank-transfer-charge")
     [button] = [b for r in answer for b in r.get("buttons") or [] if b["title"] == "Show the full article"]
-    rest = text_of(say(rasa, "c1", button["payload"]))  # Rasa parses the payload's entity
+    rest = text_of(say(rasa, "c1", button["payload"])).strip()  # Rasa parses the payload's entity
     assert rest.endswith("/top-up-by-bank-transfer-charge") and rest.split("\n\n")[0] not in text_of(answer)
 
 
@@ -199,38 +199,3 @@ def test_customer_can_cancel_or_ask_for_a_person_mid_form(rasa):
     assert any(r.get("custom", {}).get("supportbot", {}).get("handoff") for r in handoff)
     assert "Hi, I'm the Harbor Bank assistant" in text_of(say(rasa, "c4", "/greet"))
     assert blocks(rasa, "c4") == []
-
-
-@pytest.mark.browser
-async def test_kb_answer_and_its_full_article_button_in_the_real_widget(rasa, tmp_path):
-    """One message within the word limit, with its source link; the button brings the rest."""
-    from playwright.async_api import async_playwright, expect
-
-    from tests.bot.test_widget_browser import CHROMIUM_ARGS
-    from tests.tiny_rasa import running_service
-
-    limit = 60
-    async with running_service(f"sqlite:///{tmp_path / 'bot.db'}", rasa["url"],
-                               rasa_tracker_url=rasa["tracker_url"]) as svc, async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = await browser.new_page(viewport={"width": 400, "height": 800})
-            await page.goto(f"{svc.url}/")
-            w = page.locator("#supportbot-widget")
-            await w.get_by_role("button", name=re.compile("Open chat")).click()
-            box = w.get_by_role("textbox", name="Type your message")
-            await box.fill("/top_up_by_bank_transfer_charge")
-            await box.press("Enter")
-            answer = w.locator(".msg.bot").filter(has=page.get_by_role("button", name="Show the full article"))
-            await expect(answer).to_have_count(1, timeout=30_000)
-            text = await answer.inner_text()
-            assert "Fees for topping up by bank transfer" in text  # the source: title and link
-            body = text.split("Source:")[0]
-            assert 5 <= len(body.split()) <= limit + 8, text  # + the widget's own labels (feedback buttons)
-            bot_messages = await w.locator(".msg.bot").count()
-            await answer.get_by_role("button", name="Show the full article").click()
-            await expect(w.locator(".msg.bot")).to_have_count(bot_messages + 1, timeout=30_000)
-            rest = await w.locator(".msg.bot").last.inner_text()
-            assert rest.split("\n")[0] not in text and "Fees for topping up by bank transfer" in rest
-        finally:
-            await browser.close()
