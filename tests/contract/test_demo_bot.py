@@ -56,7 +56,9 @@ def test_question_is_answered_from_the_knowledge_base_with_its_source(api, stack
     assert any(r[3] == "action_answer_question" and r[4] for r in bot_rows), bot_rows
 
 
-def test_lost_card_form_runs_to_the_end_and_the_block_is_recorded(api, stack):
+def test_lost_card_form_runs_to_the_end_and_an_anonymous_visitor_blocks_nothing(api, stack):
+    # The form runs for everyone; the block itself needs a verified identity (bot/identity.py; the verified
+    # path through Rasa: tests/actions/test_rasa_project.py).
     first = say(api, "I lost my card")
     sid, cid = first["session_id"], first["conversation_id"]
     assert "four digits" in " ".join(r["text"] for r in first["replies"]).lower()
@@ -64,9 +66,10 @@ def test_lost_card_form_runs_to_the_end_and_the_block_is_recorded(api, stack):
     assert "4821" in " ".join(r["text"] for r in second["replies"])
     third = say(api, "yes", sid)
     final = " ".join(r["text"] for r in third["replies"]).lower()
-    assert "blocked" in final, third
-    blocks = db_rows(stack, "SELECT card_last4, status FROM bank_card_blocks WHERE customer_id = ?", cid)
-    assert blocks == [("4821", "blocked")]
+    assert "really you" in final and "blocked" not in final, third
+    tables = {r[0] for r in db_rows(stack, "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "bank_card_blocks" in tables:  # the sample bank creates its table on the first block
+        assert db_rows(stack, "SELECT card_last4 FROM bank_card_blocks WHERE customer_id = ?", cid) == []
 
 
 def test_greeting_offers_quick_replies(api):

@@ -64,7 +64,9 @@ def check_rasa_processes_share_one_conversation(rasa_port: int, messages: int = 
 
     replies = asyncio.run(burst())
     assert all(r.status_code == 200 and r.json() for r in replies)
-    tracker = httpx.get(f"http://127.0.0.1:{rasa_port}/conversations/lock-contract/tracker", timeout=30).json()
+    token = (ROOT / "var" / "rasa_token").read_text().strip()  # Rasa runs with --auth-token (docs/security.md)
+    tracker = httpx.get(f"http://127.0.0.1:{rasa_port}/conversations/lock-contract/tracker",
+                        params={"token": token}, timeout=30).json()
     kinds = [e["event"] for e in tracker["events"] if e["event"] in ("user", "bot", "action")]
     users = [i for i, k in enumerate(kinds) if k == "user"]
     assert len(users) == messages  # none lost
