@@ -112,13 +112,18 @@ def test_importing_the_package_loads_no_model():
     assert out.stdout.strip() == "[]"
 
 
-def test_privacy_imports_nothing_from_the_rest_of_the_platform():
+# governance operations reach the import archive and the model registry (docs/privacy.md "Erasure")
+GOVERNANCE = {"erasure.py", "subject.py", "retention.py", "redaction_job.py", "jobs.py", "customers_cli.py"}
+
+
+def test_the_detection_engine_imports_nothing_from_the_rest_of_the_platform():
     import pathlib
 
     import privacy
 
     root = pathlib.Path(privacy.__file__).parent
-    bad = [(p.name, line) for p in root.rglob("*.py") for line in p.read_text().splitlines()
+    bad = [(p.name, line) for p in root.rglob("*.py") if p.name not in GOVERNANCE
+           for line in p.read_text().splitlines()
            if line.lstrip().startswith(("from ", "import "))
            and line.split()[1].split(".")[0] in ("bot", "retrieval", "finetune", "actions", "nlu")]
     assert not bad, bad
