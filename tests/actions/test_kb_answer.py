@@ -139,7 +139,7 @@ def test_excerpt_picks_the_closest_paragraphs_in_article_order_and_cuts_at_a_sen
 def rasa_parse_data(onnx_dir, rasa_env, tmp_path_factory):  # noqa: F811 - fixtures of tests.nlu.conftest
     """The parse data Rasa's featurizer (in the Rasa runtime) gives two messages."""
     if not RASA_PYTHON.exists():
-        pytest.skip("the Rasa runtime (.venv-rasa) is not installed")
+        pytest.fail("the Rasa runtime (.venv-rasa) is not installed: run `make setup`")
     texts = [QUESTION, "my card payment was declined, why?"]
     out = run_rasa_python(FEATURIZE.replace("json.loads(sys.argv[1])", repr(texts)), rasa_env,
                           tmp_path_factory.mktemp("featurize"))

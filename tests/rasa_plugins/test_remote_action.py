@@ -39,7 +39,7 @@ print(json.dumps(out))
 
 def test_compiled_check_matches_rasas_own():
     if not RASA_PYTHON.exists():
-        pytest.skip("the Rasa runtime (.venv-rasa) is not installed")
+        pytest.fail("the Rasa runtime (.venv-rasa) is not installed: run `make setup`")
     done = subprocess.run([str(RASA_PYTHON), "-c", CHECK], cwd=ROOT, capture_output=True, text=True, timeout=300,
                           env={"PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr[-3000:]
