@@ -56,14 +56,21 @@ class Front:
             return
         self.connections.append(port)
 
-        async def copy(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            try:
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            except (ConnectionError, asyncio.CancelledError):
-                pass
-            finally:
-                dst.close()
+        await splice(reader, writer, up_reader, up_writer)
 
-        await asyncio.gather(copy(reader, up_writer), copy(up_reader, writer))
+
+async def _copy(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+    try:
+        while data := await src.read(65536):
+            dst.write(data)
+            await dst.drain()
+    except (ConnectionError, asyncio.CancelledError):
+        pass
+    finally:
+        dst.close()
+
+
+async def splice(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                 up_reader: asyncio.StreamReader, up_writer: asyncio.StreamWriter) -> None:
+    """Copy bytes both ways between a client connection and its upstream until either side closes."""
+    await asyncio.gather(_copy(reader, up_writer), _copy(up_reader, writer))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+from bench.front import splice
 from tests.support import free_port
 
 
@@ -36,15 +37,5 @@ class TcpLink:
         up_reader, up_writer = await asyncio.open_connection(*self.target)
         self._writers |= {writer, up_writer}
 
-        async def copy(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            try:
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            except (ConnectionError, asyncio.CancelledError):
-                pass
-            finally:
-                dst.close()
-
-        await asyncio.gather(copy(reader, up_writer), copy(up_reader, writer))
+        await splice(reader, writer, up_reader, up_writer)
         self._writers -= {writer, up_writer}
