@@ -60,6 +60,10 @@ class CalibratedIntentClassifier(GraphComponent, IntentClassifier):
             "expected_oos_share": 0.5,
             "detector": "knn",  # knn: confidence + distance to the intent, learnt with intents left out
             "pseudo_oos_groups": 5,  # intents are left out in this many groups to imitate out-of-scope
+            # a bot's own out-of-scope examples: split into clusters of about this many for the SVM (0: never)
+            "oos_cluster_size": 100,
+            # with at least this many of them, the threshold is chosen on them alone (0: never)
+            "own_oos_enough": 200,
             "fallback_intent": DEFAULT_NLU_FALLBACK_INTENT_NAME,
             "ranking_length": 10,
             "random_seed": 42,
@@ -90,6 +94,9 @@ class CalibratedIntentClassifier(GraphComponent, IntentClassifier):
                                          "(the share of messages you expect to be out of scope, e.g. 0.5)")
         if config.get("detector", "knn") not in DETECTORS:
             raise InvalidConfigException(f"CalibratedIntentClassifier: detector must be one of {DETECTORS}")
+        if int(config.get("oos_cluster_size", 100)) < 0 or int(config.get("own_oos_enough", 200)) < 0:
+            raise InvalidConfigException("CalibratedIntentClassifier: oos_cluster_size and own_oos_enough must be "
+                                         "0 (off) or a positive number of examples")
         if int(config.get("calibration_folds", 5)) < 2:
             raise InvalidConfigException("CalibratedIntentClassifier: calibration_folds must be at least 2")
 
@@ -105,7 +112,8 @@ class CalibratedIntentClassifier(GraphComponent, IntentClassifier):
             folds=int(c["calibration_folds"]), oos_intents=tuple(c["oos_intents"]),
             threshold=c["threshold"], max_fallback_rate=float(c["max_fallback_rate"]),
             expected_oos_share=float(c["expected_oos_share"]), detector=str(c["detector"]),
-            pseudo_oos_groups=int(c["pseudo_oos_groups"]), seed=int(c["random_seed"]),
+            pseudo_oos_groups=int(c["pseudo_oos_groups"]), oos_cluster_size=int(c["oos_cluster_size"]),
+            own_oos_enough=int(c["own_oos_enough"]), seed=int(c["random_seed"]),
         )
         from tqdm import tqdm
 

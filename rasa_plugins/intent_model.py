@@ -26,6 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from rasa_plugins.calibration import choose_threshold, expected_calibration_error, fit_temperature, softmax
+from rasa_plugins.oos_clusters import class_margins, split_classes
 from rasa_plugins.oos_detector import ClassSimilarity, Combiner, features, intent_groups, normalise
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,8 @@ class IntentModel:
         expected_oos_share: float = 0.5,
         detector: str = "knn",
         pseudo_oos_groups: int = 5,
+        oos_cluster_size: int = 100,
+        own_oos_enough: int = 200,
         seed: int = 42,
     ):
         if detector not in DETECTORS:
@@ -115,11 +118,14 @@ class IntentModel:
         self.expected_oos_share = expected_oos_share
         self.detector = detector
         self.pseudo_oos_groups = pseudo_oos_groups
+        self.oos_cluster_size = oos_cluster_size
+        self.own_oos_enough = own_oos_enough
         self.seed = seed
         self.scaler = BlockScaler(dense_weight, sparse_weight)
         self.classes: list[str] = []
         self.coef = np.zeros((0, 0), dtype=np.float32)
         self.intercept = np.zeros(0, dtype=np.float32)
+        self.row_class = np.zeros(0, dtype=np.int32)  # class of each weight row (oos_clusters)
         self.temperature = 1.0
         self.threshold = 0.0
         self.combiner: Combiner | None = None  # None: the threshold applies to the confidence
@@ -135,12 +141,16 @@ class IntentModel:
         y = np.array([self.classes.index(label) for label in labels])
         X = self.scaler.fit(blocks).transform(blocks)
         E = self._embeddings(blocks)
-        margins, sims, folds_used = self._out_of_fold(X, E, y, progress)
-        self.coef, self.intercept = self._fit_svm(X, y)
+        dense = [np.asarray(blocks[n], dtype=np.float32) for n in self.scaler.names if not sp.issparse(blocks[n])]
+        oos_ids = [i for i, c in enumerate(self.classes) if c in self.oos_intents]
+        rows, self.row_class = split_classes(y, len(self.classes), oos_ids, normalise(np.hstack(dense)) if dense
+                                             else X, self.oos_cluster_size, self.seed)
+        margins, sims, folds_used = self._out_of_fold(X, E, y, rows, progress)
+        self.coef, self.intercept = self._fit_svm(X, rows)
         if progress:
             progress("final model")
         self.temperature = fit_temperature(margins, y)
-        pseudo = self._left_out_intents(X, E, y, progress) if self.detector == "knn" else None
+        pseudo = self._left_out_intents(X, E, y, rows, progress) if self.detector == "knn" else None
         if E is not None:
             self.similarity = ClassSimilarity(E.astype(np.float16), y, len(self.classes))
         self._calibrate(margins, sims, y, folds_used, pseudo)
@@ -157,13 +167,17 @@ class IntentModel:
     def steps(self) -> int:
         """How many fits `fit` reports to `progress` (for a progress bar)."""
         return self.folds + 1 + (self.pseudo_oos_groups if self.detector == "knn" else 0)
+    def _margins(self, X, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+        """Per-class SVM margins (a class split into clusters: its best cluster)."""
+        return class_margins(np.asarray(X @ coef.T + intercept), self.row_class)
+
     def _fit_svm(self, X: sp.csr_matrix, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """One-vs-rest linear SVM; returns (coef, intercept) over ALL classes (absent ones: -inf)."""
+        """One-vs-rest linear SVM on row labels; returns (coef, intercept) over ALL rows (absent ones: -inf)."""
         from sklearn.svm import LinearSVC
 
         present = np.unique(y)
-        coef = np.zeros((len(self.classes), X.shape[1]), dtype=np.float32)
-        intercept = np.full(len(self.classes), ABSENT_MARGIN, dtype=np.float32)
+        coef = np.zeros((len(self.row_class), X.shape[1]), dtype=np.float32)
+        intercept = np.full(len(self.row_class), ABSENT_MARGIN, dtype=np.float32)
         if len(present) == 1:  # a fold with one intent only: it always wins
             intercept[present[0]] = 0.0
             return coef, intercept
@@ -176,7 +190,7 @@ class IntentModel:
         intercept[present] = bias
         return coef, intercept
 
-    def _out_of_fold(self, X, E, y, progress) -> tuple[np.ndarray, np.ndarray | None, int]:
+    def _out_of_fold(self, X, E, y, rows, progress) -> tuple[np.ndarray, np.ndarray | None, int]:
         """Margins (and class similarities) of every example from a model that did not see it."""
         from sklearn.model_selection import StratifiedKFold
 
@@ -188,15 +202,15 @@ class IntentModel:
             warnings.simplefilter("ignore")  # intents with fewer than k examples: allowed, reported
             splits = list(StratifiedKFold(n_splits=k, shuffle=True, random_state=self.seed).split(np.zeros(len(y)), y))
         for i, (train_idx, test_idx) in enumerate(splits):
-            coef, intercept = self._fit_svm(X[train_idx], y[train_idx])
-            margins[test_idx] = X[test_idx] @ coef.T + intercept
+            coef, intercept = self._fit_svm(X[train_idx], rows[train_idx])
+            margins[test_idx] = self._margins(X[test_idx], coef, intercept)
             if sims is not None:
                 sims[test_idx] = ClassSimilarity(E[train_idx], y[train_idx], len(self.classes))(E[test_idx])
             if progress:
                 progress(f"calibration fold {i + 1}/{k}")
         return margins, sims, k
 
-    def _left_out_intents(self, X, E, y, progress) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _left_out_intents(self, X, E, y, rows, progress) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Pseudo-out-of-scope examples: each group of in-scope intents scored by a model trained without it.
 
         Returns (confidence, predicted class, detector features) for every in-scope example."""
@@ -205,19 +219,19 @@ class IntentModel:
         conf = np.zeros(len(y))
         pred = np.zeros(len(y), dtype=int)
         x = np.zeros((len(y), 2))
-        rows = np.zeros(len(y), dtype=bool)
+        seen = np.zeros(len(y), dtype=bool)
         for group in groups:
             held = np.isin(y, group)
-            coef, intercept = self._fit_svm(X[~held], y[~held])
-            probs = softmax(self.temperature * (X[held] @ coef.T + intercept))
+            coef, intercept = self._fit_svm(X[~held], rows[~held])
+            probs = softmax(self.temperature * self._margins(X[held], coef, intercept))
             pred[held], conf[held] = probs.argmax(axis=1), probs.max(axis=1)
             sims = (ClassSimilarity(E[~held], y[~held], len(self.classes))(E[held]) if E is not None
                     else np.zeros((int(held.sum()), len(self.classes)), dtype=np.float32))
             x[held] = features(conf[held], pred[held], sims)
-            rows |= held
+            seen |= held
             if progress:
                 progress("intents left out")
-        return conf[rows], pred[rows], x[rows]
+        return conf[seen], pred[seen], x[seen]
 
     def _calibrate(self, margins: np.ndarray, sims: np.ndarray | None, y: np.ndarray, folds_used: int,
                    pseudo: tuple | None) -> None:
@@ -242,10 +256,12 @@ class IntentModel:
             is_oos = np.concatenate([is_oos, np.ones(len(p_x), bool)])
             predicted_oos = np.concatenate([predicted_oos, np.isin(p_pred, oos_ids)])
             confidence = np.concatenate([confidence, p_conf])
-        choice = choose_threshold(score, correct, is_oos, predicted_oos, self.max_fallback_rate,
-                                  self.expected_oos_share)
-        self.threshold = choice.threshold if self.fixed_threshold is None else float(self.fixed_threshold)
         n = len(y)
+        own = int(is_oos[:n].sum()) >= self.own_oos_enough > 0  # enough real ones: pseudo only train the detector
+        keep = slice(0, n) if own else slice(None)
+        choice = choose_threshold(score[keep], correct[keep], is_oos[keep], predicted_oos[keep],
+                                  self.max_fallback_rate, self.expected_oos_share)
+        self.threshold = choice.threshold if self.fixed_threshold is None else float(self.fixed_threshold)
         self.report = {
             "examples": int(n),
             "intents": len(self.classes),
@@ -255,6 +271,8 @@ class IntentModel:
             "ece": round(expected_calibration_error(confidence[:n], correct[:n]), 4),
             "detector": self.detector if self.combiner is not None else "confidence",
             "pseudo_oos_examples": int(len(score) - n),
+            "threshold_from": "own out-of-scope examples" if own else "own and pseudo out-of-scope examples",
+            "oos_clusters": int(len(self.row_class) - len(self.classes) + len(oos_ids)) if oos_ids else 0,
             "threshold": round(self.threshold, 4),
             "threshold_learnt": self.fixed_threshold is None,
             "expected_oos_share": self.expected_oos_share,
@@ -268,7 +286,7 @@ class IntentModel:
     # -- inference --------------------------------------------------------------------------
     def predict_proba(self, blocks: Blocks) -> np.ndarray:
         X = self.scaler.transform(blocks)
-        return softmax(self.temperature * (X @ self.coef.T + self.intercept))
+        return softmax(self.temperature * self._margins(X, self.coef, self.intercept))
 
     def predict(self, blocks: Blocks) -> tuple[np.ndarray, np.ndarray]:
         """(probabilities, answerable score): the fallback applies where the score is below `threshold`."""
@@ -283,7 +301,7 @@ class IntentModel:
     # -- persistence ------------------------------------------------------------------------
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        arrays = {"coef": self.coef, "intercept": self.intercept}
+        arrays = {"coef": self.coef, "intercept": self.intercept, "row_class": self.row_class}
         arrays |= {f"idf::{name}": idf for name, idf in self.scaler.idf.items()}
         if self.similarity is not None:
             arrays |= {"knn_embeddings": self.similarity.embeddings.astype(np.float16),
@@ -320,6 +338,8 @@ class IntentModel:
         model.scaler.idf = {k.split("::", 1)[1]: arrays[k] for k in arrays.files if k.startswith("idf::")}
         model.coef = arrays["coef"]
         model.intercept = arrays["intercept"]
+        model.row_class = (arrays["row_class"] if "row_class" in arrays.files
+                           else np.arange(len(model.classes), dtype=np.int32))
         if meta.get("combiner"):
             model.combiner = Combiner.from_dict(meta["combiner"])
         if "knn_embeddings" in arrays.files:
