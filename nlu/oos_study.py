@@ -3,9 +3,12 @@
 Replicates the Rasa pipeline's features in Python 3.11 — the ONNX MiniLM embedding plus sklearn
 count vectors standing in for Rasa's CountVectorsFeaturizers — and runs `rasa_plugins.intent_model`
 itself on the `var/eval/oos` bots (data/prepare/oos_bots.py). Scores the DEV parts only unless
---part test. Prints one JSON object.
+--part test. The large set has no dev part: `--bots large` carves one from its TRAIN (`large_dev`:
+20 % of every label, plus the hand-written dev questions as `oos`) and trains on the rest; its test
+split is never read here. Prints one JSON object.
 
     .venv/bin/python -m nlu.oos_study [--part dev] [--bots bank30,bank50,star20]
+    .venv/bin/python -m nlu.oos_study --bots large --shares 0.5 --max-fallback-rates 0.15 --variants "intents left out"
 """
 
 from __future__ import annotations
@@ -57,6 +60,28 @@ class Embeddings:
         return self.matrix[[self.index[t] for t in texts]]
 
 
+def large_dev(train_csv: Path = EVAL / "large" / "train.csv", seed: int = 15,
+              fraction: float = 0.2) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(train, dev) carved from the large set's TRAIN: a seeded `fraction` of every label goes to dev,
+    with the hand-written dev questions (data/nlu/eval/out_of_scope_dev.txt) added as `oos`."""
+    import random
+    from collections import defaultdict
+
+    from data.prepare.banking77 import OOS_DEV_SOURCE, read_questions
+
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for text, intent in rows(train_csv):
+        grouped[intent].append(text)
+    train, dev = [], []
+    for intent in sorted(grouped):
+        texts = sorted(grouped[intent])
+        random.Random(f"{seed}:{intent}").shuffle(texts)
+        k = round(len(texts) * fraction)
+        dev += [(t, intent) for t in texts[:k]]
+        train += [(t, intent) for t in texts[k:]]
+    return train, dev + [(t, "oos") for t in read_questions(OOS_DEV_SOURCE)]
+
+
 def blocks_for(train_texts: list[str], embed: Embeddings):
     from sklearn.feature_extraction.text import CountVectorizer
 
@@ -77,9 +102,25 @@ def score(model: IntentModel, blocks: dict, gold: list[str], oos_label: str = "o
     is_oos = gold_a == oos_label
     right = np.where(is_oos, rejected, (~rejected) & (np.array(pred) == gold_a))
     return {"accuracy": round(float(right.mean()), 4),
+            "best_in_scope_at_recall_0.85": best_at_recall(answerable, pred, gold_a, is_oos, model.oos_intents),
             "in_scope_accuracy": round(float(right[~is_oos].mean()), 4),
             "oos_recall": round(float(rejected[is_oos].mean()), 4) if is_oos.any() else None,
             "threshold": round(model.threshold, 4)}
+
+
+def best_at_recall(answerable, pred, gold, is_oos, oos_intents, recall: float = 0.85) -> dict | None:
+    """The threshold with the highest in-scope accuracy among those keeping OOS recall >= `recall`."""
+    if not is_oos.any():
+        return None
+    predicted_oos = np.isin(pred, list(oos_intents))
+    best = None
+    for t in np.unique(np.concatenate([[0.0], np.round(answerable, 4)])):
+        rejected = predicted_oos | (answerable < t)
+        point = {"threshold": float(t), "in_scope_accuracy": round(float((~rejected & (pred == gold))[~is_oos].mean()), 4),
+                 "oos_recall": round(float(rejected[is_oos].mean()), 4)}
+        if point["oos_recall"] >= recall and (best is None or point["in_scope_accuracy"] > best["in_scope_accuracy"]):
+            best = point
+    return best
 
 
 def classify_ms(model: IntentModel, blocks: dict, n: int = 200) -> tuple[float, float]:
@@ -97,6 +138,9 @@ VARIANTS = {  # name: (IntentModel options, add the background set as out-of-sco
     "confidence (before)": ({"detector": "confidence"}, False),
     "background set + confidence": ({"detector": "confidence"}, True),
     "knn + confidence, intents left out": ({"detector": "knn"}, False),
+    # the large set's own out-of-scope examples as one class, the threshold on them and the pseudo ones (before)
+    "knn + confidence, intents left out, one oos class": ({"detector": "knn", "oos_cluster_size": 0,
+                                                           "own_oos_enough": 0}, False),
     "knn + confidence, intents left out + background": ({"detector": "knn"}, True),
 }
 
@@ -126,15 +170,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bots", default="bank30,bank50,star20")
     parser.add_argument("--shares", default="0.2,0.35,0.5")
     parser.add_argument("--max-fallback-rates", default="0.25")
-    parser.add_argument("--variants", default="", help="only the variants whose name contains this")
+    parser.add_argument("--variants", default="", help="only the variant of this name, else those whose name contains it")
     args = parser.parse_args(argv)
     embed = Embeddings(ROOT / "var" / "models" / "encoder-onnx")
     out: dict = {}
+    chosen = [args.variants] if args.variants in VARIANTS else [n for n in VARIANTS if args.variants in n]
     for bot in args.bots.split(","):
-        train, test = rows(EVAL / bot / "train.csv"), rows(EVAL / bot / f"{args.part}.csv")
-        extra = [(t, "oos") for t in background([t for t, _ in train], embed)]
+        if bot == "large":
+            if args.part == "test":
+                raise SystemExit("the large set's test split is scored by `supportbot eval intents`, not here")
+            train, test = large_dev()
+        else:
+            train, test = rows(EVAL / bot / "train.csv"), rows(EVAL / bot / f"{args.part}.csv")
+        extra = [(t, "oos") for t in background([t for t, _ in train], embed)] if "background" in " ".join(
+            chosen) else []
         for name, (options, with_background) in VARIANTS.items():
-            if args.variants not in name:
+            if name not in chosen:
                 continue
             data = train + (extra if with_background else [])
             make = blocks_for([t for t, _ in data], embed)
