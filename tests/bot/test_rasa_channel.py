@@ -17,13 +17,15 @@ import pytest
 from bot.rasa_client import RasaClient, RasaUnavailable
 from tests.bot.widget_client import WidgetClient
 
+# every test here starts a real tiny Rasa (trained once per run) or Rasa's runtime
+pytestmark = pytest.mark.slow
+
 
 async def _post(url: str, body: dict) -> tuple[int, object]:
     async with aiohttp.ClientSession() as http, http.post(url, json=body) as r:
         return r.status, await r.json(content_type=None)
 
 
-@pytest.mark.slow
 async def test_the_answer_carries_this_turns_tracker_events(rasa_server):
     sender = f"channel-{uuid.uuid4().hex}"
     status, first = await _post(f"{rasa_server.url}/webhooks/supportbot/webhook",
@@ -50,7 +52,6 @@ async def test_the_answer_carries_this_turns_tracker_events(rasa_server):
     assert stored[start:] == events
 
 
-@pytest.mark.slow
 async def test_rest_channel_still_answers_and_a_bad_request_is_refused(rasa_server):
     status, messages = await _post(f"{rasa_server.url}/webhooks/rest/webhook",
                                    {"sender": f"rest-{uuid.uuid4().hex}", "message": "hello"})
@@ -59,7 +60,6 @@ async def test_rest_channel_still_answers_and_a_bad_request_is_refused(rasa_serv
     assert status == 400 and "message" in body["error"]
 
 
-@pytest.mark.slow
 async def test_rasa_client_reads_both_channels(rasa_server):
     ours, rest = RasaClient(rasa_server.url), RasaClient(rasa_server.url, channel="rest")
     try:
@@ -72,7 +72,6 @@ async def test_rasa_client_reads_both_channels(rasa_server):
         await rest.aclose()
 
 
-@pytest.mark.slow
 async def test_a_rasa_without_our_channel_gets_an_error_that_says_what_to_do(tiny_model, action_server, tmp_path):
     from tests.support import RASA_BIN, free_port, start, stop, wait_http
 
