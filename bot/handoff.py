@@ -21,6 +21,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.answer_source import AGENT
 from bot.errors import Conflict, NotFound, RasaUnavailable, ServiceError, Unprocessable
 from core.store.base import utcnow
 from core.store.models import Conversation, ConversationStatus, Outcome, Speaker, Turn, User
@@ -162,7 +163,8 @@ class Handoff:
             conv = self._get(s, conversation_id)
             if conv.status != ConversationStatus.HUMAN.value or conv.assigned_agent_id != agent_id:
                 raise NotAssigned("Claim the conversation before writing to the customer.")
-            return self._append(s, conv, Speaker.AGENT.value, text, agent_id=agent_id, agent_name=name)
+            return self._append(s, conv, Speaker.AGENT.value, text, agent_id=agent_id, agent_name=name,
+                                answer_source=AGENT)
 
         turn = await self._tx(work)
         self._publish_turn(conversation_id, turn)

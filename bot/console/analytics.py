@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import case, func, select
 
+from bot.answer_source import SOURCES
 from bot.console.listing import day_start, fell_back, handed_off
 from core.store.models import Conversation, Speaker, Turn
 
@@ -99,6 +100,16 @@ def top_intents(db, rng: DateRange, limit: int = 10) -> list[dict]:
          .group_by(Turn.intent).order_by(func.count().desc(), Turn.intent).limit(limit))
     with db.session() as s:
         return [{"intent": i, "count": int(n)} for i, n in s.execute(q)]
+
+
+def answers_by_source(db, rng: DateRange) -> dict[str, int]:
+    """How many answers each source gave (bot/answer_source.py), every source listed."""
+    q = (select(Turn.answer_source, func.count())
+         .where(Turn.answer_source.is_not(None), Turn.created_at >= rng.lo, Turn.created_at < rng.hi)
+         .group_by(Turn.answer_source))
+    with db.session() as s:
+        got = dict(s.execute(q).all())
+    return {source: int(got.get(source, 0)) for source in SOURCES}
 
 
 def to_csv(days: list[dict], intents: list[dict], clusters: list[dict]) -> str:

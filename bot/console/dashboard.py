@@ -56,7 +56,8 @@ def collect(request: Request, rng: analytics.DateRange, mask=None) -> dict:
         clusters, clusters_error = [], f"Clustering is unavailable: {exc}"
     clusters = [{**c, "label": mask(c["label"]), "examples": [mask(e) for e in c["examples"]]} for c in clusters]
     return {"days": days, "summary": analytics.summary(days), "csat": analytics.csat_distribution(console.db, rng),
-            "intents": analytics.top_intents(console.db, rng), "clusters": clusters, "clusters_error": clusters_error}
+            "intents": analytics.top_intents(console.db, rng), "clusters": clusters, "clusters_error": clusters_error,
+            "sources": analytics.answers_by_source(console.db, rng)}
 
 
 @router.get("/console/analytics")

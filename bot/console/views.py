@@ -18,6 +18,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from bot.answer_source import LABELS
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SECURITY_HEADERS = {
     "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -72,6 +74,7 @@ def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters.update(when=when, iso=iso, pct=pct, score=score, safe_href=safe_href,
+                       source_label=lambda v: LABELS.get(v, v or ""),
                        tojson_pretty=lambda v: json.dumps(v, indent=1, sort_keys=True, default=str))
     env.globals["urlencode"] = lambda params: urlencode(params)
     return env
