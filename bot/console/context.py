@@ -51,7 +51,7 @@ def console_of(request: Request) -> Console:
 
 
 def install(app: FastAPI, services: Any) -> None:
-    from bot.console import actions, admin, assist, dashboard, live, pages, reveal
+    from bot.console import actions, admin, assist, dashboard, live, pages, resolution_page, reveal
     from privacy.masking import Masker
 
     app.state.console = Console(services=services, auth=Auth(services.db, services.settings),
@@ -59,5 +59,5 @@ def install(app: FastAPI, services: Any) -> None:
                                 masker=Masker.from_settings(services.settings))
     app.state.console.masker.warm_up_in_background()
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
-    for module in (pages, actions, admin, dashboard, live, reveal, assist):
+    for module in (pages, actions, admin, dashboard, resolution_page, live, reveal, assist):
         app.include_router(module.router)
