@@ -39,7 +39,7 @@ def date_range(request: Request) -> analytics.DateRange:
 
 
 def list_link(rng: analytics.DateRange, **filters: str) -> str:
-    params = {"date_from": rng.start.isoformat(), "date_to": rng.end.isoformat(), **filters}
+    params = {"date_from": rng.start.isoformat(), "date_to": rng.end.isoformat(), "customers": "1", **filters}
     return "/console/conversations?" + urlencode({k: v for k, v in params.items() if v})
 
 

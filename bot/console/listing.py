@@ -35,6 +35,7 @@ class ListFilters:
     negative: bool = False  # thumbs-down or low CSAT
     fallback: bool = False  # the NLU fell back at least once, or the outcome is fallback
     contained: bool = False  # no human involved
+    customers: bool = False  # customer traffic only (what the analytics count; bot/traffic.py)
     handed_off: bool = False  # a human was asked for or took part
     date_from: dt.date | None = None
     date_to: dt.date | None = None  # inclusive
@@ -59,6 +60,7 @@ class ListFilters:
         f = cls(status=(params.get("status") or "").strip(), outcome=(params.get("outcome") or "").strip(),
                 low_confidence=flag("low_confidence"), negative=flag("negative"),
                 fallback=flag("fallback"), contained=flag("contained"), handed_off=flag("handed_off"),
+                customers=flag("customers"),
                 date_from=day("date_from"), date_to=day("date_to"),
                 intent=(params.get("intent") or "").strip()[:128], q=(params.get("q") or "").strip()[:200],
                 ids=[i for i in (params.get("ids") or "").split(",") if i][:200],
@@ -119,6 +121,17 @@ def handed_off():
                c.status.in_((ConversationStatus.WAITING.value, ConversationStatus.HUMAN.value)))
 
 
+def customer_traffic():
+    """Conversations that are a customer's: not marked as rate-limited, invalid or a load generator's
+    (bot/traffic.py). Every analytics query applies it."""
+    return Conversation.excluded.is_(None)
+
+
+def customer_turns():
+    """The same condition for turn queries."""
+    return Turn.conversation_id.not_in(select(Conversation.id).where(Conversation.excluded.is_not(None)))
+
+
 def fell_back():
     c = Conversation
     return or_(and_(c.outcome.is_not(None), c.outcome == Outcome.FALLBACK.value),
@@ -145,6 +158,8 @@ def build_query(f: ListFilters, settings, dialect: str) -> Select:
         where.append(~handed_off())
     if f.handed_off:
         where.append(handed_off())
+    if f.customers:
+        where.append(customer_traffic())
     if f.date_from:
         where.append(c.started_at >= day_start(f.date_from))
     if f.date_to:
