@@ -184,7 +184,7 @@ class Channel:
             return await self._unanswered(conv_id, turn, "no_reply", emit)
         stored = await self._deliver(conv_id, turn, replies, emit, answer.events)
         if handoff:
-            await self._bot_handoff(conv_id)
+            await self._bot_handoff(conv_id, replies)
         return {"replies": stored, "answered": True}
 
     async def _deliver(self, conv_id: str, turn: dict, replies: list[dict], emit: Emit,
@@ -257,7 +257,7 @@ class Channel:
         if replies:
             await self._deliver(conv_id, turn, replies, _quiet, answer.events)
         if handoff:
-            await self._bot_handoff(conv_id)
+            await self._bot_handoff(conv_id, replies)
 
     def resume(self, turn: dict) -> None:
         """Answer a stored customer turn whose answer was lost (bot/recovery.py), in the background:
@@ -310,16 +310,17 @@ class Channel:
             raise InvalidRequest(str(exc)) from exc
         return {"type": "contact_saved", "conversation_id": conversation_id}
 
-    async def _bot_handoff(self, conversation_id: str) -> None:
+    async def _bot_handoff(self, conversation_id: str, replies: list[dict] = ()) -> None:
         """The bot asked for a human (`"handoff": true`); its own reply already told the customer."""
+        detail = next((r["handoff_reason"] for r in replies if r.get("handoff_reason")), None)
         try:
-            await self._request_handoff(conversation_id, "bot")
+            await self._request_handoff(conversation_id, "bot", detail)
         except ServiceError as exc:
             log.warning("the bot asked for a human in %s but: %s", conversation_id, exc)
 
-    async def _request_handoff(self, conversation_id: str, reason: str) -> dict:
+    async def _request_handoff(self, conversation_id: str, reason: str, detail: str | None = None) -> dict:
         try:
-            result = await self.services.handoff.request(conversation_id, reason)
+            result = await self.services.handoff.request(conversation_id, reason, detail)
         except HandoffError as exc:
             raise InvalidRequest(str(exc)) from exc
         return {"type": "handoff", "conversation_id": conversation_id, **result}

@@ -99,8 +99,9 @@ class Handoff:
     # --- the handoff lifecycle ------------------------------------------------------------
     # Each step runs its store work in a worker thread (a slow database never stalls the event
     # loop, hence every other customer), then publishes on the hub from the loop.
-    async def request(self, conversation_id: str, reason: str) -> dict:
-        """Queue the conversation for a human; tells the customer whether anyone is online."""
+    async def request(self, conversation_id: str, reason: str, detail: str | None = None) -> dict:
+        """Queue the conversation for a human; tells the customer whether anyone is online. `detail`: the
+        bot's own reason (its action's `reason`, e.g. `intent:card_swallowed`), kept for the queue."""
         online = self.agents_online()
 
         def work(s) -> tuple[str, dict | None]:
@@ -111,7 +112,8 @@ class Handoff:
                 raise AlreadyClaimed("This conversation is closed; start a new one to reach a person.")
             conv.status = ConversationStatus.WAITING.value
             conv.outcome = Outcome.HANDED_OFF.value
-            conv.meta = {**(conv.meta or {}), "handoff_reason": reason, "handoff_at": utcnow().isoformat()}
+            conv.meta = {**(conv.meta or {}), "handoff_reason": reason, "handoff_at": utcnow().isoformat(),
+                         **({"handoff_detail": detail[:128]} if detail else {})}
             note = NO_AGENT_TEXT if online == 0 else WAITING_TEXT
             return ConversationStatus.WAITING.value, self._append(s, conv, Speaker.SYSTEM.value, note)
 

@@ -17,6 +17,7 @@ from urllib.parse import urlencode, urlsplit
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from bot.answer_source import LABELS
 
@@ -31,12 +32,14 @@ SECURITY_HEADERS = {
 }
 
 
-def when(value: Any) -> str:
+def when(value: Any) -> Markup | str:
+    """A time as `<time datetime="ISO">… UTC</time>`: static/inbox.js shows it in the agent's time zone."""
     if not isinstance(value, dt.datetime):
         return "" if value is None else str(value)
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    value = value.astimezone(dt.UTC)
+    return Markup('<time datetime="{}">{}</time>').format(value.isoformat(), value.strftime("%Y-%m-%d %H:%M:%S UTC"))
 
 
 def iso(value: Any) -> str:
