@@ -67,8 +67,10 @@ class UnansweredClusters:
             return self._cache[key][:top]
 
 
-def group(rows: list[tuple[int, str, str]], vectors: np.ndarray, threshold: float) -> list[dict]:
-    """Greedy centroid clustering of L2-normalised vectors; biggest clusters first."""
+def group(rows: list[tuple[int, str, str]], vectors: np.ndarray, threshold: float,
+          customer_of: dict[str, str] | None = None) -> list[dict]:
+    """Greedy centroid clustering of L2-normalised vectors; biggest clusters first. With `customer_of`
+    (conversation id -> customer) each cluster also counts its distinct `customers`."""
     centroids: list[np.ndarray] = []
     sums: list[np.ndarray] = []
     members: list[list[int]] = []
@@ -90,5 +92,8 @@ def group(rows: list[tuple[int, str, str]], vectors: np.ndarray, threshold: floa
         texts = list(dict.fromkeys(rows[i][2] for i in idx))
         out.append({"label": rows[central][2], "count": len(idx), "examples": texts[:5],
                     "conversation_ids": list(dict.fromkeys(rows[i][1] for i in idx))[:100]})
+        if customer_of is not None:
+            out[-1]["customers"] = len({customer_of.get(rows[i][1], rows[i][1]) for i in idx})
+            out[-1]["questions"] = texts[:12]
     out.sort(key=lambda c: (-c["count"], c["label"]))
     return out
