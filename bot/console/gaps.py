@@ -14,14 +14,12 @@ and ingests with `supportbot kb ingest`. Texts are masked by the caller before t
 from __future__ import annotations
 
 import re
-import threading
-from typing import Any
 
 import numpy as np
 from sqlalchemy import or_, select
 
 from bot.console.listing import customer_turns
-from bot.console.unanswered import UNANSWERED_INTENTS, group, shared_encoder
+from bot.console.unanswered import UNANSWERED_INTENTS, UnansweredClusters, group
 from core.store.models import Conversation, Speaker, Turn
 
 SLUG = re.compile(r"[^a-z0-9]+")
@@ -62,16 +60,8 @@ def customers_of(db, conversation_ids: list[str]) -> dict[str, str]:
     return {cid: user or session for cid, user, session in rows}
 
 
-class KnowledgeGaps:
-    def __init__(self, db, settings, encoder: Any = None):
-        self.db, self.settings, self._encoder = db, settings, encoder
-        self._lock = threading.Lock()
-        self._cache: dict[tuple, list[dict]] = {}
-
-    def encoder(self):
-        if self._encoder is None:
-            self._encoder = shared_encoder(self.settings.encoder)
-        return self._encoder
+class KnowledgeGaps(UnansweredClusters):
+    """The dashboard clusterer's encoder, lock and cache, over the gap questions."""
 
     def gaps(self, rng, top: int = 20) -> list[dict]:
         rows = gap_questions(self.db, rng, self.settings.console_unanswered_limit)
