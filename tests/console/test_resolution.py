@@ -128,7 +128,8 @@ def build(services):
     return ids
 
 
-def test_rates_per_day_intent_article_and_template(services):
+def test_rates_per_day_intent_article_and_template(db_services):
+    services = db_services  # SQLite and PostgreSQL
     ids = build(services)
     data = report(services.db, DateRange(T0.date(), T0.date()), 24.0)
     assert data["verdicts"] == {ids["confirmed"]["id"]: CONFIRMED, ids["assumed"]["id"]: ASSUMED,
