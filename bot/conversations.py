@@ -26,6 +26,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
+from bot.answer_source import FALLBACK, answer_source, template_of
 from bot.errors import NotFound, StoreUnavailable
 from core.store import statements as q
 from core.store.base import utcnow
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 TURN_FIELDS = ("client_msg_id", "rasa_text", "answered", "intent", "confidence", "entities", "action", "buttons", "sources",
-               "candidates", "model_versions", "feedback", "agent_id", "agent_name")
+               "candidates", "model_versions", "feedback", "agent_id", "agent_name", "answer_source", "answer_template")
 TURN_COLUMNS = ("id", "seq", "speaker", "text", "created_at", "conversation_id", *TURN_FIELDS)
 
 
@@ -281,6 +282,7 @@ class ConversationStore:
         nlu = nlu or {}
         actions = list(nlu.get("actions") or []) + [None] * len(replies)
         rows = [{"speaker": Speaker.BOT.value, "text": r.get("text", ""), "action": action,
+                 "answer_source": answer_source(r, action), "answer_template": template_of(r),
                  **{k: r.get(k) for k in ("buttons", "sources", "candidates", "model_versions")}}
                 for r, action in zip(replies, actions)]
         outcome = Outcome.FALLBACK.value if nlu.get("intent") == "nlu_fallback" else Outcome.ANSWERED.value
@@ -301,7 +303,8 @@ class ConversationStore:
             if conv is None:
                 raise NotFound(f"No conversation {conversation_id!r}.")
             c.execute(q.UPDATE_TURN, {"b_turn": customer_turn_id, "answered": False})
-            [turn] = self._append_rows(c, conversation_id, [{"speaker": Speaker.SYSTEM.value, "text": notice}],
+            [turn] = self._append_rows(c, conversation_id, [{"speaker": Speaker.SYSTEM.value, "text": notice,
+                                                             "answer_source": FALLBACK}],
                                        meta={**(conv.meta or {}), "last_unanswered_reason": reason},
                                        outcome=conv.outcome or Outcome.FALLBACK.value)
             return turn

@@ -176,6 +176,11 @@ class Settings(BaseSettings):
     console_page_size: int = 50
     console_unanswered_limit: int = 2000
     console_cluster_similarity: float = 0.65
+    # --- resolution and analytics hygiene (docs/console.md) ----------------------------
+    solved_button_title: str = "That solved it"
+    resolution_return_hours: float = 24.0
+    analytics_excluded_api_keys: list[str] = ["loadgen"]
+    gap_cluster_similarity: float = 0.6
 
     # --- privacy (docs/privacy.md) ------------------------------------------------------
     pii_redact_after_days: float = 30.0
