@@ -30,6 +30,8 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import UserUttered
 from sanic import Blueprint, response
 
+from rasa_plugins.secret_answers import mask_secret_answer
+
 log = logging.getLogger(__name__)
 CHANNEL = "supportbot"
 MAX_WAITING = 10_000  # a belt: the channel collects every turn it expects, even when handling fails
@@ -69,6 +71,7 @@ class TurnEventsSQLTrackerStore(SQLTrackerStore):
     """Rasa's SQL tracker store that also hands each TurnInput turn's events to the channel."""
 
     async def save(self, tracker) -> None:
+        mask_secret_answer(tracker.events)  # before the broker and the store see the turn
         await super().save(tracker)
         remember(tracker.events)  # only once stored: an answer never carries events Rasa did not keep
 
