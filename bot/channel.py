@@ -53,7 +53,7 @@ NOTICES = {
                 "or ask to talk to a person.",
 }
 PUBLIC_TURN_KEYS = ("turn_id", "seq", "speaker", "text", "ts", "agent_name", "buttons", "sources", "feedback",
-                    "client_msg_id", "conversation_id")
+                    "client_msg_id", "conversation_id", "secret_input")
 HUMAN_STATUSES = ("waiting", "human")
 
 

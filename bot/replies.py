@@ -46,7 +46,8 @@ def _sources(raw: Any) -> list[dict]:
 
 
 def parse_replies(messages: list[dict]) -> tuple[list[dict], bool]:
-    """(replies, handoff): each reply {"text", "buttons"?, "sources"?, "candidates"?, "model_versions"?}."""
+    """(replies, handoff): each reply {"text", "buttons"?, "sources"?, "candidates"?, "model_versions"?,
+    "secret_input"?}."""
     replies: list[dict] = []
     handoff = False
     for m in messages:
@@ -77,6 +78,8 @@ def _annotate(reply: dict, ours: dict) -> None:
         reply["candidates"] = [c for c in ours["candidates"] if isinstance(c, dict)]
     if isinstance(ours.get("model_versions"), dict):
         reply["model_versions"] = ours["model_versions"]
+    if isinstance(ours.get("secret_input"), str) and ours["secret_input"]:
+        reply["secret_input"] = ours["secret_input"][:32]  # the customer's answer is stored masked
 
 
 def turn_start(events: list[dict], turn_id: int) -> int | None:

@@ -105,6 +105,8 @@ class Turn(Base):
     sources: Mapped[list[Any] | None] = mapped_column(JSON)
     candidates: Mapped[list[Any] | None] = mapped_column(JSON)
     model_versions: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # bot turn: the secret its question asks for; customer turn: the secret its (masked) text stands for
+    secret_input: Mapped[str | None] = mapped_column(String(32))
     feedback: Mapped[int | None] = mapped_column(Integer)  # +1 / -1 thumbs on a bot turn
     # agent turns
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
