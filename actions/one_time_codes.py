@@ -161,10 +161,8 @@ class OneTimeCodes:
             if _aware(challenge.expires_at) <= now:
                 challenge.status = "expired"
                 return {"status": "expired"}
-            scope = self._locked(session, now, conversation_id, challenge.customer_id, challenge.card_last4)
-            if scope is not None:
-                challenge.status = "failed"
-                return {"status": "locked", "scope": scope}
+            if (locked := self._spent(session, now, challenge)) is not None:
+                return locked
             challenge.failures += 1  # counted first: a right code takes it back
             session.flush()
             right = hmac.compare_digest(_hash(challenge.salt, code), challenge.code_hash)
@@ -172,13 +170,19 @@ class OneTimeCodes:
                 challenge.failures -= 1
                 challenge.status = "verified"
                 return {"status": "verified"}
-            scope = self._locked(session, now, conversation_id, challenge.customer_id, challenge.card_last4)
-            if scope is not None:
-                challenge.status = "failed"
-                return {"status": "locked", "scope": scope}
+            if (locked := self._spent(session, now, challenge)) is not None:
+                return locked
             return {"status": "wrong", "attempts_left": self._attempts_left(session, now, challenge)}
 
         return self._run(work)
+
+    def _spent(self, session: Session, now: dt.datetime, challenge: Challenge) -> dict[str, Any] | None:
+        """The challenge failed for good when its conversation's or card's budget is spent."""
+        scope = self._locked(session, now, challenge.conversation_id, challenge.customer_id, challenge.card_last4)
+        if scope is None:
+            return None
+        challenge.status = "failed"
+        return {"status": "locked", "scope": scope}
 
     def _attempts_left(self, session: Session, now: dt.datetime, challenge: Challenge) -> int:
         since = now - dt.timedelta(seconds=self.limits.window_s)
