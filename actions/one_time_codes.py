@@ -58,15 +58,12 @@ class Challenge(_BankBase):
 
 @dataclass(frozen=True)
 class StepUpLimits:
+    """The `stepup_*` settings (docs/settings.md)."""
+
     code_ttl_s: float = 300.0
     max_attempts: int = 3
     card_max_failures: int = 5
     window_s: float = 3600.0
-
-    @classmethod
-    def from_settings(cls, settings) -> StepUpLimits:
-        return cls(settings.stepup_code_ttl_s, settings.stepup_max_attempts, settings.stepup_card_max_failures,
-                   settings.stepup_window_s)
 
 
 def _hash(salt: str, code: str) -> str:

@@ -52,7 +52,8 @@ class ActionServices:
     def from_settings(cls, settings: Settings, *, index_dir: Path | None = None) -> ActionServices:
         bank = BankBackend(settings.db_url)
         return cls(settings=settings, index_dir=Path(index_dir or settings.index_dir), bank=bank,
-                   codes=OneTimeCodes(bank, StepUpLimits.from_settings(settings)))
+                   codes=OneTimeCodes(bank, StepUpLimits(settings.stepup_code_ttl_s, settings.stepup_max_attempts,
+                                                         settings.stepup_card_max_failures, settings.stepup_window_s)))
 
     # -- start-up ------------------------------------------------------------------------------
     def warm_up(self) -> dict[str, Any]:
