@@ -55,7 +55,7 @@ NOTICES = {
 }
 SOLVED_THANKS = "Great, glad that helped! Write again any time you need something else."
 PUBLIC_TURN_KEYS = ("turn_id", "seq", "speaker", "text", "ts", "agent_name", "buttons", "sources", "feedback",
-                    "client_msg_id", "conversation_id")
+                    "client_msg_id", "conversation_id", "secret_input")
 HUMAN_STATUSES = ("waiting", "human")
 
 

@@ -46,7 +46,8 @@ def _sources(raw: Any) -> list[dict]:
 
 
 def parse_replies(messages: list[dict]) -> tuple[list[dict], bool]:
-    """(replies, handoff): each reply {"text", "buttons"?, "sources"?, "candidates"?, "model_versions"?}."""
+    """(replies, handoff): each reply {"text", "buttons"?, "sources"?, "candidates"?, "model_versions"?,
+    "secret_input"?}."""
     replies: list[dict] = []
     handoff = False
     for m in messages:
@@ -82,6 +83,8 @@ def _annotate(reply: dict, ours: dict) -> None:
                        ("reason", "handoff_reason")):
         if isinstance(ours.get(key), str) and ours[key]:
             reply[field] = ours[key]
+    if isinstance(ours.get("secret_input"), str) and ours["secret_input"]:
+        reply["secret_input"] = ours["secret_input"][:32]  # the customer's answer is stored masked
 
 
 def turn_start(events: list[dict], turn_id: int) -> int | None:

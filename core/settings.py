@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     rasa_token: str = ""
     action_token: str = ""
     identity_secrets: dict[str, str] = {}
+    stepup_code_ttl_s: float = 300.0
+    stepup_max_attempts: int = 3
+    stepup_card_max_failures: int = 5
+    stepup_window_s: float = 3600.0
     recovery_answer_within_s: float = 600.0
     recovery_lookback_days: float = 7.0
 

@@ -107,6 +107,8 @@ class Turn(Base):
     sources: Mapped[list[Any] | None] = mapped_column(JSON)
     candidates: Mapped[list[Any] | None] = mapped_column(JSON)
     model_versions: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # bot turn: the secret its question asks for; customer turn: the secret its (masked) text stands for
+    secret_input: Mapped[str | None] = mapped_column(String(32))
     feedback: Mapped[int | None] = mapped_column(Integer)  # +1 / -1 thumbs on a bot turn
     answer_source: Mapped[str | None] = mapped_column(String(16))  # rule|kb|learnt|fallback|agent (0500)
     answer_template: Mapped[str | None] = mapped_column(Text)  # a learnt reply's template

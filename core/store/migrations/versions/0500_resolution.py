@@ -6,13 +6,13 @@
   `invalid_frames`, `load_generator`); NULL for customers. Every analytics query skips the others.
 
 Revision ID: 0500_resolution
-Revises: 0400_assist
+Revises: 0410_stepup_secret_input
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0500_resolution"
-down_revision = "0400_assist"
+down_revision = "0410_stepup_secret_input"
 branch_labels = None
 depends_on = None
 
