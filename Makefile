@@ -1,5 +1,5 @@
 # The two commands a newcomer needs (README): `make run` and `make test`.
-.PHONY: setup run test test-fast lint train status clean
+.PHONY: setup run test test-fast lint audit train status clean
 
 setup:
 	@scripts/setup.sh
@@ -18,6 +18,13 @@ test-fast:
 
 lint: setup
 	@.venv/bin/ruff check .
+
+# Known vulnerabilities in the pinned dependencies (docs/security.md). Needs PyPI's JSON API or OSV
+# (AUDIT_SERVICE=osv), so it is not part of `make test`; --strict fails when a package could not be checked.
+AUDIT_SERVICE ?= pypi
+audit: setup
+	@.venv/bin/pip-audit -r requirements/main.lock --no-deps --disable-pip --strict --vulnerability-service $(AUDIT_SERVICE)
+	@.venv/bin/pip-audit -r requirements/rasa.lock --no-deps --disable-pip --strict --vulnerability-service $(AUDIT_SERVICE)
 
 train: setup
 	@.venv/bin/supportbot train

@@ -125,7 +125,8 @@ class ActionAnswerQuestion(PoliteAction):
             dispatcher.utter_message(text=text, buttons=buttons)
         elif decision.kind == "responses":
             # learnt replies keep typed placeholders ("Thank you, [NAME]."): filled from the slots
-            text, _template = choose_reply(decision.selection, slots)
+            text, template = choose_reply(decision.selection, slots)
+            extra = {**extra, "template": template}  # the console's resolution rates per template
             dispatcher.utter_message(text=text)
         elif decision.kind == "out_of_scope":
             dispatcher.utter_message(response="utter_out_of_scope")

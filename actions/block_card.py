@@ -6,11 +6,17 @@
 form without blocking. `action_block_card` then records the block through `BankBackend` (or
 reports that nothing was blocked) and clears the form's slots for the next time.
 
-Blocking acts on an account, so it needs to know whose: the customer must be verified by the host
-site (the bot service puts `verified_user_id` in the message metadata only when the site's HMAC
-verified, bot/identity.py), and the block is recorded for that user. An anonymous visitor is told
-to log in first or ask for a person; nothing is blocked. Rasa's channels must therefore be reachable
-only by the bot service (docs/security.md), since metadata is whatever the caller of Rasa sends.
+Blocking acts on an account, so it needs to know whose. A customer verified by the host site (the
+bot service puts `verified_user_id` in the message metadata only when the site's HMAC verified,
+bot/identity.py) skips the step-up: the form asks only for the digits and the confirmation, and the
+block is recorded for that user. For an anonymous visitor the form goes on with the step-up
+(actions/one_time_codes.py): `stepup_contact` (the e-mail or mobile registered with the bank, which
+sends a code there) and `stepup_code` (the code, typed back). The code is checked by the bank, never
+kept in a slot (the slot holds "verified"), and the question for it carries the `secret_input`
+annotation, so the bot service stores the answer masked and Rasa's tracker store masks it too
+(rasa_plugins/secret_answers.py). Only a verification the bank confirms lets `action_block_card`
+block, for the customer the bank verified; otherwise nothing is blocked. Rasa's channels must be
+reachable only by the bot service (docs/security.md), since metadata is whatever the caller sends.
 """
 
 from __future__ import annotations
@@ -19,19 +25,23 @@ import asyncio
 import re
 from typing import Any
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
-from actions.bank import BankBackend, BankUnavailable
+from actions.bank import BankBackend, BankUnavailable, normalise_contact
 from actions.base import Events, PoliteAction, annotate, apologise
+from actions.one_time_codes import OneTimeCodes
 
 FOUR_DIGITS = re.compile(r"(?<!\d)(\d)\s?(\d)\s?(\d)\s?(\d)(?!\s?\d)")
 CANCEL = re.compile(r"\b(cancel|stop|never ?mind|forget it|don'?t block|do not block|found it)\b", re.I)
 YES = re.compile(r"^\s*(y|yes|yeah|yep|yup|sure|ok(ay)?|please( do)?|go ahead|do it|block it|confirm(ed)?)\b", re.I)
 NO = re.compile(r"^\s*(n|no|nope|nah|don'?t|do not|cancel|stop|wait)\b", re.I)
-FORM_SLOTS = ("card_last4", "block_confirmed")
+SIX_DIGITS = re.compile(r"(?<!\d)(\d{3})[\s-]?(\d{3})(?![\s-]?\d)")
+FORM_SLOTS = ("card_last4", "block_confirmed", "stepup_contact", "stepup_code")
+STEPUP_SLOTS = ("stepup_contact", "stepup_code")
+SECRET = "one_time_code"  # the `secret_input` annotation of the question whose answer is masked
 NEEDS_IDENTITY = ("To block a card I need to know it's really you. Please log in to your account on our website "
                   "and open this chat there, or ask to talk to a person.")
 
@@ -60,13 +70,36 @@ def read_confirmation(value: Any) -> bool | None:
     return None
 
 
+def extract_code(text: Any) -> str | None:
+    """The 6-digit code in what the visitor typed ("123456", "123 456"), or None."""
+    groups = {"".join(m.groups()) for m in SIX_DIGITS.finditer(str(text or ""))}
+    return groups.pop() if len(groups) == 1 else None
+
+
 def _stop_form() -> dict[str, Any]:
-    return {"card_last4": None, "block_confirmed": False, "requested_slot": None}
+    return {"card_last4": None, "block_confirmed": False, "stepup_contact": None, "stepup_code": None,
+            "requested_slot": None}
+
+
+def _cancelled(value: Any, tracker: Tracker) -> bool:
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    return intent == "deny" or bool(CANCEL.search(str(value or "")))
 
 
 class ValidateBlockCardForm(FormValidationAction):
+    def __init__(self, codes: OneTimeCodes):
+        self.codes = codes
+
     def name(self) -> str:
         return "validate_block_card_form"
+
+    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: dict) -> list[str]:
+        """A customer the host site verified skips the step-up questions. (A stopped form, with
+        `block_confirmed` False, keeps the domain's list: rasa_sdk then leaves the stop in place.)"""
+        if verified_user(tracker) is not None and tracker.get_slot("block_confirmed") is not False:
+            return [slot for slot in domain_slots if slot not in STEPUP_SLOTS]
+        return domain_slots
 
     def validate_card_last4(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
@@ -74,8 +107,7 @@ class ValidateBlockCardForm(FormValidationAction):
         last4 = extract_last4(value)
         if last4 is not None:
             return {"card_last4": last4}
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if intent == "deny" or CANCEL.search(str(value or "")):
+        if _cancelled(value, tracker):
             return _stop_form()
         dispatcher.utter_message(response="utter_invalid_card_last4")
         return {"card_last4": None}
@@ -89,7 +121,45 @@ class ValidateBlockCardForm(FormValidationAction):
                 return _stop_form()
             dispatcher.utter_message(response="utter_invalid_block_confirmed")
             return {"block_confirmed": None}
-        return {"block_confirmed": answer}
+        return {"block_confirmed": answer} if answer else _stop_form()
+
+    async def validate_stepup_contact(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
+    ) -> dict[str, Any]:
+        """The registered e-mail or mobile: the bank sends a code there if it matches the card's holder."""
+        if _cancelled(value, tracker):
+            return _stop_form()
+        last4 = extract_last4(tracker.get_slot("card_last4"))
+        if normalise_contact(str(value or "")) is None or last4 is None:
+            dispatcher.utter_message(response="utter_invalid_stepup_contact")
+            return {"stepup_contact": None}
+        started = await asyncio.to_thread(self.codes.start, tracker.sender_id, str(value), last4)
+        if started["status"] == "locked":
+            dispatcher.utter_message(response="utter_stepup_locked")
+            annotate(dispatcher, error="stepup_locked", action=self.name())
+            return _stop_form()
+        return {"stepup_contact": "given"}  # not the address itself: the slot needs no personal data
+
+    async def validate_stepup_code(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
+    ) -> dict[str, Any]:
+        """The code, checked by the bank; only well-formed codes count as attempts."""
+        code = extract_code(value)
+        if code is None:
+            if _cancelled(value, tracker):
+                return _stop_form()
+            dispatcher.utter_message(response="utter_invalid_stepup_code")
+            return {"stepup_code": None}
+        checked = await asyncio.to_thread(self.codes.verify, tracker.sender_id, code)
+        if checked["status"] == "verified":
+            return {"stepup_code": "verified"}
+        if checked["status"] == "wrong":
+            dispatcher.utter_message(response="utter_stepup_code_wrong", attempts_left=checked["attempts_left"])
+            return {"stepup_code": None}
+        dispatcher.utter_message(response="utter_stepup_locked" if checked["status"] == "locked"
+                                 else "utter_stepup_code_expired")
+        annotate(dispatcher, error=f"stepup_{checked['status']}", action=self.name())
+        return _stop_form()
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> Events:
         try:
@@ -99,11 +169,24 @@ class ValidateBlockCardForm(FormValidationAction):
             return [SlotSet("requested_slot", None)]
 
 
+class ActionAskStepupCode(Action):
+    """The form's question for the code: its answer is a secret (masked by the service and the tracker store)."""
+
+    def name(self) -> str:
+        return "action_ask_stepup_code"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> Events:
+        dispatcher.utter_message(response="utter_ask_stepup_code")
+        annotate(dispatcher, secret_input=SECRET)
+        return []
+
+
 class ActionBlockCard(PoliteAction):
     """Runs when the form ends: block the card if the customer confirmed, else say nothing changed."""
 
-    def __init__(self, bank: BankBackend):
+    def __init__(self, bank: BankBackend, codes: OneTimeCodes):
         self.bank = bank
+        self.codes = codes
 
     def name(self) -> str:
         return "action_block_card"
@@ -114,12 +197,15 @@ class ActionBlockCard(PoliteAction):
         if tracker.get_slot("block_confirmed") is not True or last4 is None:
             dispatcher.utter_message(response="utter_block_cancelled")
             return reset
-        customer = verified_user(tracker)
-        if customer is None:  # an anonymous visitor: never act on an account for them
-            dispatcher.utter_message(text=NEEDS_IDENTITY)
-            annotate(dispatcher, error="identity_required", action=self.name())
-            return reset
         try:
+            customer = verified_user(tracker)
+            if customer is None and tracker.get_slot("stepup_code") == "verified":
+                # the bank's word, not the slot's: the verification is consumed by this one block
+                customer = await asyncio.to_thread(self.codes.consume, tracker.sender_id, last4)
+            if customer is None:  # an anonymous visitor who did not pass the step-up: never act on an account
+                dispatcher.utter_message(text=NEEDS_IDENTITY)
+                annotate(dispatcher, error="identity_required", action=self.name())
+                return reset
             block = await asyncio.to_thread(self.bank.block_card, customer, last4)
         except BankUnavailable:
             dispatcher.utter_message(response="utter_block_failed", card_last4=last4)

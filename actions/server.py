@@ -23,7 +23,7 @@ from rasa_sdk.executor import ActionExecutor
 from sanic import Sanic, response
 
 from actions.answer import ActionAnswerQuestion, ActionShowFullArticle
-from actions.block_card import ActionBlockCard, ValidateBlockCardForm
+from actions.block_card import ActionAskStepupCode, ActionBlockCard, ValidateBlockCardForm
 from actions.handoff import ActionHandoff
 from actions.services import ActionServices
 
@@ -43,8 +43,9 @@ def build_executor(services: ActionServices) -> ActionExecutor:
         ActionAnswerQuestion(services),
         ActionShowFullArticle(services),
         ActionHandoff(),
-        ValidateBlockCardForm(),
-        ActionBlockCard(services.bank),
+        ValidateBlockCardForm(services.codes),
+        ActionAskStepupCode(),
+        ActionBlockCard(services.bank, services.codes),
     ):
         executor.register_action(action)
     return executor

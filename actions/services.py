@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from actions.bank import BankBackend
 from actions.catalog import KbCatalog
+from actions.one_time_codes import OneTimeCodes, StepUpLimits
 from core.settings import Settings
 
 if TYPE_CHECKING:  # pragma: no cover - both load torch; they are imported in warm_up()
@@ -38,6 +39,7 @@ class ActionServices:
     settings: Settings
     index_dir: Path
     bank: BankBackend
+    codes: OneTimeCodes
     catalog: KbCatalog = field(default_factory=KbCatalog)
     retriever: Retriever | None = None
     selector: ResponseSelector | None = None
@@ -48,7 +50,10 @@ class ActionServices:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, index_dir: Path | None = None) -> ActionServices:
-        return cls(settings=settings, index_dir=Path(index_dir or settings.index_dir), bank=BankBackend(settings.db_url))
+        bank = BankBackend(settings.db_url)
+        return cls(settings=settings, index_dir=Path(index_dir or settings.index_dir), bank=bank,
+                   codes=OneTimeCodes(bank, StepUpLimits(settings.stepup_code_ttl_s, settings.stepup_max_attempts,
+                                                         settings.stepup_card_max_failures, settings.stepup_window_s)))
 
     # -- start-up ------------------------------------------------------------------------------
     def warm_up(self) -> dict[str, Any]:

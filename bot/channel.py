@@ -36,6 +36,7 @@ from bot.errors import (
 from bot.handoff import HandoffError
 from bot.rasa_client import RasaAnswer
 from bot.replies import nlu_details, parse_replies, turn_start
+from bot.solved import SOLVED_ACTION, is_solved, offer_solved
 from bot.text_rules import escape_command, valid_text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -52,8 +53,9 @@ NOTICES = {
     "no_reply": "Sorry, I could not answer that right now. Your message is saved; you can rephrase it, "
                 "or ask to talk to a person.",
 }
+SOLVED_THANKS = "Great, glad that helped! Write again any time you need something else."
 PUBLIC_TURN_KEYS = ("turn_id", "seq", "speaker", "text", "ts", "agent_name", "buttons", "sources", "feedback",
-                    "client_msg_id", "conversation_id")
+                    "client_msg_id", "conversation_id", "secret_input")
 HUMAN_STATUSES = ("waiting", "human")
 
 
@@ -121,8 +123,9 @@ class Channel:
                              session.get("verified_user_id"))
         turn["verified_user_id"] = session.get("verified_user_id")
         conv_id = turn["conversation_id"]
+        solved = is_solved(rasa_text)  # "That solved it": answered here, never sent to Rasa
         # durable now: Rasa starts on it while the ack and the typing indicator go out
-        call = None if turn["duplicate"] or turn["status"] in HUMAN_STATUSES else self._ask_rasa(
+        call = None if solved or turn["duplicate"] or turn["status"] in HUMAN_STATUSES else self._ask_rasa(
             conv_id, turn, rasa_text)
         if call is not None:
             await asyncio.sleep(0)  # the request goes out to Rasa before the ack and typing frames
@@ -131,6 +134,8 @@ class Channel:
         result = {"conversation_id": conv_id, "customer_turn": turn, "status": turn["status"],
                   "duplicate": turn["duplicate"], "replies": [], "answered": None}
         try:
+            if solved and not turn["duplicate"] and turn["status"] not in HUMAN_STATUSES:
+                return {**result, "replies": await self._solved(conv_id, turn, emit), "answered": True}
             return {**result, **await self._answer(turn, rasa_text, emit, call)}
         finally:
             # the end of this message's answer (also for resends and while a person has the chat)
@@ -174,11 +179,12 @@ class Channel:
             return await self._unanswered(conv_id, turn, exc.code if isinstance(exc, RasaTimeout)
                                           else "rasa_unavailable", emit)
         replies, handoff = parse_replies(answer.messages)
+        offer_solved(replies, self.settings.solved_button_title)
         if not replies and not handoff:
             return await self._unanswered(conv_id, turn, "no_reply", emit)
         stored = await self._deliver(conv_id, turn, replies, emit, answer.events)
         if handoff:
-            await self._bot_handoff(conv_id)
+            await self._bot_handoff(conv_id, replies)
         return {"replies": stored, "answered": True}
 
     async def _deliver(self, conv_id: str, turn: dict, replies: list[dict], emit: Emit,
@@ -195,6 +201,17 @@ class Channel:
                                        await self._nlu_from_api(conv_id, turn_id, replies))
         for t in stored:
             event = message_event(t, reply_to=turn_id)
+            await emit(event)
+            self.services.hub.publish(conv_id, event)
+        return stored
+
+    async def _solved(self, conv_id: str, turn: dict, emit: Emit) -> list[dict]:
+        """The customer clicked "That solved it" (bot/solved.py): the service's own thanks, stored and sent."""
+        self.services.hub.publish(conv_id, message_event(turn))
+        stored = await self.db(self.services.store.record_replies, conv_id, turn["turn_id"], [{"text": SOLVED_THANKS}],
+                               {"actions": [SOLVED_ACTION]})
+        for t in stored:
+            event = message_event(t, reply_to=turn["turn_id"])
             await emit(event)
             self.services.hub.publish(conv_id, event)
         return stored
@@ -234,12 +251,13 @@ class Channel:
                 await self._unanswered(conv_id, turn, "rasa_unavailable", _quiet)
             return
         replies, handoff = parse_replies(answer.messages)
+        offer_solved(replies, self.settings.solved_button_title)
         if not replies and unanswered:
             await self._unanswered(conv_id, turn, "no_reply", _quiet)
         if replies:
             await self._deliver(conv_id, turn, replies, _quiet, answer.events)
         if handoff:
-            await self._bot_handoff(conv_id)
+            await self._bot_handoff(conv_id, replies)
 
     def resume(self, turn: dict) -> None:
         """Answer a stored customer turn whose answer was lost (bot/recovery.py), in the background:
@@ -292,16 +310,17 @@ class Channel:
             raise InvalidRequest(str(exc)) from exc
         return {"type": "contact_saved", "conversation_id": conversation_id}
 
-    async def _bot_handoff(self, conversation_id: str) -> None:
+    async def _bot_handoff(self, conversation_id: str, replies: list[dict] = ()) -> None:
         """The bot asked for a human (`"handoff": true`); its own reply already told the customer."""
+        detail = next((r["handoff_reason"] for r in replies if r.get("handoff_reason")), None)
         try:
-            await self._request_handoff(conversation_id, "bot")
+            await self._request_handoff(conversation_id, "bot", detail)
         except ServiceError as exc:
             log.warning("the bot asked for a human in %s but: %s", conversation_id, exc)
 
-    async def _request_handoff(self, conversation_id: str, reason: str) -> dict:
+    async def _request_handoff(self, conversation_id: str, reason: str, detail: str | None = None) -> dict:
         try:
-            result = await self.services.handoff.request(conversation_id, reason)
+            result = await self.services.handoff.request(conversation_id, reason, detail)
         except HandoffError as exc:
             raise InvalidRequest(str(exc)) from exc
         return {"type": "handoff", "conversation_id": conversation_id, **result}

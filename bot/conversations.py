@@ -7,6 +7,10 @@ raises `StoreUnavailable`, which the channel reports to the customer instead of 
 Methods are synchronous (the console and the CLI use them directly); the async bot service calls
 them in worker threads. Results are plain dicts.
 
+A customer message that answers a question of the bot's marked `secret_input` (the step-up's one-time
+code, actions/block_card.py) is stored as the placeholder `[KIND]` (`secret_placeholder`), never as
+typed, and without `rasa_text`; the caller gives Rasa the text itself.
+
 The two writes on every customer message's path (`append_customer_turn`, `record_replies`) run
 prebuilt Core statements (core/store/statements.py) on one connection rather than ORM units of work:
 the same rows and the same locking, for a third of the CPU (docs/benchmarks.md "Customer channel").
@@ -26,6 +30,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
+from bot.answer_source import FALLBACK, answer_source, template_of
 from bot.errors import NotFound, StoreUnavailable
 from core.store import statements as q
 from core.store.base import utcnow
@@ -35,8 +40,14 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 TURN_FIELDS = ("client_msg_id", "rasa_text", "answered", "intent", "confidence", "entities", "action", "buttons", "sources",
-               "candidates", "model_versions", "feedback", "agent_id", "agent_name")
+               "candidates", "model_versions", "feedback", "agent_id", "agent_name", "answer_source", "answer_template",
+               "secret_input")
 TURN_COLUMNS = ("id", "seq", "speaker", "text", "created_at", "conversation_id", *TURN_FIELDS)
+
+
+def secret_placeholder(kind: str) -> str:
+    """What the transcript holds instead of the answer to a secret question (Rasa's tracker holds the same)."""
+    return f"[{kind.upper()}]"
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -251,11 +262,24 @@ class ConversationStore:
                                                "verified_user_id": verified_user_id})
             else:
                 conv_id, status = found
-            [turn] = self._append_rows(c, conv_id, [{"speaker": Speaker.CUSTOMER.value, "text": text,
-                                                     "client_msg_id": client_msg_id, "rasa_text": rasa_text}])
+            row = {"speaker": Speaker.CUSTOMER.value, "text": text, "client_msg_id": client_msg_id,
+                   "rasa_text": rasa_text}
+            if found is not None and (secret := self._secret_asked(c, conv_id)):
+                row.update(text=secret_placeholder(secret), rasa_text=None, secret_input=secret)
+            [turn] = self._append_rows(c, conv_id, [row])
             return {**turn, "duplicate": False, "status": status}
 
         return self._run_core(work)
+
+    @staticmethod
+    def _secret_asked(c: Connection, conv_id: str) -> str | None:
+        """The secret the bot's turns since the last customer turn ask for, if any."""
+        for speaker, secret in c.execute(q.LATEST_TURNS, {"b_conversation": conv_id}):
+            if speaker == Speaker.CUSTOMER.value:
+                return None
+            if secret:
+                return secret
+        return None
 
     def append_turn(self, conversation_id: str, speaker: str, text: str, **fields: Any) -> dict:
         """Store one turn of any speaker in a known conversation (system notes, agent messages, imports).
@@ -281,7 +305,8 @@ class ConversationStore:
         nlu = nlu or {}
         actions = list(nlu.get("actions") or []) + [None] * len(replies)
         rows = [{"speaker": Speaker.BOT.value, "text": r.get("text", ""), "action": action,
-                 **{k: r.get(k) for k in ("buttons", "sources", "candidates", "model_versions")}}
+                 "answer_source": answer_source(r, action), "answer_template": template_of(r),
+                 **{k: r.get(k) for k in ("buttons", "sources", "candidates", "model_versions", "secret_input")}}
                 for r, action in zip(replies, actions)]
         outcome = Outcome.FALLBACK.value if nlu.get("intent") == "nlu_fallback" else Outcome.ANSWERED.value
 
@@ -301,7 +326,8 @@ class ConversationStore:
             if conv is None:
                 raise NotFound(f"No conversation {conversation_id!r}.")
             c.execute(q.UPDATE_TURN, {"b_turn": customer_turn_id, "answered": False})
-            [turn] = self._append_rows(c, conversation_id, [{"speaker": Speaker.SYSTEM.value, "text": notice}],
+            [turn] = self._append_rows(c, conversation_id, [{"speaker": Speaker.SYSTEM.value, "text": notice,
+                                                             "answer_source": FALLBACK}],
                                        meta={**(conv.meta or {}), "last_unanswered_reason": reason},
                                        outcome=conv.outcome or Outcome.FALLBACK.value)
             return turn

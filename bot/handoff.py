@@ -21,6 +21,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.answer_source import AGENT
 from bot.errors import Conflict, NotFound, RasaUnavailable, ServiceError, Unprocessable
 from core.store.base import utcnow
 from core.store.models import Conversation, ConversationStatus, Outcome, Speaker, Turn, User
@@ -98,8 +99,9 @@ class Handoff:
     # --- the handoff lifecycle ------------------------------------------------------------
     # Each step runs its store work in a worker thread (a slow database never stalls the event
     # loop, hence every other customer), then publishes on the hub from the loop.
-    async def request(self, conversation_id: str, reason: str) -> dict:
-        """Queue the conversation for a human; tells the customer whether anyone is online."""
+    async def request(self, conversation_id: str, reason: str, detail: str | None = None) -> dict:
+        """Queue the conversation for a human; tells the customer whether anyone is online. `detail`: the
+        bot's own reason (its action's `reason`, e.g. `intent:card_swallowed`), kept for the queue."""
         online = self.agents_online()
 
         def work(s) -> tuple[str, dict | None]:
@@ -110,7 +112,8 @@ class Handoff:
                 raise AlreadyClaimed("This conversation is closed; start a new one to reach a person.")
             conv.status = ConversationStatus.WAITING.value
             conv.outcome = Outcome.HANDED_OFF.value
-            conv.meta = {**(conv.meta or {}), "handoff_reason": reason, "handoff_at": utcnow().isoformat()}
+            conv.meta = {**(conv.meta or {}), "handoff_reason": reason, "handoff_at": utcnow().isoformat(),
+                         **({"handoff_detail": detail[:128]} if detail else {})}
             note = NO_AGENT_TEXT if online == 0 else WAITING_TEXT
             return ConversationStatus.WAITING.value, self._append(s, conv, Speaker.SYSTEM.value, note)
 
@@ -162,7 +165,8 @@ class Handoff:
             conv = self._get(s, conversation_id)
             if conv.status != ConversationStatus.HUMAN.value or conv.assigned_agent_id != agent_id:
                 raise NotAssigned("Claim the conversation before writing to the customer.")
-            return self._append(s, conv, Speaker.AGENT.value, text, agent_id=agent_id, agent_name=name)
+            return self._append(s, conv, Speaker.AGENT.value, text, agent_id=agent_id, agent_name=name,
+                                answer_source=AGENT)
 
         turn = await self._tx(work)
         self._publish_turn(conversation_id, turn)

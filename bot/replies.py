@@ -3,7 +3,7 @@
 Two pure functions, so both are tested on real Rasa output without a server:
 - `parse_replies`: the REST channel's messages -> our replies. A custom payload
   `{"supportbot": {...}}` annotates the text message right before it (sources, candidates, model
-  versions) or asks for a human (`"handoff": true`).
+  versions, the kind of answer: bot/answer_source.py) or asks for a human (`"handoff": true`).
 - `nlu_details`: the tracker -> intent, confidence, entities of one customer message and the action
   that produced each bot message. The user event is found by the `turn_id` we sent as metadata, so
   details never come from a second NLU call and never from another message of the conversation.
@@ -46,7 +46,8 @@ def _sources(raw: Any) -> list[dict]:
 
 
 def parse_replies(messages: list[dict]) -> tuple[list[dict], bool]:
-    """(replies, handoff): each reply {"text", "buttons"?, "sources"?, "candidates"?, "model_versions"?}."""
+    """(replies, handoff): each reply {"text", "buttons"?, "sources"?, "candidates"?, "model_versions"?,
+    "secret_input"?}."""
     replies: list[dict] = []
     handoff = False
     for m in messages:
@@ -77,6 +78,13 @@ def _annotate(reply: dict, ours: dict) -> None:
         reply["candidates"] = [c for c in ours["candidates"] if isinstance(c, dict)]
     if isinstance(ours.get("model_versions"), dict):
         reply["model_versions"] = ours["model_versions"]
+    # what answered (bot/answer_source.py) and why the bot handed off; stored, never sent to the widget
+    for key, field in (("answer_source", "answer_kind"), ("template", "template"), ("error", "error"),
+                       ("reason", "handoff_reason")):
+        if isinstance(ours.get(key), str) and ours[key]:
+            reply[field] = ours[key]
+    if isinstance(ours.get("secret_input"), str) and ours["secret_input"]:
+        reply["secret_input"] = ours["secret_input"][:32]  # the customer's answer is stored masked
 
 
 def turn_start(events: list[dict], turn_id: int) -> int | None:

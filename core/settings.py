@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     rasa_token: str = ""
     action_token: str = ""
     identity_secrets: dict[str, str] = {}
+    stepup_code_ttl_s: float = 300.0
+    stepup_max_attempts: int = 3
+    stepup_card_max_failures: int = 5
+    stepup_window_s: float = 3600.0
     recovery_answer_within_s: float = 600.0
     recovery_lookback_days: float = 7.0
 
@@ -176,6 +180,11 @@ class Settings(BaseSettings):
     console_page_size: int = 50
     console_unanswered_limit: int = 2000
     console_cluster_similarity: float = 0.65
+    # --- resolution and analytics hygiene (docs/console.md) ----------------------------
+    solved_button_title: str = "That solved it"
+    resolution_return_hours: float = 24.0
+    analytics_excluded_api_keys: list[str] = ["loadgen"]
+    gap_cluster_similarity: float = 0.6
 
     # --- privacy (docs/privacy.md) ------------------------------------------------------
     pii_redact_after_days: float = 30.0

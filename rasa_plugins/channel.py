@@ -4,7 +4,7 @@ Loaded by the Rasa server (Python 3.10, `.venv-rasa`), never by the bot service:
 - `TurnInput`, listed in credentials.yml as `rasa_plugins.channel.TurnInput:`, serves
   `POST /webhooks/supportbot/webhook`. It takes the REST channel's request (`sender`, `message`,
   `metadata`) and answers `{"messages": [...], "events": [...]}`: the bot's messages, as the REST
-  channel returns them, and the tracker events of this turn (the user event with its parse data, then
+  channel returns them but with a text never cut at its blank lines (`WholeMessages`), and the tracker events of this turn (the user event with its parse data, then
   the actions and bot events that followed), or `null` when the tracker store did not record them.
 - `TurnEventsSQLTrackerStore`, Rasa's SQL tracker store (endpoints.yml `tracker_store: type:
   rasa_plugins.channel.TurnEventsSQLTrackerStore`, same keys as `type: SQL`), which, after saving a turn
@@ -29,6 +29,8 @@ from rasa.core.channels.rest import RestInput
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import UserUttered
 from sanic import Blueprint, response
+
+from rasa_plugins.secret_answers import mask_secret_answer
 
 log = logging.getLogger(__name__)
 CHANNEL = "supportbot"
@@ -69,8 +71,18 @@ class TurnEventsSQLTrackerStore(SQLTrackerStore):
     """Rasa's SQL tracker store that also hands each TurnInput turn's events to the channel."""
 
     async def save(self, tracker) -> None:
+        mask_secret_answer(tracker.events)  # before the broker and the store see the turn
         await super().save(tracker)
         remember(tracker.events)  # only once stored: an answer never carries events Rasa did not keep
+
+
+class WholeMessages(CollectingOutputChannel):
+    """Rasa's collecting channel, but a text is one message: the REST channel cuts a text without buttons at
+    every blank line, so a multi-paragraph answer (the full article) would reach the customer as several
+    bubbles with its annotation on the last one only."""
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self._persist_message(self._message(recipient_id, text=text.strip()))
 
 
 class TurnInput(RestInput):
@@ -94,7 +106,7 @@ class TurnInput(RestInput):
                                      status=400)
             sender_id = await self._extract_sender(request)
             text = self._extract_message(request)
-            collector = CollectingOutputChannel()
+            collector = WholeMessages()
             message = UserMessage(text, collector, sender_id, input_channel=CHANNEL,
                                   metadata=self.get_metadata(request))
             expect(message.message_id)

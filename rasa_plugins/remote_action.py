@@ -5,7 +5,8 @@ which first re-validates the schema itself and builds a new validator: ~40 ms of
 on the 2-core development machine, a third of Rasa's whole CPU for a KB answer (docs/benchmarks.md
 "KB answer path"). `install()` replaces `RemoteAction._validate_action_result` with the same schema
 compiled once (0.05 ms): a response that failed before fails now, with the same message.
-Idempotent; installed when the supportbot featurizer is imported (every model of this project).
+Idempotent; installed when the supportbot featurizer is imported (every model of this project), together
+with the slimmed tracker of rasa_plugins/action_request.py.
 """
 
 from __future__ import annotations
@@ -44,4 +45,7 @@ def install() -> bool:
 
     RemoteAction._validate_action_result = _validate_action_result
     RemoteAction._supportbot_compiled_check = True
+    from rasa_plugins import action_request
+
+    action_request.install()  # the slimmed tracker in the same request (rasa_plugins/action_request.py)
     return True

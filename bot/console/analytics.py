@@ -1,6 +1,7 @@
 """Dashboard numbers over a date range, computed in SQL (grouped per day) so they stay cheap on
 large stores: conversations per day, containment, handoff and fallback rates, CSAT, thumbs and
-top intents. Unanswered-question clusters live in bot/console/unanswered.py."""
+top intents. Unanswered-question clusters live in bot/console/unanswered.py. Every query counts
+customer traffic only (listing.customer_traffic: no rate-limited, invalid or load-generator sessions)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import case, func, select
 
-from bot.console.listing import day_start, fell_back, handed_off
+from bot.answer_source import SOURCES
+from bot.console.listing import customer_traffic, customer_turns, day_start, fell_back, handed_off
 from core.store.models import Conversation, Speaker, Turn
 
 
@@ -52,11 +54,11 @@ def daily(db, rng: DateRange, settings) -> list[dict]:
                 func.sum(case((c.csat.is_not(None), 1), else_=0)).label("csat_n"),
                 func.sum(func.coalesce(c.csat, 0)).label("csat_sum"),
                 func.sum(case((c.csat <= settings.console_low_csat, 1), else_=0)).label("csat_low"))
-         .where(c.started_at >= rng.lo, c.started_at < rng.hi).group_by(day))
+         .where(c.started_at >= rng.lo, c.started_at < rng.hi, customer_traffic()).group_by(day))
     t_day = func.date(Turn.created_at)
     thumbs = (select(t_day.label("day"), func.sum(case((Turn.feedback > 0, 1), else_=0)),
                      func.sum(case((Turn.feedback < 0, 1), else_=0)))
-              .where(Turn.created_at >= rng.lo, Turn.created_at < rng.hi, Turn.feedback.is_not(None))
+              .where(Turn.created_at >= rng.lo, Turn.created_at < rng.hi, Turn.feedback.is_not(None), customer_turns())
               .group_by(t_day))
     with db.session() as s:
         rows = {str(r.day)[:10]: r for r in s.execute(q)}
@@ -88,17 +90,29 @@ def csat_distribution(db, rng: DateRange) -> dict[int, int]:
     c = Conversation
     with db.session() as s:
         got = dict(s.execute(select(c.csat, func.count()).where(
-            c.started_at >= rng.lo, c.started_at < rng.hi, c.csat.is_not(None)).group_by(c.csat)).all())
+            c.started_at >= rng.lo, c.started_at < rng.hi, c.csat.is_not(None), customer_traffic())
+            .group_by(c.csat)).all())
     return {score: int(got.get(score, 0)) for score in range(1, 6)}
 
 
 def top_intents(db, rng: DateRange, limit: int = 10) -> list[dict]:
     q = (select(Turn.intent, func.count().label("n"))
          .where(Turn.speaker == Speaker.CUSTOMER.value, Turn.intent.is_not(None),
-                Turn.created_at >= rng.lo, Turn.created_at < rng.hi)
+                Turn.created_at >= rng.lo, Turn.created_at < rng.hi, customer_turns())
          .group_by(Turn.intent).order_by(func.count().desc(), Turn.intent).limit(limit))
     with db.session() as s:
         return [{"intent": i, "count": int(n)} for i, n in s.execute(q)]
+
+
+def answers_by_source(db, rng: DateRange) -> dict[str, int]:
+    """How many answers each source gave (bot/answer_source.py), every source listed."""
+    q = (select(Turn.answer_source, func.count())
+         .where(Turn.answer_source.is_not(None), Turn.created_at >= rng.lo, Turn.created_at < rng.hi,
+                customer_turns())
+         .group_by(Turn.answer_source))
+    with db.session() as s:
+        got = dict(s.execute(q).all())
+    return {source: int(got.get(source, 0)) for source in SOURCES}
 
 
 def to_csv(days: list[dict], intents: list[dict], clusters: list[dict]) -> str:

@@ -1,5 +1,5 @@
 """What the console's routes share, built once per app by `mount`: the services, the login
-machinery, the unanswered-question clusterer and a short-lived cache of known intents."""
+machinery, the unanswered-question clusterer, the knowledge gaps and a short-lived cache of known intents."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ class Console:
     auth: Auth
     clusters: UnansweredClusters
     masker: Any = None  # privacy.masking.Masker: personal data masked on every page and API answer
+    gaps: Any = None  # bot.console.gaps.KnowledgeGaps
     _intents: tuple[float, list[str]] = field(default=(0.0, []))
 
     @property
@@ -51,13 +52,15 @@ def console_of(request: Request) -> Console:
 
 
 def install(app: FastAPI, services: Any) -> None:
-    from bot.console import actions, admin, assist, dashboard, live, pages, reveal
+    from bot.console import actions, admin, assist, dashboard, gaps_page, live, pages, resolution_page, reveal
+    from bot.console.gaps import KnowledgeGaps
     from privacy.masking import Masker
 
     app.state.console = Console(services=services, auth=Auth(services.db, services.settings),
                                 clusters=UnansweredClusters(services.db, services.settings),
-                                masker=Masker.from_settings(services.settings))
+                                masker=Masker.from_settings(services.settings),
+                                gaps=KnowledgeGaps(services.db, services.settings))
     app.state.console.masker.warm_up_in_background()
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
-    for module in (pages, actions, admin, dashboard, live, reveal, assist):
+    for module in (pages, actions, admin, dashboard, resolution_page, gaps_page, live, reveal, assist):
         app.include_router(module.router)

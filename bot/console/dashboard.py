@@ -39,7 +39,7 @@ def date_range(request: Request) -> analytics.DateRange:
 
 
 def list_link(rng: analytics.DateRange, **filters: str) -> str:
-    params = {"date_from": rng.start.isoformat(), "date_to": rng.end.isoformat(), **filters}
+    params = {"date_from": rng.start.isoformat(), "date_to": rng.end.isoformat(), "customers": "1", **filters}
     return "/console/conversations?" + urlencode({k: v for k, v in params.items() if v})
 
 
@@ -56,7 +56,8 @@ def collect(request: Request, rng: analytics.DateRange, mask=None) -> dict:
         clusters, clusters_error = [], f"Clustering is unavailable: {exc}"
     clusters = [{**c, "label": mask(c["label"]), "examples": [mask(e) for e in c["examples"]]} for c in clusters]
     return {"days": days, "summary": analytics.summary(days), "csat": analytics.csat_distribution(console.db, rng),
-            "intents": analytics.top_intents(console.db, rng), "clusters": clusters, "clusters_error": clusters_error}
+            "intents": analytics.top_intents(console.db, rng), "clusters": clusters, "clusters_error": clusters_error,
+            "sources": analytics.answers_by_source(console.db, rng)}
 
 
 @router.get("/console/analytics")

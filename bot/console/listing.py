@@ -9,6 +9,7 @@ plans and timings on 100,000 conversations (`python -m bench.console_list`).
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import re
 from dataclasses import asdict, dataclass, field
@@ -18,6 +19,7 @@ from sqlalchemy import and_, func, literal_column, or_, select, text
 from sqlalchemy.sql import Select
 
 from bot.console.errors import BadRequest
+from bot.console.takeover import handoff_why
 from core.store.base import utcnow
 from core.store.models import Conversation, ConversationStatus, Outcome, Speaker, Turn
 
@@ -35,6 +37,7 @@ class ListFilters:
     negative: bool = False  # thumbs-down or low CSAT
     fallback: bool = False  # the NLU fell back at least once, or the outcome is fallback
     contained: bool = False  # no human involved
+    customers: bool = False  # customer traffic only (what the analytics count; bot/traffic.py)
     handed_off: bool = False  # a human was asked for or took part
     date_from: dt.date | None = None
     date_to: dt.date | None = None  # inclusive
@@ -59,6 +62,7 @@ class ListFilters:
         f = cls(status=(params.get("status") or "").strip(), outcome=(params.get("outcome") or "").strip(),
                 low_confidence=flag("low_confidence"), negative=flag("negative"),
                 fallback=flag("fallback"), contained=flag("contained"), handed_off=flag("handed_off"),
+                customers=flag("customers"),
                 date_from=day("date_from"), date_to=day("date_to"),
                 intent=(params.get("intent") or "").strip()[:128], q=(params.get("q") or "").strip()[:200],
                 ids=[i for i in (params.get("ids") or "").split(",") if i][:200],
@@ -119,6 +123,17 @@ def handed_off():
                c.status.in_((ConversationStatus.WAITING.value, ConversationStatus.HUMAN.value)))
 
 
+def customer_traffic():
+    """Conversations that are a customer's: not marked as rate-limited, invalid or a load generator's
+    (bot/traffic.py). Every analytics query applies it."""
+    return Conversation.excluded.is_(None)
+
+
+def customer_turns():
+    """The same condition for turn queries."""
+    return Turn.conversation_id.not_in(select(Conversation.id).where(Conversation.excluded.is_not(None)))
+
+
 def fell_back():
     c = Conversation
     return or_(and_(c.outcome.is_not(None), c.outcome == Outcome.FALLBACK.value),
@@ -145,6 +160,8 @@ def build_query(f: ListFilters, settings, dialect: str) -> Select:
         where.append(~handed_off())
     if f.handed_off:
         where.append(handed_off())
+    if f.customers:
+        where.append(customer_traffic())
     if f.date_from:
         where.append(c.started_at >= day_start(f.date_from))
     if f.date_to:
@@ -209,8 +226,10 @@ def _shorten(items: list[dict], mask=None) -> list[dict]:
     return items
 
 
-def queue(db, agent_id: int, limit: int = 200, mask=None) -> dict:
-    """The handoff queue: conversations waiting for a human (longest wait first) and the agent's own."""
+def queue(db, agent_id: int, limit: int = 200, mask=None, now: dt.datetime | None = None) -> dict:
+    """The handoff queue: conversations waiting for a human (longest wait first) and the agent's own.
+    Each waiting row reads like an inbox: `waiting_since` (when the handoff was asked for), `waited`
+    ("3 min"), `why` the bot handed off, the customer's `last_message` and their `verified_user`."""
     c = Conversation
     with db.session() as s:
         waiting = s.scalars(select(c).where(c.status == ConversationStatus.WAITING.value)
@@ -218,9 +237,49 @@ def queue(db, agent_id: int, limit: int = 200, mask=None) -> dict:
         mine = s.scalars(select(c).where(c.status == ConversationStatus.HUMAN.value, c.assigned_agent_id == agent_id)
                          .order_by(c.last_activity_at.desc()).limit(limit)).all()
         previews = _previews(s, [cv.id for cv in [*waiting, *mine]])
-        rows = {"waiting": [_row(cv, previews.get(cv.id, ("", 0))) for cv in waiting],
+        last = _last_customer_messages(s, [cv.id for cv in waiting])
+        rows = {"waiting": [_inbox_row(cv, previews.get(cv.id, ("", 0)), last.get(cv.id, ""), now) for cv in waiting],
                 "mine": [_row(cv, previews.get(cv.id, ("", 0))) for cv in mine]}
+    for row in rows["waiting"]:
+        row["last_message"] = (mask(row["last_message"]) if mask else row["last_message"])[:200]
+    rows["waiting"].sort(key=lambda r: (r["waiting_since"], r["id"]))
     return {k: _shorten(v, mask) for k, v in rows.items()}
+
+
+def _inbox_row(cv: Conversation, preview: tuple[str, int], last_message: str, now: dt.datetime | None) -> dict:
+    meta = cv.meta or {}
+    since = cv.last_activity_at
+    if isinstance(meta.get("handoff_at"), str):
+        with contextlib.suppress(ValueError):  # a hand-edited meta: the last activity will do
+            since = dt.datetime.fromisoformat(meta["handoff_at"])
+    since = since if since.tzinfo else since.replace(tzinfo=dt.UTC)
+    return {**_row(cv, preview), "waiting_since": since, "waited": waited(since, now or utcnow()),
+            "why": handoff_why(meta), "last_message": last_message, "verified_user": cv.verified_user_id}
+
+
+def _last_customer_messages(s, ids: list[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    last = (select(Turn.conversation_id, func.max(Turn.seq).label("seq"))
+            .where(Turn.conversation_id.in_(ids), Turn.speaker == Speaker.CUSTOMER.value)
+            .group_by(Turn.conversation_id).subquery())
+    return dict(s.execute(select(Turn.conversation_id, Turn.text).join(
+        last, and_(Turn.conversation_id == last.c.conversation_id, Turn.seq == last.c.seq))).all())
+
+
+def waited(since: dt.datetime, now: dt.datetime) -> str:
+    """A wait as people say it: "just now", "3 min", "1 h 5 min", "2 days"."""
+    seconds = max(0, int((now - since).total_seconds()))
+    if seconds < 60:
+        return "just now"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days = hours // 24
+    return "1 day" if days == 1 else f"{days} days"
 
 
 def known_intents(db, limit: int = 500) -> list[str]:

@@ -15,6 +15,7 @@ from bot.console.auth import LOGIN_COOKIE, LoginFailed, agent_required
 from bot.console.context import console_of
 from bot.console.errors import ConsoleRoute, TooManyAttempts
 from bot.console.listing import OUTCOMES, STATUSES, ListFilters, list_conversations, queue
+from bot.console.takeover import summarise
 from bot.console.transcript import load_transcript
 from bot.console.views import jsonable, render
 from bot.errors import http_status
@@ -98,8 +99,18 @@ def transcript_page(conversation_id: str, request: Request, agent: Agent = Depen
     return render_transcript(request, data, agent)
 
 
+def with_takeover(data: dict) -> dict:
+    """The transcript plus the takeover summary of the bot's part (bot/console/takeover.py), for a
+    conversation that reached the handoff queue or is with a person."""
+    conv = data["conversation"]
+    if conv["status"] in ("waiting", "human") or conv["meta"].get("handoff_reason"):
+        return {**data, "takeover": summarise(data["turns"], conv["meta"])}
+    return {**data, "takeover": None}
+
+
 def render_transcript(request: Request, data: dict, agent: Agent, revealed: bool = False):
     console = console_of(request)
+    data = with_takeover(data)
     return render(request, "transcript.html", {**data, "intents": console.intents(), "revealed": revealed,
                                                "may_reveal": console.masker.may_reveal(agent.role),
                                                "agents_online": console.handoff.agents_online()})
@@ -108,7 +119,7 @@ def render_transcript(request: Request, data: dict, agent: Agent, revealed: bool
 @router.get("/api/console/conversations/{conversation_id}")
 def transcript_api(conversation_id: str, request: Request, agent: Agent = Depends(agent_required)):
     console = console_of(request)
-    return JSONResponse(jsonable(console.masker.transcript(load_transcript(console.db, conversation_id))))
+    return JSONResponse(jsonable(with_takeover(console.masker.transcript(load_transcript(console.db, conversation_id)))))
 
 
 @router.get("/console/queue")

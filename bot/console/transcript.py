@@ -53,5 +53,6 @@ def turn_row(t: Turn) -> dict:
         "action": t.action, "buttons": t.buttons or [], "sources": t.sources or [],
         "candidates": t.candidates or [], "model_versions": t.model_versions or {},
         "feedback": t.feedback, "answered": t.answered, "agent_name": t.agent_name,
+        "answer_source": t.answer_source, "answer_template": t.answer_template, "rasa_text": t.rasa_text,
         "in_reply_to": None,
     }

@@ -2,7 +2,7 @@
 
 A customer turn is "unanswered" when the NLU fell back (`nlu_fallback`), it was out of scope,
 the bot service could not get a reply (`answered` is false), or its confidence was low. The most
-recent `console_unanswered_limit` of them are embedded with retrieval's Encoder and grouped
+recent `console_unanswered_limit` of them (customer traffic only: bot/traffic.py) are embedded with retrieval's Encoder and grouped
 greedily: a question joins the most similar cluster when its cosine similarity to that
 cluster's centroid is at least `console_cluster_similarity`, else starts its own. The encoder loads once, on
 the first dashboard view; results are cached until new turns arrive.
@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import or_, select
 
+from bot.console.listing import customer_turns
 from core.store.models import Speaker, Turn
 
 UNANSWERED_INTENTS = ("nlu_fallback", "out_of_scope")
@@ -48,7 +49,7 @@ class UnansweredClusters:
         q = (select(Turn.id, Turn.conversation_id, Turn.text)
              .where(Turn.speaker == Speaker.CUSTOMER.value, Turn.created_at >= rng.lo, Turn.created_at < rng.hi,
                     or_(Turn.intent.in_(UNANSWERED_INTENTS), Turn.answered.is_(False),
-                        Turn.confidence < self.settings.console_low_confidence))
+                        Turn.confidence < self.settings.console_low_confidence), customer_turns())
              .order_by(Turn.created_at.desc()).limit(self.settings.console_unanswered_limit))
         with self.db.session() as s:
             return [(i, c, t) for i, c, t in s.execute(q) if t and t.strip()]
@@ -66,8 +67,10 @@ class UnansweredClusters:
             return self._cache[key][:top]
 
 
-def group(rows: list[tuple[int, str, str]], vectors: np.ndarray, threshold: float) -> list[dict]:
-    """Greedy centroid clustering of L2-normalised vectors; biggest clusters first."""
+def group(rows: list[tuple[int, str, str]], vectors: np.ndarray, threshold: float,
+          customer_of: dict[str, str] | None = None) -> list[dict]:
+    """Greedy centroid clustering of L2-normalised vectors; biggest clusters first. With `customer_of`
+    (conversation id -> customer) each cluster also counts its distinct `customers`."""
     centroids: list[np.ndarray] = []
     sums: list[np.ndarray] = []
     members: list[list[int]] = []
@@ -89,5 +92,8 @@ def group(rows: list[tuple[int, str, str]], vectors: np.ndarray, threshold: floa
         texts = list(dict.fromkeys(rows[i][2] for i in idx))
         out.append({"label": rows[central][2], "count": len(idx), "examples": texts[:5],
                     "conversation_ids": list(dict.fromkeys(rows[i][1] for i in idx))[:100]})
+        if customer_of is not None:
+            out[-1]["customers"] = len({customer_of.get(rows[i][1], rows[i][1]) for i in idx})
+            out[-1]["questions"] = texts[:12]
     out.sort(key=lambda c: (-c["count"], c["label"]))
     return out

@@ -17,6 +17,9 @@ from urllib.parse import urlencode, urlsplit
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+
+from bot.answer_source import LABELS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SECURITY_HEADERS = {
@@ -29,12 +32,14 @@ SECURITY_HEADERS = {
 }
 
 
-def when(value: Any) -> str:
+def when(value: Any) -> Markup | str:
+    """A time as `<time datetime="ISO">… UTC</time>`: static/inbox.js shows it in the agent's time zone."""
     if not isinstance(value, dt.datetime):
         return "" if value is None else str(value)
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    value = value.astimezone(dt.UTC)
+    return Markup('<time datetime="{}">{}</time>').format(value.isoformat(), value.strftime("%Y-%m-%d %H:%M:%S UTC"))
 
 
 def iso(value: Any) -> str:
@@ -72,6 +77,7 @@ def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters.update(when=when, iso=iso, pct=pct, score=score, safe_href=safe_href,
+                       source_label=lambda v: LABELS.get(v, v or ""),
                        tojson_pretty=lambda v: json.dumps(v, indent=1, sort_keys=True, default=str))
     env.globals["urlencode"] = lambda params: urlencode(params)
     return env

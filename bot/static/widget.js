@@ -29,8 +29,13 @@
   var saved = load();
   var state = { token: saved.token || null, outbox: saved.outbox || [], open: !!saved.open, rated: saved.rated || [] };
   function persist() {
-    try { localStorage.setItem(KEY, JSON.stringify(state)); } catch (e) { /* private mode: memory only */ }
+    // the answer to a secret question (a one-time code) is kept in memory only, never in localStorage
+    var kept = { token: state.token, open: state.open, rated: state.rated,
+                 outbox: state.outbox.filter(function (m) { return !m.secret; }) };
+    try { localStorage.setItem(KEY, JSON.stringify(kept)); } catch (e) { /* private mode: memory only */ }
   }
+  // what the transcript shows for a message: a secret answer as its placeholder, as the service stores it
+  function shown(m) { return m.secret ? "[" + String(m.secret).toUpperCase() + "]" : m.text; }
   function newId() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
     return Date.now().toString(36) + Math.random().toString(36).slice(2, 12);
@@ -137,6 +142,7 @@
       return markDelivered(turn.client_msg_id, turn.turn_id);
     }
     var speaker = ["customer", "bot", "agent", "system"].indexOf(turn.speaker) >= 0 ? turn.speaker : "system";
+    if (speaker === "bot" || speaker === "customer") askSecret(speaker === "bot" ? turn.secret_input : null);
     var node = el("div", { class: "msg " + speaker });
     if (speaker === "agent") node.append(el("span", { class: "name" }, turn.agent_name || "Agent"));
     if (speaker === "bot") node.append(el("span", { class: "sr" }, "Assistant: "));
@@ -160,6 +166,12 @@
     log.append(node);
     log.scrollTop = log.scrollHeight;
     return node;
+  }
+  var secretAsked = null;  // the bot's latest question asks for a secret (`secret_input`): mask the answer
+  function askSecret(kind) {
+    secretAsked = typeof kind === "string" && kind ? kind : null;
+    input.setAttribute("autocomplete", secretAsked ? "one-time-code" : "off");
+    input.setAttribute("inputmode", secretAsked ? "numeric" : "text");
   }
   function quickReplies(buttons) {
     var box = el("div", { class: "quick", role: "group", "aria-label": "Suggested replies" });
@@ -221,7 +233,7 @@
     sentMsgs[msg.client_msg_id] = msg;
     state.outbox.push(msg);
     persist();
-    render({ speaker: "customer", text: msg.text, client_msg_id: msg.client_msg_id }).classList.add("pending");
+    render({ speaker: "customer", text: shown(msg), client_msg_id: msg.client_msg_id }).classList.add("pending");
     if (!ready) setStatus("You're offline; your message will be sent when the connection is back.");
     flush();
   }
@@ -262,7 +274,7 @@
         state.outbox.forEach(function (m) {
           sentMsgs[m.client_msg_id] = m;
           if (byClient[m.client_msg_id]) return;  // stored already (acknowledged), awaiting its answer
-          render({ speaker: "customer", text: m.text, client_msg_id: m.client_msg_id }).classList.add("pending");
+          render({ speaker: "customer", text: shown(m), client_msg_id: m.client_msg_id }).classList.add("pending");
         });
         ready = true; lastError = ""; setStatus("");
         flush();
@@ -352,7 +364,7 @@
     var text = input.value.trim();
     if (!text) return;
     input.value = "";
-    submit({ type: "message", text: text });
+    submit(secretAsked ? { type: "message", text: text, secret: secretAsked } : { type: "message", text: text });
   });
   input.addEventListener("keydown", function (e) {
     if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); form.requestSubmit(); }

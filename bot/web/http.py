@@ -15,8 +15,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from sqlalchemy import text as sql
 
+from bot import traffic
 from bot.channel import public_turn
-from bot.errors import MessageTooLong, StoreUnavailable
+from bot.errors import MessageTooLong, RateLimited, StoreUnavailable
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 MAX_TEXT_CHARS = 32_000  # the schema's ceiling; the configured max_message_chars is checked after it
@@ -101,8 +102,15 @@ async def post_message(body: MessageIn, request: Request, key: dict = Depends(ap
     else:
         session_id = body.session_id
         session = await state.channel.db(state.sessions.resolve_api_session, key["id"], session_id)
-    state.limits.session.hit(session["session_id"])
+    try:
+        state.limits.session.hit(session["session_id"])
+    except RateLimited:
+        await state.channel.db(traffic.mark_session, state.services.db, session["session_id"], traffic.RATE_LIMITED)
+        raise
     result = await state.channel.handle_message(session, body.text, body.message_id)
+    if key["name"] in state.services.settings.analytics_excluded_api_keys and result["customer_turn"]["seq"] == 0:
+        await state.channel.db(traffic.mark_conversation, state.services.db, result["conversation_id"],
+                               traffic.LOAD_GENERATOR)  # once, on the conversation's first message
     return {"session_id": session_id, "conversation_id": result["conversation_id"], "status": result["status"],
             "answered": result["answered"], "notice": result.get("notice"), "duplicate": result["duplicate"],
             "replies": [public_turn(t) for t in result["replies"]]}

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from bot import traffic
 from bot.buttons import click_text, pick
 from bot.channel import message_event, public_turn
 from bot.errors import (
@@ -74,6 +75,7 @@ class WidgetConnection:
         self.conversation_id: str | None = None
         self._send_lock = asyncio.Lock()
         self._sent_turns: dict[int, None] = {}  # insertion-ordered, trimmed to MAX_SENT_TURNS
+        self._marked: set[str] = set()  # reasons this connection's session was marked as not a customer
         self._inbox: asyncio.Queue = asyncio.Queue(maxsize=max(1, self.settings.ws_max_pending_messages))
         self._sub: asyncio.Queue | None = None
         self._worker: asyncio.Task | None = None
@@ -171,9 +173,21 @@ class WidgetConnection:
                                      "characters. Please shorten it.", max_chars=self.settings.max_message_chars)
             await self._dispatch(event)
         except ServiceError as exc:
+            await self._not_a_customer(exc)
             await self.send(error_event(exc, **self._echo(event)))
         except Exception as exc:  # noqa: BLE001 - reported to the client, logged, never fatal
             await self.send(error_event(exc, **self._echo(event)))
+
+    async def _not_a_customer(self, exc: ServiceError) -> None:
+        """A rate-limited or invalid frame: the session's conversations leave the analytics (bot/traffic.py)."""
+        reason = traffic.reason_for(exc)
+        if reason is None or self.session is None or reason in self._marked:
+            return
+        self._marked.add(reason)
+        try:
+            await self.channel.db(traffic.mark_session, self.services.db, self.session["session_id"], reason)
+        except Exception as mark_exc:  # noqa: BLE001 - the customer's error frame matters more
+            log.warning("could not mark session %s as %s: %s", self.session["session_id"], reason, mark_exc)
 
     @staticmethod
     def _echo(event: Any) -> dict:

@@ -71,6 +71,8 @@ class Conversation(Base):
     verified_user_id: Mapped[str | None] = mapped_column(String(128))  # see CustomerSession
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     redacted_at: Mapped[dt.datetime | None] = mapped_column()  # storage policy rewrote it (privacy/)
+    # not customer traffic (rate_limited | invalid_frames | load_generator): kept out of the analytics
+    excluded: Mapped[str | None] = mapped_column(String(32))
 
     turns: Mapped[list[Turn]] = relationship(
         back_populates="conversation", order_by="Turn.seq", cascade="all, delete-orphan"
@@ -105,7 +107,11 @@ class Turn(Base):
     sources: Mapped[list[Any] | None] = mapped_column(JSON)
     candidates: Mapped[list[Any] | None] = mapped_column(JSON)
     model_versions: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # bot turn: the secret its question asks for; customer turn: the secret its (masked) text stands for
+    secret_input: Mapped[str | None] = mapped_column(String(32))
     feedback: Mapped[int | None] = mapped_column(Integer)  # +1 / -1 thumbs on a bot turn
+    answer_source: Mapped[str | None] = mapped_column(String(16))  # rule|kb|learnt|fallback|agent (0500)
+    answer_template: Mapped[str | None] = mapped_column(Text)  # a learnt reply's template
     # agent turns
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     agent_name: Mapped[str | None] = mapped_column(String(128))

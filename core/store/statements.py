@@ -46,6 +46,10 @@ ANSWERED_CONVERSATION = TOUCH_CONVERSATION.values(
                         else_=_c.min_confidence),
 )
 
+# the secrets the bot's latest turns ask for (their `secret_input`), newest first, up to the last customer turn
+LATEST_TURNS = (select(_t.speaker, _t.secret_input).where(_t.conversation_id == bindparam("b_conversation"))
+                .order_by(_t.seq.desc()).limit(5))
+
 NEXT_SEQ = select(func.coalesce(func.max(_t.seq), -1) + 1).where(_t.conversation_id == bindparam("b_conversation"))
 
 # SET columns (answered, intent, confidence, entities) come from the parameters

@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.bank import BankBackend, BankUnavailable
 from actions.block_card import ActionBlockCard, ValidateBlockCardForm, extract_last4, read_confirmation
 from actions.handoff import ActionHandoff
+from actions.one_time_codes import OneTimeCodes
 from tests.actions.trackers import make_tracker, payloads, responses, texts
 
 
@@ -43,40 +44,41 @@ def test_read_confirmation(value, answer):
     assert read_confirmation(value) == answer
 
 
-async def validate(domain, text, intent, requested, value) -> tuple[list, CollectingDispatcher]:
+async def validate(domain, text, intent, requested, value, tmp_path) -> tuple[list, CollectingDispatcher]:
     dispatcher = CollectingDispatcher()
     tracker = make_tracker(text, intent, active_loop="block_card_form", slots={"requested_slot": requested},
                            slot_events={requested: value})
-    events = await ValidateBlockCardForm().run(dispatcher, tracker, domain)
+    codes = OneTimeCodes(BankBackend(f"sqlite:///{tmp_path / 'bank.db'}"))
+    events = await ValidateBlockCardForm(codes).run(dispatcher, tracker, domain)
     return events, dispatcher
 
 
-async def test_digits_are_read_out_of_the_customers_words(domain):
-    events, d = await validate(domain, "it ends with 4821", "inform", "card_last4", "it ends with 4821")
+async def test_digits_are_read_out_of_the_customers_words(domain, tmp_path):
+    events, d = await validate(domain, "it ends with 4821", "inform", "card_last4", "it ends with 4821", tmp_path)
     assert SlotSet("card_last4", "4821") in events
     assert d.messages == []
 
 
-async def test_text_without_four_digits_is_refused_with_an_explanation(domain):
-    events, d = await validate(domain, "the blue one", "inform", "card_last4", "the blue one")
+async def test_text_without_four_digits_is_refused_with_an_explanation(domain, tmp_path):
+    events, d = await validate(domain, "the blue one", "inform", "card_last4", "the blue one", tmp_path)
     assert SlotSet("card_last4", None) in events
     assert responses(d) == ["utter_invalid_card_last4"]
 
 
 @pytest.mark.parametrize("text, intent", [("never mind", "inform"), ("no", "deny"), ("cancel", "cancel_transfer")])
-async def test_cancelling_ends_the_form_without_blocking(domain, text, intent):
-    events, d = await validate(domain, text, intent, "card_last4", text)
+async def test_cancelling_ends_the_form_without_blocking(domain, text, intent, tmp_path):
+    events, d = await validate(domain, text, intent, "card_last4", text, tmp_path)
     assert SlotSet("requested_slot", None) in events and SlotSet("block_confirmed", False) in events
     assert d.messages == []
 
 
-async def test_typed_confirmation_is_understood(domain):
-    events, _ = await validate(domain, "yes please", "affirm_misread", "block_confirmed", "yes please")
+async def test_typed_confirmation_is_understood(domain, tmp_path):
+    events, _ = await validate(domain, "yes please", "affirm_misread", "block_confirmed", "yes please", tmp_path)
     assert SlotSet("block_confirmed", True) in events
 
 
-async def test_unclear_confirmation_is_asked_again(domain):
-    events, d = await validate(domain, "what happens then?", "card_arrival", "block_confirmed", "what happens then?")
+async def test_unclear_confirmation_is_asked_again(domain, tmp_path):
+    events, d = await validate(domain, "what happens then?", "card_arrival", "block_confirmed", "what happens then?", tmp_path)
     assert SlotSet("block_confirmed", None) in events
     assert responses(d) == ["utter_invalid_block_confirmed"]
 
@@ -87,7 +89,7 @@ async def run_block(bank, slots, sender="conversation-1", user: str | None = "cu
     dispatcher = CollectingDispatcher()
     tracker = make_tracker("/affirm", "affirm", slots=slots, sender_id=sender,
                            metadata={"turn_id": 1, **({"verified_user_id": user} if user else {})})
-    events = await ActionBlockCard(bank).run(dispatcher, tracker, {})
+    events = await ActionBlockCard(bank, OneTimeCodes(bank)).run(dispatcher, tracker, {})
     return events, dispatcher
 
 

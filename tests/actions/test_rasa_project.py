@@ -73,7 +73,7 @@ def test_responses_the_actions_use_exist_and_greeting_has_quick_replies(domain):
     responses = domain["responses"]
     assert responses_used_by_actions() <= set(responses)
     assert len(responses["utter_greet"][0]["buttons"]) >= 3
-    for name in ("utter_ask_card_last4", "utter_ask_block_confirmed"):  # the form's questions
+    for name in ("utter_ask_card_last4", "utter_ask_block_confirmed", "utter_ask_stepup_contact"):  # asked by the form
         assert name in responses
 
 
@@ -89,7 +89,8 @@ def test_rasa_data_validate_finds_no_problem():
     other = [w for w in warnings if "is not used in any story or rule" not in w and w not in payload_only]
     assert other == [], other
     # Utterances only actions and forms send are expected to be "unused" by stories and rules.
-    assert unused <= responses_used_by_actions() | {"utter_ask_card_last4", "utter_ask_block_confirmed"}
+    assert unused <= responses_used_by_actions() | {"utter_ask_card_last4", "utter_ask_block_confirmed",
+                                                    "utter_ask_stepup_contact"}
 
 
 # -- the real Rasa server over the dialogue model ------------------------------------------------
@@ -172,8 +173,67 @@ def test_lost_card_form_blocks_the_card(rasa):
 @pytest.mark.slow  # runs Rasa (validate, or `rasa train core`)
 def test_an_anonymous_customer_cannot_block_a_card(rasa):
     say(rasa, "c6", '/lost_or_stolen_card{"card_last4": "5555"}')
-    assert "log in" in text_of(say(rasa, "c6", "/affirm"))
+    assert "log in" in text_of(say(rasa, "c6", "/affirm"))  # or prove it with a code (the step-up)
+    assert "haven't blocked any card" in text_of(say(rasa, "c6", "cancel"))
     assert blocks(rasa, "c6") == []
+
+
+def sent_code(rasa, customer: str) -> str:
+    """The one-time code in the latest text or e-mail the sample bank sent the customer."""
+    with sqlite3.connect(rasa["db"]) as conn:
+        [(body,)] = conn.execute("SELECT body FROM bank_outbox WHERE customer_id = ? ORDER BY id DESC LIMIT 1",
+                                 (customer,)).fetchall()
+    return re.search(r"\b(\d{6})\b", body).group(1)
+
+
+def tracker_rows(rasa, sender: str) -> list[str]:
+    with sqlite3.connect(rasa["tracker_url"].split(":///", 1)[1]) as conn:
+        return [r[0] for r in conn.execute("SELECT data FROM events WHERE sender_id = ?", (sender,))]
+
+
+@pytest.mark.slow  # runs Rasa (validate, or `rasa train core`)
+def test_an_anonymous_visitor_passes_the_stepup_with_the_code_the_bank_sent(rasa):
+    say(rasa, "c7", '/lost_or_stolen_card{"card_last4": "4821"}')
+    assert "really you" in text_of(say(rasa, "c7", "/affirm"))
+    assert "doesn't look like an e-mail" in text_of(say(rasa, "c7", "the blue one"))
+    asked = say(rasa, "c7", "dana.demo@example.com")  # a sample customer holding a card ending 4821
+    assert "6-digit code" in text_of(asked)
+    assert [r["custom"]["supportbot"]["secret_input"] for r in asked if "custom" in r] == ["one_time_code"]
+    code = sent_code(rasa, "hb-100001")
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    assert "isn't right" in text_of(say(rasa, "c7", wrong))
+    assert blocks(rasa, "hb-100001") == []  # a wrong code blocks nothing
+    assert "is now blocked" in text_of(say(rasa, "c7", code))
+    assert blocks(rasa, "hb-100001") == [("4821", "blocked")]  # for the customer the bank verified
+    stored = tracker_rows(rasa, "c7")
+    assert stored and not any(code in row or wrong in row for row in stored)  # neither code in Rasa's store
+    assert sum("[ONE_TIME_CODE]" in row for row in stored) >= 2
+    assert any("dana.demo@example.com" in row for row in stored)  # ordinary answers are kept as they were
+
+
+@pytest.mark.slow  # runs Rasa (validate, or `rasa train core`)
+def test_stepup_attempts_are_bounded_and_the_right_code_is_then_refused(rasa):
+    say(rasa, "c8", '/lost_or_stolen_card{"card_last4": "9931"}')
+    say(rasa, "c8", "/affirm")
+    say(rasa, "c8", "+1 555 555 0142")
+    code = sent_code(rasa, "hb-100002")
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    assert "Tries left: 2" in text_of(say(rasa, "c8", wrong))
+    assert "Tries left: 1" in text_of(say(rasa, "c8", wrong))
+    locked = text_of(say(rasa, "c8", wrong))
+    assert "can't check any more codes" in locked and "haven't blocked any card" in locked
+    say(rasa, "c8", '/lost_or_stolen_card{"card_last4": "9931"}')  # starting again does not reset the count
+    say(rasa, "c8", "/affirm")
+    assert "can't check any more codes" in text_of(say(rasa, "c8", "+1 555 555 0142"))
+    assert blocks(rasa, "hb-100002") == []
+
+
+@pytest.mark.slow  # runs Rasa (validate, or `rasa train core`)
+def test_a_verified_customer_skips_the_stepup(rasa):
+    say(rasa, "c9", '/lost_or_stolen_card{"card_last4": "1357"}', user="u-c9")
+    done = text_of(say(rasa, "c9", "/affirm", user="u-c9"))
+    assert "is now blocked" in done and "really you" not in done
+    assert blocks(rasa, "u-c9") == [("1357", "blocked")]
 
 
 @pytest.mark.slow  # runs Rasa (validate, or `rasa train core`)

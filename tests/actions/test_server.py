@@ -52,7 +52,7 @@ def customs(body: dict) -> list[dict]:
 def test_serves_our_actions_and_reports_what_it_loaded(servers):
     names = {a["name"] for a in httpx.get(f"{servers['ready']}/actions?token={TOKEN}").json()}
     assert names == {"action_answer_question", "action_show_full_article", "action_handoff", "action_block_card",
-                     "validate_block_card_form"}
+                     "validate_block_card_form", "action_ask_stepup_code"}
     status = httpx.get(f"{servers['ready']}/status?token={TOKEN}").json()
     assert status["kb"] == "ready" and status["kb_articles"] == 6
     assert httpx.get(f"{servers['no_index']}/status?token={TOKEN}").json()["kb"] == "unavailable"

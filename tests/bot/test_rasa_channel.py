@@ -12,9 +12,13 @@ import sqlite3
 import uuid
 
 import aiohttp
+import pytest
 
 from bot.rasa_client import RasaClient, RasaUnavailable
 from tests.bot.widget_client import WidgetClient
+
+# every test here starts a real tiny Rasa (trained once per run) or Rasa's runtime
+pytestmark = pytest.mark.slow
 
 
 async def _post(url: str, body: dict) -> tuple[int, object]:

@@ -110,6 +110,7 @@ def test_export_responses_is_the_conversation_log_contract(db_services, correcte
     assert read.errors == [] and len(read.conversations) == 3
 
 
+@pytest.mark.slow
 def test_export_cli_writes_files_rasa_and_retraining_read(services, tmp_path):
     ann = Accounts(services.db).add("ann", PASSWORD, "agent", "Ann")
     conv = seed.conversation(services.store, [{"text": "call me on +44 20 7946 0958 about my pin",

@@ -58,7 +58,8 @@ def test_hostile_text_renders_inert(client_for, services):
         page = ann.get(path)
         assert page.status_code == 200
         soup = BeautifulSoup(page.text, "html.parser")
-        assert [s.get("src") for s in soup.find_all("script")] == ["/console/static/console.js"]
+        assert [s.get("src") for s in soup.find_all("script")] == ["/console/static/inbox.js",
+                                                                   "/console/static/console.js"]
         assert soup.find("img") is None and not soup.select('a[href^="javascript"]')
         assert "<script>window.__xss=1</script>" in soup.get_text()  # shown literally
         assert "script-src 'self'" in page.headers["content-security-policy"]

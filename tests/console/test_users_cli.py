@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 
+import pytest
+
 from bot.console.accounts import Accounts
 from bot.console.passwords import verify_password
 from core.store.db import Database
@@ -19,6 +21,7 @@ def run(env, *args, stdin: str = ""):
     return subprocess.run([CLI, "users", *args], env=env, input=stdin, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_users_add_passwd_disable(tmp_path):
     url = f"sqlite:///{tmp_path / 'store.db'}"
     env = {**os.environ, "SUPPORTBOT_DATABASE_URL": url, "SUPPORTBOT_VAR_DIR": str(tmp_path)}

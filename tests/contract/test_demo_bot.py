@@ -3,6 +3,7 @@ Python 3.11) and the real bot service answer customers end to end, and everythin
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
 import httpx
@@ -70,6 +71,32 @@ def test_lost_card_form_runs_to_the_end_and_an_anonymous_visitor_blocks_nothing(
     tables = {r[0] for r in db_rows(stack, "SELECT name FROM sqlite_master WHERE type = 'table'")}
     if "bank_card_blocks" in tables:  # the sample bank creates its table on the first block
         assert db_rows(stack, "SELECT card_last4 FROM bank_card_blocks WHERE customer_id = ?", cid) == []
+
+
+def test_an_anonymous_visitor_blocks_a_card_after_the_stepup_and_the_code_is_stored_nowhere(api, stack):
+    first = say(api, "I lost my card")
+    sid, cid = first["session_id"], first["conversation_id"]
+    assert "4821" in " ".join(r["text"] for r in say(api, "it ends in 4821", sid)["replies"])
+    assert "really you" in " ".join(r["text"] for r in say(api, "yes", sid)["replies"])
+    asked = say(api, "dana.demo@example.com", sid)  # a sample customer of the demo bank (actions/bank.py)
+    assert "6-digit code" in " ".join(r["text"] for r in asked["replies"])
+    [(body,)] = db_rows(stack, "SELECT body FROM bank_outbox WHERE customer_id = 'hb-100001' ORDER BY id DESC LIMIT 1")
+    code = re.search(r"\b(\d{6})\b", body).group(1)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    refused = say(api, wrong, sid)
+    assert "isn't right" in " ".join(r["text"] for r in refused["replies"])
+    [(typed,)] = db_rows(stack, "SELECT text FROM turns WHERE conversation_id = ? AND speaker = 'customer' "
+                                "ORDER BY seq DESC LIMIT 1", cid)
+    assert typed == "[ONE_TIME_CODE]"  # what the transcript holds, not the code
+    done = say(api, code, sid)
+    assert "is now blocked" in " ".join(r["text"] for r in done["replies"]), done
+    assert db_rows(stack, "SELECT card_last4 FROM bank_card_blocks WHERE customer_id = 'hb-100001'") == [("4821",)]
+
+    turns = db_rows(stack, "SELECT text, COALESCE(rasa_text, '') FROM turns WHERE conversation_id = ?", cid)
+    assert not any(code in t or code in r or wrong in t or wrong in r for t, r in turns)
+    with sqlite3.connect(stack.settings.rasa_tracker_url.split(":///", 1)[1]) as conn:
+        events = [r[0] for r in conn.execute("SELECT data FROM events WHERE sender_id = ?", (cid,))]
+    assert events and not any(code in e or wrong in e for e in events)  # nor in Rasa's tracker store
 
 
 def test_greeting_offers_quick_replies(api):

@@ -32,6 +32,7 @@ def tiny_logs(tmp_path):
     return out
 
 
+@pytest.mark.slow
 def test_background_first_model_is_promoted_and_served(tmp_path, tiny_logs, monkeypatch):
     # the child process reads these from its environment, like the rest of its settings
     monkeypatch.setenv("SUPPORTBOT_PROMOTION_MARGIN", "-1")  # two steps need not beat the base encoder

@@ -68,6 +68,7 @@ def test_missing_file_and_bad_date_are_clear_errors(tmp_path):
         read_jsonl(tmp_path / "x.jsonl", since="last tuesday")
 
 
+@pytest.mark.slow
 def test_cli_import_reports_line_numbers_and_stores_anonymised_logs(tmp_path):
     log = tmp_path / "export.jsonl"
     pii = {"conversation_id": "p1", "turns": [

@@ -80,6 +80,7 @@ def test_concurrent_promotions_leave_exactly_one_serving(postgres_url, tmp_path)
     reg.close()
 
 
+@pytest.mark.slow
 def test_models_cli_lists_promotes_and_rolls_back(tmp_path):
     import subprocess
 

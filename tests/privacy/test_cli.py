@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1"}
 
 
@@ -16,6 +18,7 @@ def supportbot(*args, cwd=None):
                           cwd=cwd, timeout=600)
 
 
+@pytest.mark.slow
 def test_pii_redact_keeps_order_and_reports_a_bad_line(tmp_path):
     f = tmp_path / "in.jsonl"
     f.write_text("\n".join([
@@ -42,6 +45,7 @@ def test_pii_redact_keeps_order_and_reports_a_bad_line(tmp_path):
     assert "Bakare" not in scan.stdout
 
 
+@pytest.mark.slow
 def test_eval_pii_on_a_tiny_generated_set_prints_one_json_object(tmp_path):
     out = supportbot("eval", "pii", "--generate", str(tmp_path / "set"), "--n", "40", "--part", "dev")
     assert out.returncode == 0, out.stderr

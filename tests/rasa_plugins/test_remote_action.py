@@ -37,6 +37,7 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.slow
 def test_compiled_check_matches_rasas_own():
     if not RASA_PYTHON.exists():
         pytest.fail("the Rasa runtime (.venv-rasa) is not installed: run `make setup`")

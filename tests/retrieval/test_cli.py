@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
@@ -36,6 +37,7 @@ def run_cli(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+@pytest.mark.slow
 def test_kb_ingest_status_and_search_through_the_installed_command(tmp_path, kb_folder):
     env = {**os.environ, "SUPPORTBOT_VAR_DIR": str(tmp_path / "var"), "HF_HUB_OFFLINE": "1"}
     (kb_folder / "bad.jsonl").write_text("not json\n")

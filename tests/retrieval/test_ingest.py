@@ -37,6 +37,7 @@ def passage_ids_by_doc(index_dir) -> dict[str, list[int]]:
         store.close()
 
 
+@pytest.mark.slow
 def test_every_format_and_the_handbook_ingest_and_a_broken_file_is_skipped(shared_index, encoder):
     index_dir, settings, report, kb_folder = shared_index
 

@@ -7,6 +7,8 @@
   var main = document.querySelector("main");
   var conversation = main && main.dataset.conversation;
   if (!csrf || page === "login") return;
+  var inbox = window.SupportbotInbox || {format: function (iso) { return iso; }, waited: function () { return ""; },
+                                         notify: function () { return false; }};
 
   function el(tag, cls, text) {
     var node = document.createElement(tag);
@@ -42,7 +44,9 @@
     var meta = el("div", "meta");
     meta.appendChild(el("span", "speaker", ev.agent_name || (ev.agent && ev.agent.name) || speaker));
     meta.appendChild(document.createTextNode(" "));
-    meta.appendChild(el("time", "", ev.ts ? new Date(ev.ts).toISOString().replace("T", " ").slice(0, 19) + " UTC" : "now"));
+    var time = el("time", "", ev.ts ? inbox.format(ev.ts) : "now");
+    if (ev.ts) time.setAttribute("datetime", ev.ts);
+    meta.appendChild(time);
     li.appendChild(meta);
     li.appendChild(el("div", "text", ev.text));
     list.appendChild(li);
@@ -56,10 +60,18 @@
     (data.waiting || []).forEach(function (c) {
       var li = el("li");
       li.dataset.id = c.id;
-      var a = el("a", "", c.preview || c.id);
+      var head = el("div", "inbox-head");
+      var a = el("a", "who", c.verified_user || "Visitor");
       a.href = "/console/conversations/" + encodeURIComponent(c.id);
-      li.appendChild(a);
-      li.appendChild(el("span", "muted", "waiting since " + c.last_activity_at));
+      head.appendChild(a);
+      if (c.verified_user) head.appendChild(el("span", "flag", "✓ verified"));
+      var wait = el("span", "waited", inbox.waited(c.waiting_since));
+      wait.dataset.since = c.waiting_since;
+      wait.title = "waiting since " + c.waiting_since;
+      head.appendChild(wait);
+      li.appendChild(head);
+      li.appendChild(el("div", "why muted", c.why || ""));
+      li.appendChild(el("div", "last-message", c.last_message || c.preview || ""));
       var form = el("form", "inline");
       form.method = "post";
       form.action = "/console/conversations/" + encodeURIComponent(c.id) + "/claim";
@@ -103,6 +115,7 @@
     ["hello", "handoff", "agent_joined", "agent_left", "closed"].forEach(function (type) {
       source.addEventListener(type, refreshQueue);
     });
+    source.addEventListener("handoff", function (e) { inbox.notify(JSON.parse(e.data)); });
   }
   window.addEventListener("beforeunload", function () { source.close(); });
 
