@@ -110,7 +110,7 @@ def test_rasa_train_persists_the_classifier_and_its_calibration(small_bot):
         meta = json.load(archive.extractfile(meta_name))
     assert any(n.endswith("intent_model.npz") for n in names)
     assert sorted(meta["classes"]) == sorted(EXAMPLES)
-    assert meta["blocks"] == ["char_ngrams", "minilm", "word_ngrams"]  # dense + two sparse featurizers
+    assert meta["blocks"] == ["char_ngrams", "e5", "minilm", "word_ngrams"]  # two dense + two sparse featurizers
     report = meta["report"]
     assert report["threshold_learnt"] and 0.0 <= report["threshold"] < 1.0
     in_scope = sum(len(v) for k, v in EXAMPLES.items() if k != "out_of_scope")
