@@ -51,3 +51,19 @@ def words(text: str) -> list[str]:
         else:
             out.append(chunk)
     return out
+
+
+def search_terms(text: str, stopwords: frozenset[str] = frozenset()) -> list[str]:
+    """Keyword-search terms: `words`, plus the single characters of each Chinese word of two or more.
+
+    Segmentation differs between a question and an article (卡 / 银行卡, 丢 / 丢失); the characters let them
+    still meet, and BM25's idf keeps common characters cheap. A word in `stopwords` is left out whole.
+    """
+    out: list[str] = []
+    for word in words(text):
+        if word in stopwords:
+            continue
+        out.append(word)
+        if len(word) > 1 and has_cjk(word):
+            out.extend(char for char in word if CJK.match(char))
+    return out
