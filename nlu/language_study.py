@@ -26,35 +26,22 @@ from pathlib import Path
 
 import numpy as np
 
+from nlu.embedding_cache import EmbeddingCache
 from nlu.eval_data import read_rows
 from rasa_plugins.paths import ROOT
 
 CACHE = ROOT / "var" / "cache" / "language_study"
 
 
-class Cached:
-    """One encoder's query embeddings by text, computed once and kept under var/cache."""
-
-    def __init__(self, name: str, encoder):
-        self.encoder = encoder
-        CACHE.mkdir(parents=True, exist_ok=True)
-        self.path = CACHE / f"{name}.npz"
-        self.index: dict[str, int] = {}
-        self.matrix = np.zeros((0, 0), dtype=np.float32)
-        if self.path.is_file():
-            data = np.load(self.path, allow_pickle=False)
-            self.matrix = data["matrix"]
-            self.index = {t: i for i, t in enumerate(data["texts"].tolist())}
-
-    def __call__(self, texts: list[str]) -> np.ndarray:
-        missing = sorted({t for t in texts if t not in self.index})
-        if missing:
-            new = self.encoder.encode(missing, progress=True)
-            base = len(self.index)
-            self.index |= {t: base + i for i, t in enumerate(missing)}
-            self.matrix = np.vstack([self.matrix, new]) if len(self.matrix) else new
-            np.savez(self.path, matrix=self.matrix, texts=np.array(list(self.index)))
-        return self.matrix[[self.index[t] for t in texts]]
+def first_per_intent(rows: list[tuple[str, str]], n: int) -> list[tuple[str, str]]:
+    """The first n rows of each intent, in file order."""
+    seen: dict[str, int] = {}
+    out = []
+    for text, intent in rows:
+        seen[intent] = seen.get(intent, 0) + 1
+        if seen[intent] <= n:
+            out.append((text, intent))
+    return out
 
 
 def whitespace_words(text: str) -> str:
@@ -92,7 +79,7 @@ def svm(train_blocks: dict, train_y, tests: dict) -> dict:
     from rasa_plugins.intent_model import IntentModel
 
     model = IntentModel()
-    classes = sorted(set(train_y))
+    classes = model.classes = sorted(set(train_y))
     y = np.array([classes.index(label) for label in train_y])
     X = model.scaler.fit(train_blocks).transform(train_blocks)
     coef, intercept = model._fit_svm(X, y)
@@ -110,13 +97,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--en-test", type=Path, default=ROOT / "var" / "eval" / "banking77" / "test.csv")
     parser.add_argument("--zh-train", type=Path, default=ROOT / "data" / "nlu" / "zh.yml")
     parser.add_argument("--zh-test", type=Path, default=ROOT / "data" / "eval" / "zh" / "intents_test.csv")
+    parser.add_argument("--en-per-intent", type=int, default=0,
+                        help="English training examples per intent (the first N of each; 0 = all)")
+    parser.add_argument("--no-en-test", action="store_true", help="score the Chinese questions only")
     args = parser.parse_args(argv)
     from rasa_plugins.e5_encoder import E5Encoder
     from rasa_plugins.onnx_encoder import OnnxEncoder
 
-    en_train, en_test = read_rows(args.en_train), read_rows(args.en_test)
+    en_train, en_test = read_rows(args.en_train), [] if args.no_en_test else read_rows(args.en_test)
+    if args.en_per_intent > 0:
+        en_train = first_per_intent(en_train, args.en_per_intent)
     zh_train, zh_test = read_rows(args.zh_train), read_rows(args.zh_test)
-    minilm, e5 = Cached("minilm", OnnxEncoder(None, threads=1)), Cached("e5", E5Encoder(threads=1))
+    minilm = EmbeddingCache(CACHE / "minilm.npz", OnnxEncoder(None, threads=1))
+    e5 = EmbeddingCache(CACHE / "e5.npz", E5Encoder(threads=1))
     started = time.perf_counter()
 
     def texts(rows):
@@ -130,8 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, encoder, train in (("1_minilm_lr_en_only", minilm, en_train), ("2_e5_lr_en_only", e5, en_train),
                                  ("3_e5_lr_en_plus_zh", e5, both)):
         print(f"{name} ...", file=sys.stderr)
-        steps[name] = logistic(encoder(texts(train)), labels(train), {
-            "zh": (encoder(texts(zh_test)), labels(zh_test)), "en": (encoder(texts(en_test)), labels(en_test))})
+        tests = {"zh": (encoder(texts(zh_test)), labels(zh_test))}
+        if en_test:
+            tests["en"] = (encoder(texts(en_test)), labels(en_test))
+        steps[name] = logistic(encoder(texts(train)), labels(train), tests)
     for name, tokenise in (("4_both_encoders_ngrams_whitespace_svm", whitespace_words),
                            ("5_both_encoders_ngrams_bilingual_tokenizer_svm", bilingual_words)):
         print(f"{name} ...", file=sys.stderr)
@@ -139,8 +134,10 @@ def main(argv: list[str] | None = None) -> int:
 
         def blocks(rows, counts=counts):
             return {"minilm": minilm(texts(rows)), "e5": e5(texts(rows)), **counts(texts(rows))}
-        steps[name] = svm(blocks(both), labels(both), {"zh": (blocks(zh_test), labels(zh_test)),
-                                                       "en": (blocks(en_test), labels(en_test))})
+        tests = {"zh": (blocks(zh_test), labels(zh_test))}
+        if en_test:
+            tests["en"] = (blocks(en_test), labels(en_test))
+        steps[name] = svm(blocks(both), labels(both), tests)
     print(json.dumps({"steps": steps, "sizes": {"en_train": len(en_train), "en_test": len(en_test),
                                                  "zh_train": len(zh_train), "zh_test": len(zh_test)},
                       "seconds": round(time.perf_counter() - started, 1)}, ensure_ascii=False))
