@@ -58,6 +58,10 @@ def conversation_context(events: list[dict], limit: int = CONTEXT_TURNS) -> list
     return turns[-limit:]
 
 
+# said before an answer from an article in another language than the conversation's
+OTHER_LANGUAGE_NOTE = {"zh": "这个问题暂时只有英文的帮助文章，以下是英文内容："}
+
+
 def carried_vector(parse_data: dict | None, encoder: str) -> np.ndarray | None:
     """The embedding Rasa's NLU attached to a message, if it is of `encoder` (the index's)."""
     return embedding_wire.unpack((parse_data or {}).get(embedding_wire.KEY), encoder)
@@ -91,6 +95,7 @@ class ActionAnswerQuestion(PoliteAction):
             _kb_unavailable(dispatcher, "kb_unavailable")
             return []
         context = conversation_context(tracker.events)
+        language = tracker.get_slot("language")  # the conversation's, from the bot service (domain.yml)
         previous = next((t["text"] for t in reversed(context[:-1]) if t["speaker"] == "customer"), None)
         fingerprint = retriever.encoder.fingerprint
         vector = None if understanding.is_payload else carried_vector(tracker.latest_message, fingerprint)
@@ -102,7 +107,7 @@ class ActionAnswerQuestion(PoliteAction):
                 vector = (await asyncio.to_thread(retriever.encode_query, query))[0]
             hits, best, guided = await asyncio.to_thread(
                 find_hits, retriever, understanding, self.services.catalog, thresholds, previous,
-                vector=vector, previous_vector=previous_vector,
+                vector=vector, previous_vector=previous_vector, language=language,
             )
         except Exception as exc:  # noqa: BLE001 - any search failure is a polite "can't search now"
             log.error("KB search failed in conversation %s: %s", tracker.sender_id, exc)
@@ -112,16 +117,20 @@ class ActionAnswerQuestion(PoliteAction):
         selection = None if understanding.is_payload else await self.services.select_response(context)
 
         decision = decide(understanding, hits, best, guided, selection, thresholds)
-        self._reply(dispatcher, decision, understanding, thresholds, tracker.current_slot_values(), vector, embedding)
+        self._reply(dispatcher, decision, understanding, thresholds, tracker.current_slot_values(), vector, embedding,
+                    language)
         return []
 
     def _reply(
         self, dispatcher: CollectingDispatcher, decision: Decision, understanding: Understanding, thresholds: Thresholds,
-        slots: dict, vector: np.ndarray, embedding: str,
+        slots: dict, vector: np.ndarray, embedding: str, language: str | None = None,
     ) -> None:
         extra: dict = {"embedding": embedding}
         if decision.kind == "kb":
             text, buttons, extra["passages"] = self._kb_answer(decision.hit, vector)
+            other = decision.hit.get("lang")
+            if language in OTHER_LANGUAGE_NOTE and other and other != language:  # no article in their language
+                text = f"{OTHER_LANGUAGE_NOTE[language]}\n\n{text}"
             dispatcher.utter_message(text=text, buttons=buttons)
         elif decision.kind == "responses":
             # learnt replies keep typed placeholders ("Thank you, [NAME]."): filled from the slots

@@ -28,7 +28,7 @@ MAX_QUERY_CHARS = 1000
 
 class SearchesKb(Protocol):
     def search(self, query: str, k: int = 5, filters: dict | None = None, mode: str | None = None,
-               vector: np.ndarray | None = None) -> list[dict]: ...
+               vector: np.ndarray | None = None, language: str | None = None) -> list[dict]: ...
 
 
 @dataclass(frozen=True)
@@ -122,6 +122,7 @@ def find_hits(
     k: int = 5,
     vector: np.ndarray | None = None,
     previous_vector: np.ndarray | None = None,
+    language: str | None = None,
 ) -> tuple[list[dict], dict | None, bool]:
     """Search the KB; returns (hits, the hit to answer with or None, whether the intent guided it).
 
@@ -130,9 +131,10 @@ def find_hits(
     same vector searched within that article finds its best passage. When neither the NLU nor the
     search is confident, a follow-up ("is there a fee for that?") is searched again together with
     the customer's previous message (the mean of both embeddings when both are known), and that
-    result is used if it clears the KB threshold.
+    result is used if it clears the KB threshold. `language` (the conversation's): an article in that
+    language on the same topic is preferred (retrieval/language.py), also over the intent's English article.
     """
-    hits = retriever.search(query_for(understanding, catalog), k=k, vector=vector)
+    hits = retriever.search(query_for(understanding, catalog), k=k, vector=vector, language=language)
     confident = understanding.nlu_confident(thresholds)
     article = catalog.get(understanding.intent) if confident else None
     if article is not None:
@@ -142,11 +144,13 @@ def find_hits(
                                        vector=vector) if vector is not None else
                       retriever.search(article.title, k=k))
             match = next((h for h in within if _same_article(h, article.url)), None)
+        if match is not None and language:
+            match = next((h for h in hits if h.get("lang") == language and h.get("topic") == article.topic), match)
         if match is not None:
             return hits, match, True
     if not confident and previous and not understanding.is_payload and _top_score(hits) < thresholds.kb_min_score:
         text = f"{previous[:MAX_QUERY_CHARS]} {understanding.text[:MAX_QUERY_CHARS]}"
-        in_context = retriever.search(text, k=k, vector=in_context_vector(vector, previous_vector))
+        in_context = retriever.search(text, k=k, vector=in_context_vector(vector, previous_vector), language=language)
         if _top_score(in_context) >= thresholds.kb_min_score:
             hits = in_context
     return hits, (hits[0] if hits else None), False

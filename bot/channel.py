@@ -34,6 +34,7 @@ from bot.errors import (
     ServiceError,
 )
 from bot.handoff import HandoffError
+from bot.language import message_language, reply_language
 from bot.rasa_client import RasaAnswer
 from bot.replies import nlu_details, parse_replies, turn_start
 from bot.solved import SOLVED_ACTION, is_solved, offer_solved
@@ -118,9 +119,8 @@ class Channel:
         if client_msg_id is not None:
             valid_text(client_msg_id, "client_msg_id")
         rasa_text = rasa_text if rasa_text is not None else escape_command(text)
-        turn = await self.db(self.services.store.append_customer_turn, session["session_id"], session["channel"],
-                             text, client_msg_id, None if rasa_text == text else rasa_text,
-                             session.get("verified_user_id"))
+        turn = await self.db(self._store_customer_turn, session, text, client_msg_id,
+                             None if rasa_text == text else rasa_text)
         turn["verified_user_id"] = session.get("verified_user_id")
         conv_id = turn["conversation_id"]
         solved = is_solved(rasa_text)  # "That solved it": answered here, never sent to Rasa
@@ -140,6 +140,14 @@ class Channel:
         finally:
             # the end of this message's answer (also for resends and while a person has the chat)
             await emit({"type": "typing", "on": False, "client_msg_id": client_msg_id})
+
+    def _store_customer_turn(self, session: dict, text: str, client_msg_id: str | None,
+                             rasa_text: str | None) -> dict:
+        """In the worker thread: detect the message's language (lingua: CPU, first use loads its models),
+        then store the turn with it."""
+        return self.services.store.append_customer_turn(
+            session["session_id"], session["channel"], text, client_msg_id, rasa_text,
+            session.get("verified_user_id"), message_language(text))
 
     async def _answer(self, turn: dict, text: str, emit: Emit, call: asyncio.Future | None = None) -> dict:
         conv_id = turn["conversation_id"]
@@ -162,6 +170,8 @@ class Channel:
     def _ask_rasa(self, conv_id: str, turn: dict, text: str) -> asyncio.Future:
         """Start sending the message to Rasa; it runs on (up to rasa_late_reply_s) whoever waits for it."""
         metadata = {"turn_id": turn["turn_id"]}
+        if turn.get("conversation_language"):  # Rasa's `language` slot (rasa_plugins/channel.py)
+            metadata["language"] = reply_language(turn["conversation_language"])
         if turn.get("verified_user_id"):  # the host site's user, HMAC-verified (bot/identity.py)
             metadata["verified_user_id"] = turn["verified_user_id"]
         return asyncio.ensure_future(self.services.rasa.send(

@@ -44,6 +44,7 @@ BENCH_COMMANDS: dict[str, str] = {
     "index": "bench.index:bench_index",
     "kb-profile": "bench.kb_profile:kb_profile",
     "assist": "bench.assist:bench_assist",
+    "encoder": "bench.encoder:bench_encoder",
 }
 
 

@@ -39,9 +39,9 @@ from core.store.models import Conversation, ConversationStatus, CustomerSession,
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-TURN_FIELDS = ("client_msg_id", "rasa_text", "answered", "intent", "confidence", "entities", "action", "buttons", "sources",
-               "candidates", "model_versions", "feedback", "agent_id", "agent_name", "answer_source", "answer_template",
-               "secret_input")
+TURN_FIELDS = ("client_msg_id", "rasa_text", "language", "answered", "intent", "confidence", "entities", "action",
+               "buttons", "sources", "candidates", "model_versions", "feedback", "agent_id", "agent_name", "answer_source",
+               "answer_template", "secret_input")
 TURN_COLUMNS = ("id", "seq", "speaker", "text", "created_at", "conversation_id", *TURN_FIELDS)
 
 
@@ -72,7 +72,14 @@ def conversation_dict(c: Conversation) -> dict:
     return {"conversation_id": c.id, "session_id": c.session_id, "channel": c.channel, "status": c.status,
             "outcome": c.outcome, "csat": c.csat, "started_at": _iso(c.started_at), "ended_at": _iso(c.ended_at),
             "min_confidence": c.min_confidence, "has_negative_feedback": c.has_negative_feedback,
-            "verified_user_id": c.verified_user_id}
+            "verified_user_id": c.verified_user_id, "language": c.language}
+
+
+def majority_language(counts: list[tuple[str, int, int]]) -> str | None:
+    """The most frequent language among (language, messages, first seq); a tie goes to the earlier one."""
+    if not counts:
+        return None
+    return min(counts, key=lambda row: (-row[1], row[2]))[0]
 
 
 def session_dict(s: CustomerSession) -> dict:
@@ -237,14 +244,17 @@ class ConversationStore:
         return out
 
     def append_customer_turn(self, session_id: str, channel: str, text: str, client_msg_id: str | None,
-                             rasa_text: str | None = None, verified_user_id: str | None = None) -> dict:
+                             rasa_text: str | None = None, verified_user_id: str | None = None,
+                             language: str | None = None) -> dict:
         """Store a customer message in the session's open conversation (a new one if none is open).
 
         A resend (same client_msg_id in any conversation of the session) returns the stored turn with
         "duplicate": True instead of storing it twice. The result carries the conversation's
         `status`, read in the same transaction: it decides whether the message goes to Rasa (bot) or
         waits for a person (waiting/human). `rasa_text` is what Rasa is given when it is not `text`;
-        `verified_user_id` links a new conversation to the session's verified identity.
+        `verified_user_id` links a new conversation to the session's verified identity. `language` is the
+        message's detected language (None: too short to tell); the conversation's language becomes the
+        majority of its messages' (`conversation_language` in the result; None when this message told nothing).
         """
 
         def work(c: Connection) -> dict:
@@ -263,11 +273,16 @@ class ConversationStore:
             else:
                 conv_id, status = found
             row = {"speaker": Speaker.CUSTOMER.value, "text": text, "client_msg_id": client_msg_id,
-                   "rasa_text": rasa_text}
+                   "rasa_text": rasa_text, "language": language}
             if found is not None and (secret := self._secret_asked(c, conv_id)):
-                row.update(text=secret_placeholder(secret), rasa_text=None, secret_input=secret)
+                # a one-time code says nothing of the customer's language
+                row.update(text=secret_placeholder(secret), rasa_text=None, secret_input=secret, language=None)
             [turn] = self._append_rows(c, conv_id, [row])
-            return {**turn, "duplicate": False, "status": status}
+            conversation_language = None if row["language"] is None else majority_language(
+                [tuple(r) for r in c.execute(q.LANGUAGE_COUNTS, {"b_conversation": conv_id}).all()])
+            if conversation_language is not None:
+                c.execute(q.SET_LANGUAGE, {"b_conversation": conv_id, "b_language": conversation_language})
+            return {**turn, "duplicate": False, "status": status, "conversation_language": conversation_language}
 
         return self._run_core(work)
 

@@ -18,6 +18,8 @@ Metrics (all over TEST):
                 0, 0.05, ..., 0.95 (our classifier only: it reports each message's answerable score)
   operating_point  the same figures at the threshold the model learnt, with the expected_oos_share
                 it was learnt for
+  by_language   when TEST mixes languages (privacy.language.detect: Han characters, else lingua), the
+                accuracies above over each language's rows, with their count
 """
 
 from __future__ import annotations
@@ -152,6 +154,9 @@ def evaluate(train: Path, test: Path, config: Path, oos_label: str | None = None
         "calibration": result.get("calibration"),
         "rasa_version": result.get("rasa_version"),
     }
+    by_language = _by_language([t for t, _ in test_rows], scores)
+    if by_language:
+        out["by_language"] = by_language
     curve = _operating_curve(preds, scores, oos_intents)
     if curve is not None:
         out["operating_curve"], out["operating_point"] = curve
@@ -162,6 +167,23 @@ def evaluate(train: Path, test: Path, config: Path, oos_label: str | None = None
 
         out["report"] = write_report(Path(report_dir), test_rows, scores, preds, out.get("operating_curve"),
                                      out.get("operating_point"))
+    return out
+
+
+def _by_language(texts: list[str], scores: Scores) -> dict | None:
+    """Accuracy, top-1 and answered accuracy per detected language; None for a one-language test."""
+    from privacy.language import detect
+
+    languages = [detect(t, default="en", languages=("en", "zh")) for t in texts]
+    if len(set(languages)) < 2:
+        return None
+    out = {}
+    for language in sorted(set(languages)):
+        rows = [i for i, lang in enumerate(languages) if lang == language]
+        part = Scores([scores.gold[i] for i in rows], [scores.final[i] for i in rows],
+                      [scores.top1[i] for i in rows], scores.oos_label).metrics()
+        out[language] = {k: part[k] for k in ("accuracy", "top1_accuracy", "answered_accuracy",
+                                              "in_scope_fallback_rate")} | {"n": len(rows)}
     return out
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nlu.embedding_cache import EmbeddingCache
 from rasa_plugins.intent_model import IntentModel
 from rasa_plugins.onnx_encoder import OnnxEncoder
 from rasa_plugins.paths import ROOT
@@ -33,31 +34,6 @@ CACHE = ROOT / "var" / "cache" / "oos_study"
 def rows(path: Path) -> list[tuple[str, str]]:
     with path.open(newline="", encoding="utf-8") as fh:
         return [(r["text"], r["intent"]) for r in csv.DictReader(fh)]
-
-
-class Embeddings:
-    """Sentence embeddings by text, computed once with the exported encoder and cached under var/."""
-
-    def __init__(self, encoder_dir: Path):
-        self.encoder_dir = encoder_dir
-        CACHE.mkdir(parents=True, exist_ok=True)
-        self.path = CACHE / "embeddings.npz"
-        self.index: dict[str, int] = {}
-        self.matrix = np.zeros((0, 384), dtype=np.float32)
-        if self.path.is_file():
-            data = np.load(self.path, allow_pickle=False)
-            self.matrix = data["matrix"]
-            self.index = {t: i for i, t in enumerate(data["texts"].tolist())}
-
-    def __call__(self, texts: list[str]) -> np.ndarray:
-        missing = sorted({t for t in texts if t not in self.index})
-        if missing:
-            new = OnnxEncoder(self.encoder_dir).encode(missing, progress=True)
-            base = len(self.index)
-            self.index |= {t: base + i for i, t in enumerate(missing)}
-            self.matrix = np.vstack([self.matrix, new]) if len(self.matrix) else new
-            np.savez(self.path, matrix=self.matrix, texts=np.array(list(self.index)))
-        return self.matrix[[self.index[t] for t in texts]]
 
 
 def large_dev(train_csv: Path = EVAL / "large" / "train.csv", seed: int = 15,
@@ -82,7 +58,7 @@ def large_dev(train_csv: Path = EVAL / "large" / "train.csv", seed: int = 15,
     return train, dev + [(t, "oos") for t in read_questions(OOS_DEV_SOURCE)]
 
 
-def blocks_for(train_texts: list[str], embed: Embeddings):
+def blocks_for(train_texts: list[str], embed: EmbeddingCache):
     from sklearn.feature_extraction.text import CountVectorizer
 
     char = CountVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2).fit(train_texts)
@@ -145,7 +121,7 @@ VARIANTS = {  # name: (IntentModel options, add the background set as out-of-sco
 }
 
 
-def background(train_texts: list[str], embed: Embeddings, n: int = 2000, max_similarity: float = 0.6,
+def background(train_texts: list[str], embed: EmbeddingCache, n: int = 2000, max_similarity: float = 0.6,
                seed: int = 0) -> list[str]:
     """A generic out-of-domain set: customer turns of STAR's training conversations (all domains) and
     ABCD's sample, minus anything within `max_similarity` (cosine) of one of the bot's own examples."""
@@ -172,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-fallback-rates", default="0.25")
     parser.add_argument("--variants", default="", help="only the variant of this name, else those whose name contains it")
     args = parser.parse_args(argv)
-    embed = Embeddings(ROOT / "var" / "models" / "encoder-onnx")
+    embed = EmbeddingCache(CACHE / "embeddings.npz", OnnxEncoder(ROOT / "var" / "models" / "encoder-onnx"))
     out: dict = {}
     chosen = [args.variants] if args.variants in VARIANTS else [n for n in VARIANTS if args.variants in n]
     for bot in args.bots.split(","):

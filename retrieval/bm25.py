@@ -1,10 +1,15 @@
-"""BM25 keyword search over passages (bm25s, English stop words, Snowball stemming).
+"""BM25 keyword search over passages (bm25s, English stop words, Snowball stemming; Chinese by word).
 
 Why next to dense search: exact terms — product names, fee names, error codes — are where
 embeddings blur and keywords do not; fused by reciprocal rank they cover each other's misses.
 Rebuilt from the passage store on every ingest (seconds for a knowledge base) and saved with
 the index version. `score_ids` scores only given passages (hybrid search's dense candidates): one
 sparse lookup per query term, no top-k over the corpus and no thread pool per call.
+
+Chinese has no spaces: text holding Chinese characters is segmented into words by jieba first
+(rasa_plugins.cjk, the same segmentation as Rasa's tokenizer) and each word's characters are added as
+terms too (a question's 卡 meets an article's 银行卡); a few function words (的, 了, 吗, ...) are stop words. English text is tokenised exactly
+as before.
 """
 
 from __future__ import annotations
@@ -26,10 +31,35 @@ def _stemmer():
     return _STEMMER
 
 
-def _tokenize(texts: list[str]):
+# English words of two letters or more (bm25s' default), or one Chinese character (a word after segmentation)
+TOKEN_PATTERN = r"(?u)\b\w\w+\b|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+ZH_STOPWORDS = ["的", "了", "吗", "呢", "吧", "啊", "呀", "是", "在", "和", "与", "就", "都", "也", "还", "把", "被",
+                "我", "你", "您", "我们", "他", "她", "它", "这", "那", "个", "请问", "怎么办"]
+_ZH_STOP = frozenset(ZH_STOPWORDS)
+_STOPWORDS: list[str] | None = None
+
+
+def _stopwords() -> list[str]:
+    global _STOPWORDS
+    if _STOPWORDS is None:
+        from bm25s.stopwords import STOPWORDS_EN
+
+        _STOPWORDS = list(STOPWORDS_EN) + ZH_STOPWORDS
+    return _STOPWORDS
+
+
+def _segmented(texts: list[str]) -> list[str]:
+    """Chinese runs split into search terms (words and their characters, space-separated); other text unchanged."""
+    from rasa_plugins.cjk import has_cjk, search_terms
+
+    return [" ".join(search_terms(t, _ZH_STOP)) if has_cjk(t) else t for t in texts]
+
+
+def _tokenize(texts: list[str], return_ids: bool = True):
     import bm25s
 
-    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False)
+    return bm25s.tokenize(_segmented(texts), token_pattern=TOKEN_PATTERN, stopwords=_stopwords(),
+                          stemmer=_stemmer(), show_progress=False, return_ids=return_ids)
 
 
 class BM25Index:
@@ -76,10 +106,7 @@ class BM25Index:
         empty = (np.zeros(0, np.float32), np.zeros(0, np.int64))
         if self._model is None or k <= 0 or len(ids) == 0:
             return empty
-        import bm25s
-
-        terms = bm25s.tokenize([query], stopwords="en", stemmer=_stemmer(), show_progress=False,
-                               return_ids=False)[0]
+        terms = _tokenize([query], return_ids=False)[0]
         term_ids = self._model.get_tokens_ids(list(terms))
         if not term_ids:
             return empty

@@ -134,7 +134,9 @@ class Builder:
             return np.zeros((0, dim), np.float32)
         progress = self.progress if self.progress is not None else (
             len(texts) >= PROGRESS_MIN_PASSAGES and sys.stderr.isatty())
-        return self.encoder.encode(texts, progress=progress)
+        # E5-style encoders embed documents with their own prefix (`passage: `)
+        encode = getattr(self.encoder, "encode_passages", self.encoder.encode)
+        return encode(texts, progress=progress)
 
     def _update_index(self, store: PassageStore, gone, fresh, vectors) -> VectorIndex:
         dim = vectors.shape[1]

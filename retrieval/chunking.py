@@ -6,6 +6,10 @@ paragraphs are the units; only a paragraph longer than the budget is cut into se
 a sentence longer than the budget into word windows. Consecutive passages of the same section
 share up to `overlap_tokens` of trailing sentences/paragraphs so a fact on a boundary is found from
 either side. The budget counts the encoder's word pieces (the model truncates beyond its window).
+
+Chinese has no spaces between sentences: a sentence ends after 。！？； (with any closing quotes or
+brackets that follow), and a passage never starts with punctuation. A Chinese sentence longer than the
+budget is cut into character windows, each starting on a character that is not punctuation.
 """
 
 from __future__ import annotations
@@ -19,11 +23,64 @@ from retrieval.documents import Document
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9*])")
+_ZH_END = "。！？；"
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_PUNCT = re.compile(r"[^\w\s]")
+_OPENING = "“‘「『（(【《\"'"  # punctuation a sentence may start with
+_APPROX = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\W\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\w\s]")
 
 
 def approx_tokens(texts: list[str]) -> list[int]:
-    """Word-piece estimate for when no tokenizer is at hand (≈1.3 pieces per word)."""
-    return [math.ceil(len(re.findall(r"\w+|[^\w\s]", t)) * 1.3) for t in texts]
+    """Word-piece estimate for when no tokenizer is at hand (≈1.3 pieces per word, one per Chinese character)."""
+    return [math.ceil(len(_APPROX.findall(t)) * 1.3) for t in texts]
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of a paragraph: English ones split at . ! ? before a capital, Chinese ones after
+    。！？； (closing quotes and brackets stay with the sentence they close)."""
+    out: list[str] = []
+    for piece in _SENTENCE.split(text):
+        if _CJK.search(piece):
+            out += _split_zh(piece)
+        elif piece.strip():
+            out.append(piece.strip())
+    return out
+
+
+def _split_zh(text: str) -> list[str]:
+    parts, start = [], 0
+    for i, char in enumerate(text):
+        if char in _ZH_END:
+            end = i + 1
+            while end < len(text) and (text[end] in _ZH_END or text[end] in "”’」』）)】"):
+                end += 1
+            if end > start and (end == len(text) or text[end] not in _ZH_END):
+                parts.append(text[start:end])
+                start = end
+    parts.append(text[start:])
+    merged: list[str] = []
+    for part in (p.strip() for p in parts):
+        if not part:
+            continue
+        if merged and _PUNCT.match(part[0]) and part[0] not in _OPENING:  # never start with a comma, a full stop...
+            merged[-1] += part
+        else:
+            merged.append(part)
+    return merged
+
+
+def _char_windows(text: str, size: int) -> list[str]:
+    """Windows of about `size` characters; each starts after any punctuation at its boundary."""
+    out, start = [], 0
+    while start < len(text):
+        end = min(len(text), start + size)
+        while end < len(text) and _PUNCT.match(text[end]) and text[end] not in _OPENING:
+            end += 1
+        piece = text[start:end].strip()
+        if piece:
+            out.append(piece)
+        start = end
+    return out
 
 
 @dataclass
@@ -100,16 +157,20 @@ class Chunker:
                 continue
             pieces = self._split_long(text)
             for i, (piece, count) in enumerate(zip(pieces, self.count_tokens(pieces))):
-                units.append(_Unit(piece, count, "\n\n" if i == 0 else " ", heading, section))
+                joiner = "\n\n" if i == 0 else ("" if _CJK.search(piece) else " ")  # no spaces between Chinese sentences
+                units.append(_Unit(piece, count, joiner, heading, section))
         return units
 
     def _split_long(self, text: str) -> list[str]:
         """Sentences; a sentence over budget becomes word windows that fit."""
         out: list[str] = []
-        sentences = [s for s in _SENTENCE.split(text) if s.strip()]
-        for sentence, n in zip(sentences, self.count_tokens(sentences)):
+        found = sentences(text)
+        for sentence, n in zip(found, self.count_tokens(found)):
             if n <= self.max_tokens:
                 out.append(sentence)
+                continue
+            if _CJK.search(sentence):
+                out += _char_windows(sentence, max(8, int(len(sentence) * self.max_tokens / max(n, 1) * 0.9)))
                 continue
             words = sentence.split()
             step = max(8, int(len(words) * self.max_tokens / max(n, 1) * 0.9))

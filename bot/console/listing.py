@@ -27,6 +27,8 @@ STATUSES = ("live", "waiting", "human", "closed", "bot")
 OUTCOMES = tuple(o.value for o in Outcome)
 WORD = re.compile(r"\w+", re.UNICODE)
 FALLBACK_INTENT = "nlu_fallback"
+LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
+LANGUAGES = (("en", "English"), ("zh", "Chinese"))  # the filter's choices (any stored code is accepted)
 
 
 @dataclass
@@ -42,6 +44,7 @@ class ListFilters:
     date_from: dt.date | None = None
     date_to: dt.date | None = None  # inclusive
     intent: str = ""
+    language: str = ""  # the conversation's language (ISO 639-1 code, e.g. zh)
     q: str = ""
     ids: list[str] = field(default_factory=list)
     cursor: str = ""
@@ -64,13 +67,16 @@ class ListFilters:
                 fallback=flag("fallback"), contained=flag("contained"), handed_off=flag("handed_off"),
                 customers=flag("customers"),
                 date_from=day("date_from"), date_to=day("date_to"),
-                intent=(params.get("intent") or "").strip()[:128], q=(params.get("q") or "").strip()[:200],
+                intent=(params.get("intent") or "").strip()[:128],
+                language=(params.get("language") or "").strip().lower(), q=(params.get("q") or "").strip()[:200],
                 ids=[i for i in (params.get("ids") or "").split(",") if i][:200],
                 cursor=(params.get("cursor") or "").strip())
         if f.status and f.status not in STATUSES:
             raise BadRequest(f"status must be one of {', '.join(STATUSES)}.")
         if f.outcome and f.outcome not in OUTCOMES:
             raise BadRequest(f"outcome must be one of {', '.join(OUTCOMES)}.")
+        if f.language and not LANGUAGE_CODE.fullmatch(f.language):
+            raise BadRequest("language must be a language code such as en or zh.")
         if f.date_from and f.date_to and f.date_from > f.date_to:
             raise BadRequest("The start date is after the end date.")
         return f
@@ -166,6 +172,8 @@ def build_query(f: ListFilters, settings, dialect: str) -> Select:
         where.append(c.started_at >= day_start(f.date_from))
     if f.date_to:
         where.append(c.started_at < day_start(f.date_to + dt.timedelta(days=1)))
+    if f.language:
+        where.append(c.language == f.language)
     if f.intent:
         where.append(c.id.in_(select(Turn.conversation_id).where(Turn.intent == f.intent)))
     if f.q:
@@ -215,7 +223,7 @@ def _row(cv: Conversation, preview: tuple[str, int]) -> dict:
         "id": cv.id, "channel": cv.channel, "status": cv.status, "outcome": cv.outcome, "csat": cv.csat,
         "started_at": cv.started_at, "last_activity_at": cv.last_activity_at,
         "min_confidence": cv.min_confidence, "negative": bool(cv.has_negative_feedback),
-        "contact": bool(cv.contact), "preview": preview[0], "turns": preview[1],
+        "contact": bool(cv.contact), "preview": preview[0], "turns": preview[1], "language": cv.language,
     }
 
 

@@ -14,7 +14,7 @@ from bot.console.accounts import Agent
 from bot.console.auth import LOGIN_COOKIE, LoginFailed, agent_required
 from bot.console.context import console_of
 from bot.console.errors import ConsoleRoute, TooManyAttempts
-from bot.console.listing import OUTCOMES, STATUSES, ListFilters, list_conversations, queue
+from bot.console.listing import LANGUAGES, OUTCOMES, STATUSES, ListFilters, list_conversations, queue
 from bot.console.takeover import summarise
 from bot.console.transcript import load_transcript
 from bot.console.views import jsonable, render
@@ -80,7 +80,7 @@ def conversations_page(request: Request, agent: Agent = Depends(agent_required))
     page = list_conversations(console.db, filters, console.settings, mask=console.masker.text)
     return render(request, "conversations.html", {
         "filters": filters, "page": page, "intents": console.intents(), "statuses": STATUSES,
-        "outcomes": OUTCOMES, "next_params": filters.query_params(cursor=page["next_cursor"] or ""),
+        "outcomes": OUTCOMES, "languages": LANGUAGES, "next_params": filters.query_params(cursor=page["next_cursor"] or ""),
         "low_confidence": console.settings.console_low_confidence, "low_csat": console.settings.console_low_csat})
 
 

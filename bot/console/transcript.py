@@ -40,7 +40,7 @@ def load_transcript(db, conversation_id: str) -> dict:
                 "csat": conv.csat, "started_at": conv.started_at, "ended_at": conv.ended_at,
                 "assigned_agent": names.get(conv.assigned_agent_id) if conv.assigned_agent_id else None,
                 "assigned_agent_id": conv.assigned_agent_id, "contact": conv.contact,
-                "min_confidence": conv.min_confidence, "meta": conv.meta or {},
+                "min_confidence": conv.min_confidence, "meta": conv.meta or {}, "language": conv.language,
             },
             "turns": rows,
         }

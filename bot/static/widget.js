@@ -1,6 +1,8 @@
 /*
  * supportbot chat widget. Embed with one tag, no build step:
  *   <script src="https://HOST/widget.js" data-title="Support" data-color="#0b5fff" defer></script>
+ * Its own texts come in English and Chinese: `data-lang` ("en" / "zh"), else the page's <html lang>, else
+ * detected (the browser's language, then the customer's messages: Chinese characters switch it to Chinese).
  * Shadow DOM keeps the host page's CSS out; every text is rendered with textContent (never as HTML);
  * the session token, unsent messages and the open/closed state live in localStorage, so a reload or a
  * new tab continues the conversation and messages typed offline are sent once the connection is back.
@@ -22,15 +24,45 @@
   if (!/^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20})$/.test(color)) color = "#0b5fff";
   var KEY = "supportbot:" + base.host;
 
+  // ---- the widget's own texts, in the customer's language -----------------------------------------
+  var TEXTS = {
+    en: { open: "Open chat: ", close: "Close chat: ", person: "Talk to a person", end: "End chat", closeX: "Close chat",
+          log: "Conversation", typing: "The assistant is typing\u2026", rate: "Rate this conversation",
+          contact: "Leave your email", email: "Your email address", sendEmail: "Send email", input: "Type your message",
+          placeholder: "Type your message\u2026", send: "Send", agent: "Agent", assistant: "Assistant: ",
+          sources: "Sources", source: "source", quick: "Suggested replies", helpfulQ: "Was this helpful?",
+          helpful: "Helpful", notHelpful: "Not helpful", satisfied: "How satisfied are you?", of5: " of 5",
+          offline: "You're offline; your message will be sent when the connection is back.",
+          lost: "Connection lost; reconnecting\u2026", waiting: "Waiting for a person to join\u2026",
+          chatting: "You're chatting with ", anAgent: "an agent", thanks: "Thank you for your feedback!",
+          notSent: " (not sent)", reconnecting: "Reconnecting\u2026 try again in a moment." },
+    zh: { open: "打开聊天：", close: "关闭聊天：", person: "转人工", end: "结束对话", closeX: "关闭聊天",
+          log: "对话", typing: "助手正在输入\u2026", rate: "为本次对话评分",
+          contact: "留下您的邮箱", email: "您的邮箱地址", sendEmail: "发送邮箱", input: "输入您的消息",
+          placeholder: "输入您的消息\u2026", send: "发送", agent: "客服", assistant: "助手：",
+          sources: "来源", source: "来源", quick: "推荐回复", helpfulQ: "这个回答有帮助吗？",
+          helpful: "有帮助", notHelpful: "没有帮助", satisfied: "您对本次服务满意吗？", of5: "（满分 5 分）",
+          offline: "您目前处于离线状态，连接恢复后将发送您的消息。",
+          lost: "连接已断开，正在重新连接\u2026", waiting: "正在等待客服人员加入\u2026",
+          chatting: "您正在与以下客服对话：", anAgent: "客服人员", thanks: "感谢您的反馈！",
+          notSent: "（未发送）", reconnecting: "正在重新连接\u2026请稍后再试。" }
+  };
+  function langOf(code) { code = String(code || "").toLowerCase(); return /^zh/.test(code) ? "zh" : /^en/.test(code) ? "en" : null; }
+  var fixedLang = langOf(script.getAttribute("data-lang")) || langOf(document.documentElement.getAttribute("lang"));
+  var HAN = /[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]/, LATIN = /[A-Za-z]{3,}/;
+  function t(key) { return (TEXTS[lang] || TEXTS.en)[key]; }
+
   // ---- persisted state --------------------------------------------------------------------------
   function load() {
     try { return JSON.parse(localStorage.getItem(KEY)) || {}; } catch (e) { return {}; }
   }
   var saved = load();
-  var state = { token: saved.token || null, outbox: saved.outbox || [], open: !!saved.open, rated: saved.rated || [] };
+  var state = { token: saved.token || null, outbox: saved.outbox || [], open: !!saved.open, rated: saved.rated || [],
+                lang: langOf(saved.lang) };
+  var lang = fixedLang || state.lang || langOf(navigator.language) || "en";
   function persist() {
     // the answer to a secret question (a one-time code) is kept in memory only, never in localStorage
-    var kept = { token: state.token, open: state.open, rated: state.rated,
+    var kept = { token: state.token, open: state.open, rated: state.rated, lang: state.lang,
                  outbox: state.outbox.filter(function (m) { return !m.secret; }) };
     try { localStorage.setItem(KEY, JSON.stringify(kept)); } catch (e) { /* private mode: memory only */ }
   }
@@ -95,29 +127,48 @@
   var style = el("style");
   style.textContent = CSS;
   host.style.setProperty("--sb", color);
-  var launcher = el("button", { class: "launcher", type: "button", "aria-label": "Open chat: " + title,
+  var launcher = el("button", { class: "launcher", type: "button", "aria-label": t("open") + title,
     "aria-expanded": "false", "aria-controls": "sb-panel" }, "\uD83D\uDCAC");
   var panel = el("section", { class: "panel", id: "sb-panel", role: "dialog", "aria-label": title });
   panel.hidden = true;
   var header = el("header");
-  var personBtn = el("button", { type: "button", class: "person" }, "Talk to a person");
-  var endBtn = el("button", { type: "button", class: "end" }, "End chat");
-  var closeBtn = el("button", { type: "button", class: "close", "aria-label": "Close chat" }, "\u00D7");
+  var personBtn = el("button", { type: "button", class: "person" });
+  var endBtn = el("button", { type: "button", class: "end" });
+  var closeBtn = el("button", { type: "button", class: "close" }, "\u00D7");
   header.append(el("h2", {}, title), personBtn, endBtn, closeBtn);
   var status = el("div", { class: "status", role: "status", "aria-live": "polite" });
-  var log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Conversation" });
-  var typing = el("div", { class: "typing", "aria-live": "polite" }, "The assistant is typing\u2026");
+  var log = el("div", { class: "log", role: "log", "aria-live": "polite" });
+  var typing = el("div", { class: "typing", "aria-live": "polite" });
   typing.hidden = true;
-  var csat = el("div", { class: "csat", role: "group", "aria-label": "Rate this conversation" });
+  var csat = el("div", { class: "csat", role: "group" });
   csat.hidden = true;
-  var contact = el("form", { class: "contact", "aria-label": "Leave your email" });
+  var contact = el("form", { class: "contact" });
   contact.hidden = true;
-  var email = el("input", { type: "email", "aria-label": "Your email address", placeholder: "you@example.com" });
-  contact.append(email, el("button", { type: "submit", class: "send" }, "Send email"));
+  var email = el("input", { type: "email", placeholder: "you@example.com" });
+  var emailBtn = el("button", { type: "submit", class: "send" });
+  contact.append(email, emailBtn);
   var form = el("form", { class: "composer" });
-  var input = el("textarea", { "aria-label": "Type your message", placeholder: "Type your message\u2026", maxlength: "4000" });
-  form.append(input, el("button", { type: "submit", class: "send" }, "Send"));
+  var input = el("textarea", { maxlength: "4000" });
+  var sendBtn = el("button", { type: "submit", class: "send" });
+  form.append(input, sendBtn);
   panel.append(header, status, log, typing, csat, contact, form);
+  function applyTexts() {
+    panel.setAttribute("lang", lang);
+    launcher.setAttribute("aria-label", (panel.hidden ? t("open") : t("close")) + title);
+    personBtn.textContent = t("person"); endBtn.textContent = t("end"); closeBtn.setAttribute("aria-label", t("closeX"));
+    log.setAttribute("aria-label", t("log")); typing.textContent = t("typing"); csat.setAttribute("aria-label", t("rate"));
+    contact.setAttribute("aria-label", t("contact")); email.setAttribute("aria-label", t("email"));
+    emailBtn.textContent = t("sendEmail"); input.setAttribute("aria-label", t("input"));
+    input.setAttribute("placeholder", t("placeholder")); sendBtn.textContent = t("send");
+  }
+  applyTexts();
+  // no data-lang or page language: the customer's own words decide (Chinese characters, or English words only)
+  function detectFrom(text) {
+    if (fixedLang) return;
+    var found = HAN.test(text) ? "zh" : (LATIN.test(text) ? "en" : null);
+    if (!found || found === lang) return;
+    lang = state.lang = found; persist(); applyTexts();
+  }
   root.append(style, launcher, panel);
 
   // ---- rendering: text only (textContent and http(s) links), never parsed as HTML -----------------
@@ -144,18 +195,18 @@
     var speaker = ["customer", "bot", "agent", "system"].indexOf(turn.speaker) >= 0 ? turn.speaker : "system";
     if (speaker === "bot" || speaker === "customer") askSecret(speaker === "bot" ? turn.secret_input : null);
     var node = el("div", { class: "msg " + speaker });
-    if (speaker === "agent") node.append(el("span", { class: "name" }, turn.agent_name || "Agent"));
-    if (speaker === "bot") node.append(el("span", { class: "sr" }, "Assistant: "));
+    if (speaker === "agent") node.append(el("span", { class: "name" }, turn.agent_name || t("agent")));
+    if (speaker === "bot") node.append(el("span", { class: "sr" }, t("assistant")));
     var body = el("span", { class: "text" });
     renderText(body, String(turn.text || ""));
     node.append(body);
     if (turn.buttons && turn.buttons.length) node.append(quickReplies(turn.buttons));
     if (turn.sources && turn.sources.length) {
-      var list = el("ul", { class: "sources", "aria-label": "Sources" });
+      var list = el("ul", { class: "sources", "aria-label": t("sources") });
       turn.sources.forEach(function (s) {
         var li = el("li"), href = safeHref(s.url);
         li.append(href ? el("a", { href: href, target: "_blank", rel: "noopener noreferrer" }, s.title || href)
-                       : document.createTextNode(s.title || "source"));
+                       : document.createTextNode(s.title || t("source")));
         list.append(li);
       });
       node.append(list);
@@ -174,7 +225,7 @@
     input.setAttribute("inputmode", secretAsked ? "numeric" : "text");
   }
   function quickReplies(buttons) {
-    var box = el("div", { class: "quick", role: "group", "aria-label": "Suggested replies" });
+    var box = el("div", { class: "quick", role: "group", "aria-label": t("quick") });
     buttons.forEach(function (b) {
       var btn = el("button", { type: "button" }, b.title);
       btn.addEventListener("click", function () {
@@ -186,8 +237,8 @@
     return box;
   }
   function feedback(turn) {
-    var box = el("div", { class: "fb", role: "group", "aria-label": "Was this helpful?" });
-    [["up", "\uD83D\uDC4D", "Helpful"], ["down", "\uD83D\uDC4E", "Not helpful"]].forEach(function (f) {
+    var box = el("div", { class: "fb", role: "group", "aria-label": t("helpfulQ") });
+    [["up", "\uD83D\uDC4D", t("helpful")], ["down", "\uD83D\uDC4E", t("notHelpful")]].forEach(function (f) {
       var pressed = (turn.feedback === 1 && f[0] === "up") || (turn.feedback === -1 && f[0] === "down");
       var btn = el("button", { type: "button", class: "fb-" + f[0], "aria-label": f[2], "aria-pressed": String(pressed) }, f[1]);
       btn.addEventListener("click", function () { send({ type: "feedback", turn_id: turn.turn_id, value: f[0] }); });
@@ -205,10 +256,10 @@
   function showCsat() {
     if (!convId || state.rated.indexOf(convId) >= 0 || !csat.hidden) return;
     csat.textContent = "";
-    csat.append(el("span", {}, "How satisfied are you?"));
+    csat.append(el("span", {}, t("satisfied")));
     var rated = convId;
     for (var i = 1; i <= 5; i++) (function (score) {
-      var b = el("button", { type: "button", "aria-label": score + " of 5" }, String(score));
+      var b = el("button", { type: "button", "aria-label": score + t("of5") }, String(score));
       b.addEventListener("click", function () { send({ type: "csat", score: score, conversation_id: rated }); });
       csat.append(b);
     })(i);
@@ -234,7 +285,7 @@
     state.outbox.push(msg);
     persist();
     render({ speaker: "customer", text: shown(msg), client_msg_id: msg.client_msg_id }).classList.add("pending");
-    if (!ready) setStatus("You're offline; your message will be sent when the connection is back.");
+    if (!ready) setStatus(t("offline"));
     flush();
   }
   function setStatus(text) { status.textContent = text || ""; }
@@ -254,7 +305,7 @@
     ws.onclose = function () { ready = false; inflight = {}; retry(); };
   }
   function retry() {
-    setStatus(lastError || "Connection lost; reconnecting\u2026");
+    setStatus(lastError || t("lost"));
     clearTimeout(timer);
     // jitter: after a replica dies its customers do not all come back to the others at once
     timer = setTimeout(connect, backoff * (0.5 + Math.random()));
@@ -300,10 +351,10 @@
         break;
       case "handoff":
         contact.hidden = !ev.leave_message;
-        setStatus(ev.status === "waiting" ? "Waiting for a person to join\u2026" : "");
+        setStatus(ev.status === "waiting" ? t("waiting") : "");
         break;
       case "agent_joined":
-        setStatus("You're chatting with " + (ev.agent_name || "an agent") + ".");
+        setStatus(t("chatting") + (ev.agent_name || t("anAgent")) + (lang === "zh" ? "" : "."));
         contact.hidden = true;
         break;
       case "agent_left":
@@ -314,7 +365,7 @@
         break;
       case "csat":
         state.rated = state.rated.concat([ev.conversation_id]).slice(-20); persist();
-        csat.textContent = "Thank you for your feedback!";
+        csat.textContent = t("thanks");
         break;
       case "contact_saved":
         contact.hidden = true;
@@ -339,7 +390,7 @@
       dropFromOutbox(ev.client_msg_id);
       if (node) {
         node.classList.remove("pending"); node.classList.add("failed");
-        if (!node.querySelector(".not-sent")) node.append(el("span", { class: "not-sent" }, " (not sent)"));
+        if (!node.querySelector(".not-sent")) node.append(el("span", { class: "not-sent" }, t("notSent")));
       }
     }
     if (ev.code === "origin_not_allowed") lastError = ev.message;
@@ -351,19 +402,20 @@
     state.open = open; persist();
     panel.hidden = !open;
     launcher.setAttribute("aria-expanded", String(open));
-    launcher.setAttribute("aria-label", (open ? "Close chat: " : "Open chat: ") + title);
+    launcher.setAttribute("aria-label", (open ? t("close") : t("open")) + title);
     if (open) { connect(); input.focus(); } else { launcher.focus(); }
   }
   launcher.addEventListener("click", function () { setOpen(panel.hidden); });
   closeBtn.addEventListener("click", function () { setOpen(false); });
   panel.addEventListener("keydown", function (e) { if (e.key === "Escape") setOpen(false); });
-  personBtn.addEventListener("click", function () { if (!send({ type: "handoff" })) setStatus("Reconnecting\u2026 try again in a moment."); });
+  personBtn.addEventListener("click", function () { if (!send({ type: "handoff" })) setStatus(t("reconnecting")); });
   endBtn.addEventListener("click", function () { send({ type: "end" }); });
   form.addEventListener("submit", function (e) {
     e.preventDefault();
     var text = input.value.trim();
     if (!text) return;
     input.value = "";
+    if (!secretAsked) detectFrom(text);
     submit(secretAsked ? { type: "message", text: text, secret: secretAsked } : { type: "message", text: text });
   });
   input.addEventListener("keydown", function (e) {

@@ -73,6 +73,8 @@ class Conversation(Base):
     redacted_at: Mapped[dt.datetime | None] = mapped_column()  # storage policy rewrote it (privacy/)
     # not customer traffic (rate_limited | invalid_frames | load_generator): kept out of the analytics
     excluded: Mapped[str | None] = mapped_column(String(32))
+    # the customer's language: the most frequent of their messages' languages (ties keep the earlier one)
+    language: Mapped[str | None] = mapped_column(String(8), index=True)
 
     turns: Mapped[list[Turn]] = relationship(
         back_populates="conversation", order_by="Turn.seq", cascade="all, delete-orphan"
@@ -97,6 +99,7 @@ class Turn(Base):
     # customer turns
     client_msg_id: Mapped[str | None] = mapped_column(String(64))  # de-duplicates offline resends
     rasa_text: Mapped[str | None] = mapped_column(Text)  # what Rasa got, when not `text` (a button's payload)
+    language: Mapped[str | None] = mapped_column(String(8))  # a customer message's detected language
     answered: Mapped[bool | None] = mapped_column(Boolean)  # False: Rasa was down or slow
     intent: Mapped[str | None] = mapped_column(String(128))
     confidence: Mapped[float | None] = mapped_column(Float)

@@ -50,6 +50,14 @@ ANSWERED_CONVERSATION = TOUCH_CONVERSATION.values(
 LATEST_TURNS = (select(_t.speaker, _t.secret_input).where(_t.conversation_id == bindparam("b_conversation"))
                 .order_by(_t.seq.desc()).limit(5))
 
+# the languages of a conversation's customer messages, counted, in the order they first appeared
+LANGUAGE_COUNTS = (select(_t.language, func.count(), func.min(_t.seq))
+                   .where(_t.conversation_id == bindparam("b_conversation"), _t.speaker == "customer",
+                          _t.language.is_not(None))
+                   .group_by(_t.language))
+SET_LANGUAGE = (update(CONVERSATIONS).where(_c.id == bindparam("b_conversation"))
+                .values(language=bindparam("b_language", type_=_c.language.type)))
+
 NEXT_SEQ = select(func.coalesce(func.max(_t.seq), -1) + 1).where(_t.conversation_id == bindparam("b_conversation"))
 
 # SET columns (answered, intent, confidence, entities) come from the parameters

@@ -29,14 +29,15 @@ def conversation(store, exchanges: list[dict], csat: int | None = None, started:
                  token: str | None = None) -> dict:
     """One conversation of (customer text -> bot reply) exchanges; returns ids and the session.
 
-    Each exchange: {"text", "intent"?, "confidence"?, "entities"?, "reply"?, "action"?, "sources"?,
+    Each exchange: {"text", "language"? (the detected one), "intent"?, "confidence"?, "entities"?, "reply"?, "action"?, "sources"?,
     "candidates"?, "model_versions"?, "feedback"? (+1/-1), "answered"? (False: Rasa was down)}.
     """
     token = token or uuid.uuid4().hex
     session = store.create_session(hashlib.sha256(token.encode()).hexdigest())
     conv_id, customer_ids, bot_ids = None, [], []
     for ex in exchanges:
-        turn = store.append_customer_turn(session["session_id"], "widget", ex["text"], uuid.uuid4().hex)
+        turn = store.append_customer_turn(session["session_id"], "widget", ex["text"], uuid.uuid4().hex,
+                                          language=ex.get("language"))
         conv_id = turn["conversation_id"]
         customer_ids.append(turn["turn_id"])
         if ex.get("answered") is False:

@@ -103,3 +103,21 @@ def test_previews_and_queue(db_services, corpus):
 def test_bad_filters_say_what_to_fix(services, params, message):
     with pytest.raises(BadRequest, match=message):
         list_conversations(services.db, ListFilters.parse(params), services.settings)
+
+
+def test_the_language_filter_and_column(db_services):
+    zh = seed.conversation(db_services.store, [{"text": "我的卡丢了", "language": "zh", "intent": "lost_or_stolen_card",
+                                                "confidence": 0.9}], started=DAY)
+    en = seed.conversation(db_services.store, [{"text": "my card is lost", "language": "en"}],
+                           started=DAY + dt.timedelta(days=1))
+    page = list_conversations(db_services.db, ListFilters.parse({"language": "zh"}), db_services.settings)
+    assert [(i["id"], i["language"]) for i in page["items"]] == [(zh["id"], "zh")]
+    every = list_conversations(db_services.db, ListFilters.parse({}), db_services.settings)["items"]
+    assert [(i["id"], i["language"]) for i in every] == [(en["id"], "en"), (zh["id"], "zh")]
+    with pytest.raises(BadRequest, match="language code"):
+        ListFilters.parse({"language": "<script>"})
+    handoff = db_services.handoff
+    seed.run(db_services, handoff.request(zh["id"], "customer"))
+    ann = Accounts(db_services.db).add("lin", PASSWORD, "agent", "Lin")
+    waiting = queue(db_services.db, ann.id)["waiting"]
+    assert [(c["id"], c["language"]) for c in waiting] == [(zh["id"], "zh")]  # seen before taking over

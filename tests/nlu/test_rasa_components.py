@@ -83,10 +83,10 @@ def nlu_yaml(examples_by_intent: dict | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def train_bot(bot, rasa_env, examples_by_intent: dict | None = None):
-    """`rasa train` of the small bot in `bot` with the product's config.yml, unchanged."""
+def train_bot(bot, rasa_env, examples_by_intent: dict | None = None, config: str = "config.yml"):
+    """`rasa train` of the small bot in `bot` with one of the product's configs (`config`), unchanged."""
     (bot / "data").mkdir()
-    shutil.copy(ROOT / "config.yml", bot / "config.yml")
+    shutil.copy(ROOT / config, bot / "config.yml")
     (bot / "domain.yml").write_text(DOMAIN)
     (bot / "data" / "rules.yml").write_text(RULES)
     (bot / "data" / "nlu.yml").write_text(nlu_yaml(examples_by_intent))
