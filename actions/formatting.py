@@ -108,6 +108,8 @@ def payload(
         "answer_source": decision.kind,
         "nlu": {"intent": understanding.intent, "confidence": round(understanding.confidence, 4)},
     }
+    if selection.get("learnt_min_score") is not None:  # the serving model's learnt-reply-first threshold
+        body["learnt_min_score"] = selection["learnt_min_score"]
     if decision.kind == "low_confidence":
         body["low_confidence"] = True
     if decision.kind == "out_of_scope":

@@ -1,7 +1,9 @@
 """How `action_answer_question` decides what to say: KB article, dialogue-model reply, or a person.
 
 Plain functions over plain data (the retriever's hit dicts, the NLU's latest message), so the
-policy is easy to read and to test. The rule of the issue: answer from the knowledge base when
+policy is easy to read and to test. A message of a flow the support logs cover (the serving
+response model scores its reply at or above the model's calibrated `learnt_min_score`) gets the
+learnt reply first. Otherwise the rule of the issue: answer from the knowledge base when
 either the NLU is confident about a banking intent or the retrieval score is high; when both are
 low, say so and offer a human; the fine-tuned response selector gets the turn in between when it
 is confident. When the NLU says no intent covers the message (`out_of_scope`), the knowledge base
@@ -156,6 +158,15 @@ def find_hits(
     return hits, (hits[0] if hits else None), False
 
 
+def covered_by_logs(understanding: Understanding, selection: dict | None) -> bool:
+    """A typed message of a flow the support logs cover: the learnt reply scores at or above the
+    serving model's own `learnt_min_score` (calibrated on KB questions, finetune.learnt_routing)."""
+    if understanding.is_payload or not selection or not selection.get("reply"):
+        return False
+    floor = selection.get("learnt_min_score")
+    return floor is not None and float(selection.get("score", 0.0)) >= float(floor)
+
+
 def decide(
     understanding: Understanding,
     hits: list[dict],
@@ -164,10 +175,12 @@ def decide(
     selection: dict | None,
     thresholds: Thresholds,
 ) -> Decision:
-    """Pick the reply: KB when NLU or retrieval is confident, else a confident dialogue-model reply,
-    else admit it and offer a person. Out of scope: KB only from `kb_out_of_scope_min_score`, else a
-    polite refusal."""
+    """Pick the reply: a learnt reply when the logs cover the flow (`covered_by_logs`), else KB when
+    NLU or retrieval is confident, else a confident dialogue-model reply, else admit it and offer a
+    person. Out of scope: KB only from `kb_out_of_scope_min_score`, else a polite refusal."""
     score = float(best.get("score", 0.0)) if best is not None else 0.0
+    if covered_by_logs(understanding, selection):
+        return Decision("responses", None, hits, selection)
     if understanding.out_of_scope:
         if best is not None and score >= thresholds.kb_out_of_scope_min_score:
             return Decision("kb", best, hits, selection)

@@ -18,21 +18,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from core.settings import ROOT, get_settings
+from finetune.learnt_routing import nlu_examples as examples
 
 THRESHOLDS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55)
-
-
-def examples(path: Path) -> dict[str, list[str]]:
-    """{intent: [example texts]} of a Rasa NLU YAML file (entity annotations removed)."""
-    out: dict[str, list[str]] = {}
-    for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
-        if "intent" in block:
-            lines = [line[2:].strip() for line in block["examples"].splitlines() if line.startswith("- ")]
-            out[block["intent"]] = [" ".join(line.replace("[", "").split("](")[0].split()) for line in lines]
-    return out
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -36,6 +36,7 @@ EVAL_COMMANDS: dict[str, str] = {
     "pii": "privacy.cli:eval_pii",
     "answers": "bench.answers:eval_answers",
     "assist": "bench.assist_eval:eval_assist",
+    "learnt-routing": "bench.learnt_routing_eval:eval_learnt_routing",
 }
 
 BENCH_COMMANDS: dict[str, str] = {

@@ -103,6 +103,7 @@ class Settings(BaseSettings):
     kb_min_score: float = 0.45
     nlu_min_confidence: float = 0.5
     response_min_score: float = 0.6
+    response_learnt_quantile: float = 0.95
     kb_answer_words: int = 60
     kb_out_of_scope_min_score: float = 0.5
 

@@ -20,6 +20,7 @@ from finetune.errors import FinetuneError, NotEnoughData
 from finetune.evaluation import EncoderScorer, RankingEvaluator, held_out_evaluator
 from finetune.gate import PromotionGate, bank_leaks
 from finetune.importers import ImportResult, read_jsonl, read_store, read_tracker_store
+from finetune.learnt_routing import calibrate_routing
 from finetune.pairs import data_fingerprint, make_pairs, split_conversations
 from finetune.preprocess import preprocess
 from finetune.registry import Registry
@@ -139,7 +140,9 @@ def retrain(settings, registry: Registry, since=None, files: list[Path] = (), us
         progress=progress, faiss_device=settings.faiss_device, pairs=pairs)
 
     log(f"4/5 evaluating on {len(data.evaluator.cases)} held-out cases")
-    candidate = data.evaluator.evaluate(EncoderScorer(ResponseModel(model_dir).load(), "candidate"))
+    loaded = ResponseModel(model_dir).load()
+    manifest = calibrate_routing(model_dir, loaded, settings.response_learnt_quantile)
+    candidate = data.evaluator.evaluate(EncoderScorer(loaded, "candidate"))
     if serving is not None:
         name = f"serving model {serving['version']}"
         baseline = data.evaluator.evaluate(EncoderScorer(ResponseModel(serving["path"]).load(), "serving"))

@@ -16,6 +16,7 @@ import threading
 import time
 
 from core.settings import Settings
+from finetune.learnt_routing import learnt_min_score
 from finetune.pairs import format_context
 from finetune.response_model import ResponseModel
 
@@ -38,8 +39,8 @@ def normalise_context(context: list[dict]) -> list[dict]:
 
 
 class ResponseSelector:
-    """`select(context, k)` → `{"reply", "score", "candidates", "model_version"}`, or None when no
-    response model is serving."""
+    """`select(context, k)` → `{"reply", "score", "candidates", "model_version", "learnt_min_score"}`,
+    or None when no response model is serving."""
 
     def __init__(self, settings: Settings, registry=None):
         self.settings = settings
@@ -133,4 +134,4 @@ def select_with(model: ResponseModel, context: list[dict], k: int = 5) -> dict |
     if not candidates:
         return None
     return {"reply": candidates[0]["text"], "score": candidates[0]["score"], "candidates": candidates,
-            "model_version": model.version}
+            "model_version": model.version, "learnt_min_score": learnt_min_score(model.manifest)}

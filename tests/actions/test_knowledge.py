@@ -37,6 +37,23 @@ def test_decide(u, best, selection, kind):
     assert decide(u, [best] if best else [], best, False, selection, T).kind == kind
 
 
+COVERED = {**SELECTION, "learnt_min_score": 0.75}  # the serving model's calibrated threshold
+
+
+@pytest.mark.parametrize(
+    "u, best, guided, selection, kind",
+    [
+        (understanding("card_payment_not_recognised", 0.9), HIT, True, COVERED, "responses"),  # a covered flow
+        (understanding("out_of_scope", 0.8), None, False, COVERED, "responses"),
+        (understanding("card_arrival", 0.9), HIT, True, {**COVERED, "score": 0.74}, "kb"),  # below: the KB
+        (understanding("card_arrival", 0.9), HIT, True, SELECTION, "kb"),  # an uncalibrated model never goes first
+        (understanding("card_arrival", 0.9, "/card_arrival"), HIT, True, COVERED, "kb"),  # a payload
+    ],
+)
+def test_learnt_reply_first_for_a_flow_the_logs_cover(u, best, guided, selection, kind):
+    assert decide(u, [best] if best else [], best, guided, selection, T).kind == kind
+
+
 def test_guided_hit_is_answered_even_with_a_low_score():
     assert decide(understanding("card_arrival", 0.9), [WEAK], WEAK, True, None, T).kind == "kb"
 
@@ -45,7 +62,9 @@ def test_payload_for_a_dialogue_model_reply_carries_candidates_and_version():
     body = payload(Decision("responses", None, [WEAK], SELECTION), understanding(), T.kb_min_score)["supportbot"]
     assert body["sources"] == [] and body["answer_source"] == "responses"
     assert body["candidates"] == [{"text": "Let me check that for you.", "score": 0.8}, {"text": "Sure.", "score": 0.5}]
-    assert body["model_versions"] == {"responses": "v3"}
+    assert body["model_versions"] == {"responses": "v3"} and "learnt_min_score" not in body
+    covered = payload(Decision("responses", None, [], COVERED), understanding(), T.kb_min_score)["supportbot"]
+    assert covered["learnt_min_score"] == 0.75
 
 
 def test_sources_list_the_answer_first_then_other_good_articles_once():

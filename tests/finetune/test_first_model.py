@@ -5,31 +5,21 @@ second start does nothing."""
 
 from __future__ import annotations
 
-import json
 import os
 
 import pytest
 
 from bot.runner import describe_dialogue_model
-from core.paths import datasets_dir
 from core.settings import Settings
 from finetune.first_model import read_progress, start_background, status, write_progress
+from finetune.response_model import read_manifest
 from finetune.serving import ResponseSelector
+from tests.finetune.star_logs import write_bank_logs
 
 
 @pytest.fixture
 def tiny_logs(tmp_path):
-    """The first 200 bank-domain STAR conversations, as a customer's log file (the gate needs 100 distinct held-out replies)."""
-    out = tmp_path / "bank.jsonl"
-    kept = []
-    with (datasets_dir() / "star" / "conversations.jsonl").open() as fh:
-        for line in fh:
-            if "bank" in (json.loads(line).get("domains") or []):
-                kept.append(line)
-            if len(kept) == 200:
-                break
-    out.write_text("".join(kept))
-    return out
+    return write_bank_logs(tmp_path / "bank.jsonl")
 
 
 @pytest.mark.slow
@@ -55,6 +45,9 @@ def test_background_first_model_is_promoted_and_served(tmp_path, tiny_logs, monk
     selector = ResponseSelector(settings).load()
     out = selector.select([{"speaker": "customer", "text": "I think someone used my card, I want to report fraud"}])
     assert out["model_version"] == progress["version"] and out["reply"]
+    manifest = read_manifest(settings.finetune_models_dir / "responses" / progress["version"])
+    routing = manifest["routing"]  # calibrated on KB questions after training
+    assert out["learnt_min_score"] == routing["learnt_min_score"] and routing["kb_questions"] == 400
 
     again = start_background(settings)
     assert again == {"started": False, "reason": "a response model is registered"}
