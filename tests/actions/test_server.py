@@ -15,6 +15,9 @@ import pytest
 from tests.actions.trackers import tracker_state
 from tests.support import free_port, start, stop, wait_http
 
+# the action server (and its loaded encoder and index) runs as a real process
+pytestmark = pytest.mark.slow
+
 TOKEN = "action-token-for-tests"  # what Rasa's action_endpoint.token sends
 
 
