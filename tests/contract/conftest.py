@@ -27,9 +27,10 @@ def trained(tmp_path_factory):
 
 
 class Stack:
-    def __init__(self, settings: Settings, services):
+    def __init__(self, settings: Settings, services, log_dir):
         self.settings = settings
         self.services = {s.name: s for s in services}
+        self.log_dir = log_dir
         self.url = f"http://127.0.0.1:{settings.port}"
         self.ws_url = f"ws://127.0.0.1:{settings.port}"
 
@@ -59,6 +60,6 @@ def stack(trained, tmp_path_factory):
         for svc in services:
             svc.start(tmp / "logs")
         wait_healthy(services, timeout=300)
-        yield Stack(settings, services)
+        yield Stack(settings, services, tmp / "logs")
     finally:
         stop_all(services)

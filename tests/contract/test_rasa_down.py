@@ -1,6 +1,7 @@
 """Contract: with Rasa stopped, the bot service says "temporarily unavailable" and keeps the message.
 
-Runs last in this package (file order): it stops the session's Rasa process.
+It stops the session's Rasa process and starts it again afterwards, so the tests after it meet the whole
+platform again.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import httpx
 import pytest
 
 from bot.apikeys import ApiKeys
+from bot.processes import wait_healthy
 from core.store.db import Database
 
 pytestmark = pytest.mark.contract
@@ -20,7 +22,16 @@ def test_rasa_stopped_customer_told_and_message_stored(stack):
     db = Database(stack.settings.db_url)
     key, _ = ApiKeys(db).create("contract-rasa-down")
     db.dispose()
-    stack.services["rasa"].stop()
+    rasa = stack.services["rasa"]
+    rasa.stop()
+    try:
+        _customer_told_and_message_stored(stack, key)
+    finally:
+        rasa.start(stack.log_dir)
+        wait_healthy([rasa], timeout=300)
+
+
+def _customer_told_and_message_stored(stack, key: str) -> None:
     r = httpx.post(f"{stack.url}/api/messages", json={"text": "where is my card?"},
                    headers={"Authorization": f"Bearer {key}"}, timeout=30.0)
     assert r.status_code == 200, r.text
