@@ -19,6 +19,7 @@ from bot.conversations import ConversationStore
 from bot.handoff import Handoff
 from bot.hub import Hub
 from bot.identity import Identity
+from bot.language import warm_up_in_background
 from bot.rasa_client import RasaClient
 from bot.ratelimit import RateLimiter
 from bot.ratelimit_shared import SharedRateLimiter, make_limiter
@@ -95,6 +96,7 @@ def create_app(services: Services) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        warm_up_in_background()  # lingua's models (bot/language.py)
         jobs.start()
         await services.hub.start()
         await recover(services, channel)  # turns a crash left unanswered (bot/recovery.py)

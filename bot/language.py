@@ -9,17 +9,21 @@ language keeps its detected code (the console shows it) and is answered in the d
 
 from __future__ import annotations
 
-from privacy.language import detect
+import threading
+
+from privacy.language import detect, warm_up
 
 SUPPORTED = ("en", "zh")
-MIN_LETTERS = 3  # fewer letters than this (outside Chinese) tell nothing
 
 
 def message_language(text: str) -> str | None:
     """`zh`, `en` (or another of privacy.language's codes), or None when the text gives no clue."""
-    text = text or ""
-    found = detect(text, default="", languages=("en", "de", "fr", "es", "zh"))
-    return found or None
+    return detect(text or "", default="") or None
+
+
+def warm_up_in_background() -> None:
+    """Load the detector's models off the request path, so the first customer message does not wait for them."""
+    threading.Thread(target=warm_up, name="language-warm-up", daemon=True).start()
 
 
 def reply_language(conversation_language: str | None, default: str = "en") -> str:
