@@ -11,8 +11,9 @@ Outputs (deterministic, rewritten only when changed):
   var/eval/bilingual/kb_zh_queries.jsonl  the Chinese held-out questions whose intent has a Chinese article, each
                                 with that article as the relevant one (the questions were written before the
                                 Chinese articles, so independently of them); for reporting only
-  var/eval/bilingual/kb_zh_dev_queries.jsonl  the Chinese KB dev questions (data/eval/zh/kb_dev.csv: 100, five per
-                                Chinese article, written fresh after the held-out set and apart from it); every
+  var/eval/bilingual/kb_zh_dev_queries.jsonl  the Chinese KB dev questions (data/eval/zh/kb_dev.csv: 140, seven per
+                                Chinese article, the last two of each a customer's situation rather than a topic, written
+                                fresh after the held-out set and apart from it); every
                                 retrieval setting for Chinese is chosen on these, never on the held-out ones
 One `supportbot eval intents --train var/eval/bilingual/train.csv --test var/eval/bilingual/test.csv` then
 reports both languages (its `by_language` key); `supportbot eval retrieval --corpus .../kb_corpus.jsonl
