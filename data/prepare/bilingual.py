@@ -66,12 +66,16 @@ def csv_text(rows: list[tuple[str, str]]) -> str:
 
 
 def kb_article(path: Path, prefix: str = "") -> dict:
-    """{"id", "title", "text", "url"} of a markdown article with YAML front matter (id: `prefix` + file name)."""
+    """{"id", "title", "text", "url"[, "questions"]} of a markdown article with YAML front matter (id: `prefix` + file
+    name)."""
     raw = path.read_text(encoding="utf-8")
     _, front, body = raw.split("---", 2)
     meta = yaml.safe_load(front) or {}
-    return {"id": prefix + path.name, "title": str(meta.get("title", "")), "text": body.strip(),
-            "url": str(meta.get("url", ""))}
+    record = {"id": prefix + path.name, "title": str(meta.get("title", "")), "text": body.strip(),
+              "url": str(meta.get("url", ""))}
+    if meta.get("questions"):  # the article's example questions (docs/retrieval.md), as the KB ingests them
+        record["questions"] = [str(q) for q in meta["questions"]]
+    return record
 
 
 def kb_files() -> tuple[str, str, str]:
