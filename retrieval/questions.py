@@ -37,7 +37,8 @@ class QuestionVectors:
     """The question vectors of one index version and the article (doc id) of each."""
 
     def __init__(self, vectors: np.ndarray, doc_ids: list[str], texts: list[str]):
-        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(doc_ids), -1)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.vectors = vectors.reshape(len(doc_ids), -1) if len(doc_ids) else vectors.reshape(0, 0)
         self.doc_ids = list(doc_ids)
         self.texts = list(texts)
 
