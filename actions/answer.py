@@ -127,7 +127,7 @@ class ActionAnswerQuestion(PoliteAction):
     ) -> None:
         extra: dict = {"embedding": embedding}
         if decision.kind == "kb":
-            text, buttons, extra["passages"] = self._kb_answer(decision.hit, vector)
+            text, buttons, extra["passages"] = self._kb_answer(decision.hit, vector, language)
             other = decision.hit.get("lang")
             if language in OTHER_LANGUAGE_NOTE and other and other != language:  # no article in their language
                 text = f"{OTHER_LANGUAGE_NOTE[language]}\n\n{text}"
@@ -147,16 +147,18 @@ class ActionAnswerQuestion(PoliteAction):
             )
         )
 
-    def _kb_answer(self, hit: dict, vector: np.ndarray) -> tuple[str, list[dict], list[dict] | None]:
-        """(text, buttons, paragraphs used) for a KB hit: an excerpt of our article, else of the passage."""
+    def _kb_answer(self, hit: dict, vector: np.ndarray,
+                   language: str | None = None) -> tuple[str, list[dict], list[dict] | None]:
+        """(text, buttons, paragraphs used) for a KB hit: an excerpt of our article, else of the passage; the
+        source line and the button in the conversation's `language`."""
         limit = max(1, int(self.services.settings.kb_answer_words))
         article = self.services.catalog.article_for(hit)
         if article is None or not article.blocks:  # an ingested document: its passage, cut to the limit
             part = excerpt([shorten(str(hit.get("text") or ""))], None, None, limit)
-            return answer_text(hit, part.text), [], None
+            return answer_text(hit, part.text, language), [], None
         part: Excerpt = excerpt(list(article.blocks), self.services.catalog.vectors_for(article), vector, limit)
-        buttons = [full_article_button(article.url)] if part.rest or part.cut else []
-        return answer_text(hit, part.text), buttons, passages_used(article.blocks, part)
+        buttons = [full_article_button(article.url, language)] if part.rest or part.cut else []
+        return answer_text(hit, part.text, language), buttons, passages_used(article.blocks, part)
 
 
 def _answer_sources(events: list[dict]):
@@ -199,7 +201,8 @@ class ActionShowFullArticle(PoliteAction):
         shown = shown_paragraphs(tracker.events, article.url)
         rest = [b for i, b in enumerate(article.blocks) if i not in shown] or list(article.blocks)
         text = shorten("\n\n".join(rest))
-        dispatcher.utter_message(text=f"{text}\n\n{source_line(article.title, article.url)}")
+        language = tracker.get_slot("language")
+        dispatcher.utter_message(text=f"{text}\n\n{source_line(article.title, article.url, language)}")
         source = source_of({"title": article.title, "url": article.url, "doc_id": article.path.name, "score": 1.0})
         sent = [i for i in range(len(article.blocks)) if i not in shown] or list(range(len(article.blocks)))
         annotate(dispatcher, sources=[source], answer_source="kb_full_article", paragraphs_sent=sent)

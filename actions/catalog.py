@@ -32,6 +32,7 @@ class Article:
     path: Path
     body: str = ""
     blocks: tuple[str, ...] = field(default=(), compare=False)
+    lang: str = "en"
 
 
 def split_front_matter(text: str) -> tuple[dict, str]:
@@ -50,7 +51,10 @@ class KbCatalog:
     """Articles by intent (topic). Unknown intents simply have no article."""
 
     def __init__(self, articles: list[Article] | None = None):
-        self.by_topic: dict[str, Article] = {a.topic: a for a in articles or []}
+        # an intent's article is the English one where a topic also has other languages' (front matter `lang`);
+        # those are found by URL (`article_for`), so their answers get excerpts and the full-article button too
+        ordered = sorted(articles or [], key=lambda a: a.lang == "en")
+        self.by_topic: dict[str, Article] = {a.topic: a for a in ordered}
         self.by_url: dict[str, Article] = {a.url: a for a in articles or []}
         self.block_vectors: dict[str, np.ndarray] = {}
 
@@ -67,7 +71,7 @@ class KbCatalog:
             if meta.get("topic") and meta.get("url"):
                 title = str(meta.get("title") or path.stem)
                 articles.append(Article(str(meta["topic"]), title, str(meta["url"]), path, body,
-                                        tuple(split_blocks(body, title))))
+                                        tuple(split_blocks(body, title)), str(meta.get("lang") or "en")))
         return cls(articles)
 
     def embed(self, encoder) -> int:

@@ -26,6 +26,9 @@ MAX_SOURCES = 3
 FULL_ARTICLE_INTENT = "show_full_article"
 FULL_ARTICLE_ENTITY = "kb_article"
 FULL_ARTICLE_BUTTON = "Show the full article"
+# the answer's own words in the conversation's language (the `language` slot); English otherwise
+FULL_ARTICLE_BUTTONS = {"zh": "查看全文"}
+SOURCE_LABELS = {"zh": "来源："}
 PASSAGE_PREVIEW_CHARS = 80
 
 
@@ -40,19 +43,21 @@ def shorten(text: str, limit: int = MAX_ANSWER_CHARS) -> str:
     return cut.rstrip() + " …"
 
 
-def source_line(title: str, url: str | None) -> str:
-    return f"Source: {title} – {url}" if url else f"Source: {title}"
+def source_line(title: str, url: str | None, language: str | None = None) -> str:
+    label = SOURCE_LABELS.get(language or "", "Source: ")
+    return f"{label}{title} – {url}" if url else f"{label}{title}"
 
 
-def answer_text(hit: dict, body: str) -> str:
+def answer_text(hit: dict, body: str, language: str | None = None) -> str:
     """The reply for a KB hit: the excerpt that answers, then the article's title and link."""
     title = str(hit.get("title") or "our help centre")
-    return f"{body}\n\n{source_line(title, hit.get('url'))}"
+    return f"{body}\n\n{source_line(title, hit.get('url'), language)}"
 
 
-def full_article_button(url: str) -> dict[str, str]:
+def full_article_button(url: str, language: str | None = None) -> dict[str, str]:
     entity = json.dumps({FULL_ARTICLE_ENTITY: url}, ensure_ascii=False)
-    return {"title": FULL_ARTICLE_BUTTON, "payload": f"/{FULL_ARTICLE_INTENT}{entity}"}
+    return {"title": FULL_ARTICLE_BUTTONS.get(language or "", FULL_ARTICLE_BUTTON),
+            "payload": f"/{FULL_ARTICLE_INTENT}{entity}"}
 
 
 def passages_used(blocks: list[str] | tuple[str, ...], excerpt: Excerpt) -> list[dict[str, Any]]:

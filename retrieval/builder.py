@@ -21,6 +21,7 @@ from retrieval.bm25 import BM25Index
 from retrieval.chunking import Chunker, embed_text
 from retrieval.encoder import Encoder
 from retrieval.passages import PassageStore
+from retrieval.questions import QuestionVectors
 from retrieval.vector_index import VectorIndex, choose_factory
 
 PROGRESS_MIN_PASSAGES = 500  # the encoder's progress bar shows from this many passages on
@@ -112,6 +113,8 @@ class Builder:
         rows = store.all_passages()
         BM25Index.build([r[0] for r in rows], [f"{r[1]}\n{r[2]}" for r in rows]).save(self.version / "bm25")
         docs = store.documents()
+        previous = QuestionVectors.load(self.current) if self.current is not None else None
+        QuestionVectors.build(docs, self._encode_questions, previous).save(self.version)
         encoder = self.encoder.describe() if self.encoder.loaded else self.manifest["encoder"]
         manifest = {
             "built_by": "retrieval.ingest.ingest_paths (supportbot kb ingest / supportbot train)",
@@ -127,6 +130,11 @@ class Builder:
         }
         return Build({**counts, "documents": len(docs), "passages": len(rows), "index_type": index.factory},
                      manifest)
+
+    def _encode_questions(self, texts: list[str]) -> np.ndarray:
+        """Articles' example questions, on the query side (`encode`), as the customer's message is embedded."""
+        self.encoder.load()
+        return self.encoder.encode(texts)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         if not texts:

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from retrieval.errors import DocumentError, UnsupportedFormat
+from retrieval.questions import KEY as QUESTIONS
+from retrieval.questions import clean_questions
 
 SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".json", ".jsonl", ".csv"}
 MAX_FILE_BYTES = 50 * 2**20
@@ -92,7 +94,10 @@ def read_markdown(raw: str, doc_id: str) -> list[Document]:
         if not isinstance(meta, dict):
             raise DocumentError("front matter must be a YAML mapping (key: value lines)")
         raw = raw[m.end():]
+    questions = clean_questions(meta.pop(QUESTIONS, None))
     meta = {str(k): (v if isinstance(v, (str, int, float, bool)) else str(v)) for k, v in meta.items()}
+    if questions:  # the one list-valued key: the article's example questions (retrieval/questions.py)
+        meta[QUESTIONS] = questions
     title = str(meta.pop("title", "") or _first_heading(raw) or _stem_title(doc_id))
     url = str(meta.pop("url", "") or "")
     return [Document(str(meta.pop("id", doc_id)), title, raw.strip(), url, meta=meta)]
@@ -146,6 +151,8 @@ def _record(rec: dict, doc_id: str, i: int) -> Document:
     meta = {k: v for k, v in rec.items() if k not in {"id", "doc_id", "title", "question", "text", "answer",
                                                        "body", "content", "url"}
             and isinstance(v, (str, int, float, bool))}
+    if clean_questions(rec.get(QUESTIONS)):
+        meta[QUESTIONS] = clean_questions(rec.get(QUESTIONS))
     return Document(str(rid) if rid not in (None, "") else f"{doc_id}#{i}", str(title) or text[:60],
                     text.strip(), str(rec.get("url") or ""), meta=meta)
 

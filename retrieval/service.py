@@ -34,6 +34,7 @@ from retrieval.errors import IndexCorrupt
 from retrieval.index_dir import IndexDir, check_encoder
 from retrieval.language import prefer_language, query_language
 from retrieval.passages import PassageStore
+from retrieval.questions import QuestionVectors, reorder
 from retrieval.rerank import Reranker
 from retrieval.vector_index import VectorIndex
 
@@ -62,6 +63,7 @@ class _Loaded:
     store: PassageStore
     bm25: BM25Index
     manifest_mtime: float
+    questions: QuestionVectors | None = None
 
 
 class Retriever:
@@ -88,7 +90,8 @@ class Retriever:
             index = VectorIndex.load(version, device=self.settings.faiss_device)
             index.ef_search, index.nprobe = self.settings.hnsw_ef_search, self.settings.ivf_nprobe  # settings win
             return _Loaded(manifest, index, PassageStore(version / "passages.sqlite"),
-                           BM25Index.load(version / "bm25"), self.dir.manifest_path.stat().st_mtime)
+                           BM25Index.load(version / "bm25"), self.dir.manifest_path.stat().st_mtime,
+                           QuestionVectors.load(version))
         except (OSError, ValueError) as exc:
             raise IndexCorrupt(f"Cannot read the index version {version} ({exc}); rebuild it with "
                                "`supportbot kb ingest --rebuild PATH...`.") from exc
@@ -190,7 +193,11 @@ class Retriever:
         if mode in ("dense", "hybrid"):
             scores, ids = state.index.search(qv, depth, allowed_ids=allowed)
             dense = {int(i): float(s) for s, i in zip(scores[0], ids[0]) if i >= 0}
-            rankings.append(list(dense))
+            order = dense
+            if state.questions and dense:  # articles' example questions re-order the candidates (questions.py)
+                doc_of = {pid: row["doc_id"] for pid, row in state.store.get(list(dense)).items()}
+                order = reorder(dense, doc_of, state.questions.best_by_document(qv[0]))
+            rankings.append(list(order))
         if mode in ("bm25", "hybrid"):
             if mode == "hybrid":  # BM25 re-orders the dense candidates rather than scoring the whole index
                 scores, ids = state.bm25.score_ids(query, np.fromiter(dense, dtype=np.int64), depth)
@@ -201,7 +208,7 @@ class Retriever:
         if mode == "hybrid":
             ranked = reciprocal_rank_fusion(rankings, self.settings.rrf_k, [1.0, self.settings.bm25_weight])
         else:
-            ranked = list((dense if mode == "dense" else lexical).items())
+            ranked = list((order if mode == "dense" else lexical).items())
         if self.reranker is not None and ranked:
             ranked = self._rerank(state, query, ranked[: self.settings.rerank_depth])
         ranked = ranked[:k]
