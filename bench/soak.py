@@ -277,7 +277,9 @@ async def run_soak(settings, sessions: int, minutes: float, replicas: int, with_
         db.dispose()
         env = {"SUPPORTBOT_HUB_URL": s.hub_url, "SUPPORTBOT_CONSOLE_SECRET_KEY": uuid.uuid4().hex,
                "SUPPORTBOT_LOG_LEVEL": "WARNING", "SUPPORTBOT_SESSION_RATE_PER_MINUTE": "600",
-               "SUPPORTBOT_IP_RATE_PER_MINUTE": "100000", "SUPPORTBOT_IP_RATE_BURST": "10000"}
+               "SUPPORTBOT_IP_RATE_PER_MINUTE": "100000", "SUPPORTBOT_IP_RATE_BURST": "10000",
+               # every session and probe comes from 127.0.0.1: one replica may hold them all after a fault
+               "SUPPORTBOT_WS_MAX_SOCKETS_PER_IP": str(2 * sessions + 50)}
         *others, bot = platform_services(s, env=env)
         actions = [svc for svc in others if svc.name.startswith("actions")]
         rasas = [svc for svc in others if svc.name.startswith("rasa")]

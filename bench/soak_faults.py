@@ -26,8 +26,8 @@ def say(msg: str) -> None:
     print(f"[soak {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-async def probe(ws_url: str, http, n: int) -> tuple[bool, float]:
-    """One new customer asks PROBE: (answered normally, when the answer ended)."""
+async def probe(ws_url: str, http, n: int) -> tuple[str, float]:
+    """One new customer asks PROBE: ("ok" when answered normally, else why not; when the answer ended)."""
     import aiohttp
 
     msg_id = f"probe-{n}-{uuid.uuid4().hex[:6]}"
@@ -41,30 +41,33 @@ async def probe(ws_url: str, http, n: int) -> tuple[bool, float]:
             while True:
                 ev = await asyncio.wait_for(ws.receive_json(), 20)
                 if ev.get("type") == "message" and ev.get("notice"):
-                    return False, time.monotonic()
+                    return f"notice {ev['notice']}", time.monotonic()
                 if ev.get("type") == "message" and ev.get("speaker") == "bot" and ev.get("reply_to") is not None:
                     normal = True
                 if ev.get("type") == "error" and ev.get("client_msg_id") == msg_id:
-                    return False, time.monotonic()
+                    return f"error {ev.get('code')}", time.monotonic()
                 if ev.get("type") == "typing" and ev.get("on") is False and ev.get("client_msg_id") == msg_id:
-                    return normal, time.monotonic()
-    except (TimeoutError, aiohttp.ClientError, ConnectionError, TypeError, ValueError):
-        return False, time.monotonic()
+                    return "ok" if normal else "no answer", time.monotonic()
+    except TimeoutError:
+        return "timeout", time.monotonic()
+    except (aiohttp.ClientError, ConnectionError, TypeError, ValueError) as exc:
+        return f"connection {type(exc).__name__}", time.monotonic()
 
 
-async def until_answering(ask, limit_s: float) -> float | None:
+async def until_answering(ask, limit_s: float, failed: dict) -> float | None:
     """Probes one after another until PROBES_IN_A_ROW answer normally in a row: the end of the first of them
-    (monotonic), or None after `limit_s`."""
+    (monotonic), or None after `limit_s`. `failed` counts the other outcomes."""
     deadline, first_ok, in_a_row, n = time.monotonic() + limit_s, None, 0, 0
     while time.monotonic() < deadline:
         n += 1
-        ok, ended = await ask(n)
-        if ok:
+        outcome, ended = await ask(n)
+        if outcome == "ok":
             first_ok = first_ok or ended
             in_a_row += 1
             if in_a_row >= PROBES_IN_A_ROW:
                 return first_ok
         else:
+            failed[outcome] = failed.get(outcome, 0) + 1
             first_ok, in_a_row = None, 0
             await asyncio.sleep(0.1)
     return None
@@ -115,7 +118,8 @@ async def chaos(faults: list[tuple[float, str]], t0: float, targets: dict, pg, t
             say(f"chaos: SIGKILL {svc.name} (pid {old_pid})")
             os.kill(old_pid, signal.SIGKILL)
             restarted = asyncio.ensure_future(until_restarted(svc, old_pid, limit_s))
-        restored = await until_answering(ask, limit_s)
+        fault["failed_probes"] = {}
+        restored = await until_answering(ask, limit_s, fault["failed_probes"])
         if restored is not None and kind == "bot":
             restored = max(restored, await until_reconnected(tally, started))
         done = await restarted

@@ -14,7 +14,7 @@ from tests.support import ROOT
 
 pytestmark = [pytest.mark.contract, pytest.mark.postgres]
 KEYS = {"sent", "acknowledged", "stored", "answered", "agent_messages", "duplicates", "lost", "reconnects",
-        "longest_recovery_s", "p50_ms", "p95_ms", "memory_mb"}
+        "longest_recovery_s", "longest_restart_s", "p50_ms", "p95_ms", "memory_mb", "memory_growth_pct"}
 
 
 def test_a_short_soak_loses_and_doubles_nothing(trained):
