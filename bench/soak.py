@@ -48,7 +48,7 @@ import click
 
 from bench.chat import percentile
 from bench.front import Front, free_port, free_ports_in_a_row
-from bench.soak_faults import chaos, probe, say
+from bench.soak_faults import chaos, longest, probe, say
 
 SCRIPT = ["hello", "How long until my new card gets here?", "what are your opening hours?", "I lost my card",
           "it ends with 9931", "yes", "thanks, that's all"]
@@ -264,6 +264,8 @@ async def run_soak(settings, sessions: int, minutes: float, replicas: int, with_
     redis = RedisServer(free_port(), tmp)
     redis.start()
     services: list = []
+    stop_supervising = threading.Event()  # set before the processes are stopped, or the supervisor restarts them
+    watcher: threading.Thread | None = None
     try:
         db_url = pg.create_database("supportbot")
         ports = [free_port() for _ in range(replicas)]
@@ -292,7 +294,6 @@ async def run_soak(settings, sessions: int, minutes: float, replicas: int, with_
         await asyncio.to_thread(wait_healthy, services, 300.0, say)
         supervisor = Supervisor(services, tmp / "logs", tmp / "up.json", say, max_restarts=50, window_s=60,
                                 max_backoff_s=2.0)
-        stop_supervising = threading.Event()
         watcher = threading.Thread(target=supervise, args=(supervisor, stop_supervising), daemon=True)
         watcher.start()
         front = Front([int(b.health_url.rsplit(":", 1)[1].split("/")[0]) for b in bots])
@@ -347,23 +348,20 @@ async def run_soak(settings, sessions: int, minutes: float, replicas: int, with_
             "answered": counts["answered"], "agent_messages": len(tally.agent_messages),
             "agent_messages_sent": agent_counts["sent"], "duplicates": counts["duplicates"], "lost": lost,
             "reconnects": tally.reconnects, "errors": tally.errors,
-            "longest_recovery_s": _longest(tally.faults, "recovered_s"),
-            "longest_restart_s": _longest(tally.faults, "restart_s"),
+            "longest_recovery_s": longest(tally.faults, "recovered_s"),
+            "longest_restart_s": longest(tally.faults, "restart_s"),
             "longest_reconnect_s": round(tally.longest_reconnect_s, 2),
             "faults": tally.faults, "p50_ms": percentile(calm, 50), "p95_ms": percentile(calm, 95),
             "memory_mb": memory, "memory_growth_pct": growth_pct(memory, restarted_after), "restarts": {c.svc.name: c.restarts for c in supervisor.children},
             "examples": {"lost": counts["unsettled"][:5], "duplicates": counts["doubled"][:5]},
         }
     finally:
+        stop_supervising.set()
+        if watcher is not None:
+            watcher.join()
         stop_all(services)
         redis.stop()
         pg.remove()
-
-
-def _longest(faults: list[dict], key: str) -> float | None:
-    """The longest time of the faults; None when there were none or one never came back."""
-    values = [f[key] for f in faults]
-    return None if not values or None in values else max(values)
 
 
 async def _sample_at(when: float, services, memory: dict, key: str) -> None:

@@ -127,3 +127,9 @@ async def chaos(faults: list[tuple[float, str]], t0: float, targets: dict, pg, t
         fault["restart_s"] = round(done - started, 2) if done is not None else None
         tally.faults.append(fault)
         say(f"chaos: {kind} service restored in {fault['recovered_s']} s, process back in {fault['restart_s']} s")
+
+
+def longest(faults: list[dict], key: str) -> float | None:
+    """The longest time of the faults; None when there were none or one never came back."""
+    values = [f[key] for f in faults]
+    return None if not values or None in values else max(values)
