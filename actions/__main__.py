@@ -1,7 +1,8 @@
 """`python -m actions`: start the action server on SUPPORTBOT_ACTION_PORT (default 5055).
 
 Warms up the KB retriever and the response selector once, then serves rasa_sdk's webhook in
-this process. Ctrl-C / SIGTERM stop it. `--help` lists the options.
+this process (`--reuse-port`: beside other action-server processes on the same port, actions/server.py).
+Ctrl-C / SIGTERM stop it. `--help` lists the options.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--index-dir", type=Path, default=settings.index_dir, help="KB index directory (default var/index/kb)"
     )
+    parser.add_argument("--reuse-port", action="store_true",
+                        help="share the port with other action-server processes (SO_REUSEPORT; `supportbot up` "
+                             "starts SUPPORTBOT_ACTION_PROCESSES of them)")
     parser.add_argument("--log-level", default=settings.log_level, help="DEBUG, INFO, WARNING or ERROR")
     return parser.parse_args(argv)
 
@@ -41,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = get_settings()
     services = ActionServices.from_settings(settings, index_dir=args.index_dir)
     services.warm_up()
-    serve(create_app(services, token=action_token(settings)), args.host, args.port)
+    serve(create_app(services, token=action_token(settings)), args.host, args.port, reuse_port=args.reuse_port)
 
 
 if __name__ == "__main__":

@@ -12,11 +12,19 @@ our actions that read the domain (the form validator) are always sent it.
 Only Rasa may run actions: every path but `/health` needs the action token (`?token=`, which Rasa's
 `action_endpoint.token` sends, or an `X-Action-Token` header), compared in constant time; anything else
 gets 401 before rasa-sdk sees the request (docs/security.md).
+
+Several processes may serve one port (`serve(..., reuse_port=True)`, `python -m actions --reuse-port`):
+each binds its own listening socket with SO_REUSEPORT, after its models are warm, and the kernel spreads
+new connections over the live ones; a process that dies takes only its own socket (and the requests in
+it) with it. Rasa opens a new connection for every action call, so its next call reaches a live one.
+Every answer carries `X-Server-Pid`, so a supervisor can tell which process answered a health check.
 """
 
 from __future__ import annotations
 
 import hmac
+import os
+import socket
 
 from rasa_sdk.endpoint import create_app as create_sdk_app
 from rasa_sdk.executor import ActionExecutor
@@ -77,9 +85,41 @@ def create_app(services: ActionServices, token: str = "") -> Sanic:
     async def status(_request):
         return response.json(services.status())
 
+    add_pid_header(app)
     return app
 
 
-def serve(app: Sanic, host: str, port: int) -> None:
-    """Run in this process (no worker processes), so the warmed-up models are the ones serving."""
-    app.run(host=host, port=port, single_process=True, access_log=False, motd=False)
+def add_pid_header(app: Sanic) -> Sanic:
+    """Every answer names the process that gave it (several may share the port)."""
+    pid = str(os.getpid())
+
+    @app.on_response
+    async def server_pid(_request, resp):
+        resp.headers["X-Server-Pid"] = pid
+
+    return app
+
+
+def listening_socket(host: str, port: int, reuse_port: bool = False, backlog: int = 1024) -> socket.socket:
+    """A bound, listening TCP socket; with `reuse_port` other processes may bind the same port."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        hint = (" Another process holds it without SO_REUSEPORT: start every server on this port with --reuse-port."
+                if reuse_port else " Stop what holds it, choose another port, or start both with --reuse-port.")
+        raise OSError(exc.errno, f"The action server cannot listen on {host}:{port} ({exc.strerror}).{hint}") from exc
+    sock.listen(backlog)
+    return sock
+
+
+def serve(app: Sanic, host: str, port: int, reuse_port: bool = False) -> None:
+    """Run in this process (no worker processes), so the warmed-up models are the ones serving; with
+    `reuse_port` beside other processes on the same port (the module docstring)."""
+    sock = listening_socket(host, port, reuse_port)
+    app.run(sock=sock, single_process=True, access_log=False, motd=False)

@@ -16,6 +16,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def free_ports_in_a_row(n: int) -> int:
+    """A port p such that p .. p+n-1 are free now (the Rasa servers listen on consecutive ports)."""
+    for _ in range(50):
+        p = free_port()
+        if all(_is_free(p + i) for i in range(1, n)):
+            return p
+    raise RuntimeError(f"no {n} free ports in a row found")
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 class Front:
     def __init__(self, backends: list[int], policy: str = "round_robin", port: int | None = None):
         if policy not in ("first", "round_robin"):

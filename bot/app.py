@@ -75,7 +75,7 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
     if settings.nlu_details_source not in NLU_DETAILS_SOURCES:
         raise ValueError(f"SUPPORTBOT_NLU_DETAILS_SOURCE is {settings.nlu_details_source!r}; "
                          f"use one of {', '.join(NLU_DETAILS_SOURCES)}.")
-    rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_s,
+    rasa = RasaClient(settings.rasa_urls or settings.rasa_url, settings.rasa_timeout_s,
                       channel="supportbot" if settings.nlu_details_source == "rasa_channel" else "rest",
                       token=rasa_token(settings))
     handoff = Handoff(db, hub, rasa, settings)

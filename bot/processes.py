@@ -1,10 +1,17 @@
 """Starting, watching and stopping the platform's processes (Rasa, action server, bot service).
 
 Used by `supportbot up` and by the contract tests, so both run the services exactly the same way.
+
+Layout: `action_processes` action servers all on `action_port` (SO_REUSEPORT, named actions, actions-1, …),
+`rasa_processes` Rasa servers on `rasa_port`, `rasa_port`+1, … (rasa, rasa-1, …) sharing one endpoints
+file (tracker store, lock store), and the bot service, told every Rasa URL (`SUPPORTBOT_RASA_URLS`).
+One dead process of several leaves the others serving while the supervisor restarts it
+(docs/deployment.md "Failover").
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -29,6 +36,7 @@ class Service:
     prepare: Callable[[], object] | None = None  # writes config files the command reads
     proc: subprocess.Popen | None = None
     log_path: Path | None = None
+    shared_port: bool = False  # other processes serve the same port: healthy() asks for this one's pid
 
     def start(self, log_dir: Path) -> None:
         if self.prepare is not None:
@@ -42,10 +50,18 @@ class Service:
             )
 
     def healthy(self) -> bool:
-        try:
-            return httpx.get(self.health_url, timeout=2.0).status_code < 300
-        except httpx.HTTPError:
-            return False
+        """Its health URL answers 2xx; on a shared port, an answer from this very process (`X-Server-Pid`;
+        each try is a new connection, which the kernel may give to any of the processes)."""
+        for _ in range(12 if self.shared_port else 1):
+            try:
+                r = httpx.get(self.health_url, timeout=2.0)
+            except httpx.HTTPError:
+                return False
+            if r.status_code >= 300:
+                return False
+            if not self.shared_port or (self.proc is not None and r.headers.get("x-server-pid") == str(self.proc.pid)):
+                return True
+        return False
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -75,7 +91,8 @@ def rasa_model_path(settings: Settings) -> Path:
 
 
 def platform_services(settings: Settings, env: dict[str, str] | None = None) -> list[Service]:
-    """The three processes of a running bot, in start order, configured from `settings`."""
+    """The processes of a running bot, in start order (action servers, Rasa servers, the bot service),
+    configured from `settings`."""
     env = dict(env or {})
     env.setdefault("SUPPORTBOT_DATABASE_URL", settings.db_url)
     env.setdefault("SUPPORTBOT_VAR_DIR", str(settings.var_dir))
@@ -83,46 +100,57 @@ def platform_services(settings: Settings, env: dict[str, str] | None = None) -> 
     env.setdefault("SUPPORTBOT_ACTION_PORT", str(settings.action_port))
     env.setdefault("SUPPORTBOT_ACTION_URL", f"http://127.0.0.1:{settings.action_port}/webhook")
     env.setdefault("SUPPORTBOT_PORT", str(settings.port))
-    env.setdefault("SUPPORTBOT_RASA_URL", f"http://127.0.0.1:{settings.rasa_port}")
     # Rasa's HTTP API and the action server each take a token (docs/security.md); every process reads
     # the same generated secrets from var/ unless the settings name them
     token = rasa_token(settings)
     env.setdefault("SUPPORTBOT_ACTION_TOKEN", action_token(settings))
+    for name in ("rasa_processes", "rasa_workers", "action_processes"):
+        if getattr(settings, name) < 1:
+            raise ValueError(f"{name} must be at least 1, not {getattr(settings, name)}; "
+                             f"set SUPPORTBOT_{name.upper()}=1 (or more)")
+    rasa_ports = rasa_ports_of(settings)
+    env.setdefault("SUPPORTBOT_RASA_URL", f"http://127.0.0.1:{rasa_ports[0]}")
+    env.setdefault("SUPPORTBOT_RASA_URLS", json.dumps([f"http://127.0.0.1:{p}" for p in rasa_ports]))
     rasa_bin = settings.rasa_venv / "bin" / "rasa"
     run_dir = settings.var_dir / "run" / f"rasa-{settings.rasa_port}"
     endpoints = run_dir / "endpoints.yml"
-    actions = Service(
-        "actions",
-        [sys.executable, "-m", "actions"],
-        f"http://127.0.0.1:{settings.action_port}/health",
-        env,
-    )
+    several = settings.action_processes > 1
+    actions = [Service(numbered("actions", i), [sys.executable, "-m", "actions", *(["--reuse-port"] if several else [])],
+                       f"http://127.0.0.1:{settings.action_port}/health", env, shared_port=several)
+               for i in range(settings.action_processes)]
     rasa_env = dict(env)
-    if settings.rasa_workers < 1:
-        raise ValueError(f"rasa_workers must be at least 1, not {settings.rasa_workers}; "
-                         "set SUPPORTBOT_RASA_WORKERS=1 (or one per core)")
     if settings.rasa_workers > 1:
         # Rasa's own switch for Sanic worker processes; they share a lock store (render_endpoints)
         rasa_env["SANIC_WORKERS"] = str(settings.rasa_workers)
-    rasa = Service(
-        "rasa",
+    rasa = [Service(
+        numbered("rasa", i),
         [
             str(rasa_bin), "run", "--enable-api", "--auth-token", token,
             "--model", str(rasa_model_path(settings)),
-            "--port", str(settings.rasa_port), "--interface", "127.0.0.1",
+            "--port", str(port), "--interface", "127.0.0.1",
             "--endpoints", str(endpoints), "--credentials", "credentials.yml",
         ],
-        f"http://127.0.0.1:{settings.rasa_port}/status?token={token}",
+        f"http://127.0.0.1:{port}/status?token={token}",
         rasa_env,
         prepare=lambda: render_endpoints(settings, run_dir),
-    )
+    ) for i, port in enumerate(rasa_ports)]
     bot = Service(
         "bot",
         [sys.executable, "-m", "bot.serve"],
         f"http://127.0.0.1:{settings.port}/healthz",
         env,
     )
-    return [actions, rasa, bot]
+    return [*actions, *rasa, bot]
+
+
+def numbered(name: str, i: int) -> str:
+    """The i-th process of a kind: `rasa`, `rasa-1`, `rasa-2`, …"""
+    return name if i == 0 else f"{name}-{i}"
+
+
+def rasa_ports_of(settings: Settings) -> list[int]:
+    """The ports of the Rasa servers `supportbot up` starts: rasa_port, rasa_port+1, …"""
+    return [settings.rasa_port + i for i in range(settings.rasa_processes)]
 
 
 def wait_healthy(services: list[Service], timeout: float = 300.0, say=print) -> None:
@@ -204,7 +232,7 @@ def render_endpoints(settings: Settings, out_dir: Path) -> Path:
         u = make_url(settings.rasa_lock_store_url)
         base["lock_store"] = {"type": "redis", "url": u.host, "port": u.port or 6379,
                               "db": int(u.database or 1), "key_prefix": "supportbot"}
-    elif settings.rasa_workers > 1:
+    elif settings.rasa_workers > 1 or settings.rasa_processes > 1:
         # several Rasa processes on this machine and no Redis: file locks (rasa_plugins/lock_store.py)
         base["lock_store"] = {"type": "rasa_plugins.lock_store.FileLockStore", "lock_dir": str(out_dir / "locks")}
     if settings.rasa_event_broker_url:
@@ -214,8 +242,10 @@ def render_endpoints(settings: Settings, out_dir: Path) -> Path:
                                 "queues": ["rasa_events"]}
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "endpoints.yml"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the action token
+    # several Rasa processes render it as they (re)start: written aside, then renamed, never seen half-written
+    tmp = out_dir / f".endpoints-{os.getpid()}-{time.monotonic_ns()}.yml"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the action token
     with os.fdopen(fd, "w") as fh:
         fh.write(yaml.safe_dump(base, sort_keys=False))
-    path.chmod(0o600)
+    tmp.replace(path)
     return path

@@ -36,7 +36,8 @@ def train(force: bool) -> None:
 @click.command()
 @click.option("--host", default=None, help="Address of the bot service (default SUPPORTBOT_HOST, 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port of the bot service (default SUPPORTBOT_PORT, 8000).")
-@click.option("--rasa-port", type=int, default=None, help="Port of the Rasa server (default 5005).")
+@click.option("--rasa-port", type=int, default=None,
+              help="Port of the first Rasa server (default 5005; SUPPORTBOT_RASA_PROCESSES servers on this port and the next).")
 @click.option("--action-port", type=int, default=None, help="Port of the action server (default 5055).")
 @click.option("--no-train", is_flag=True, help="Start with the artifacts as they are; do not train first.")
 @click.option("--timeout", type=float, default=300.0, show_default=True,
@@ -102,6 +103,18 @@ def up(host, port, rasa_port, action_port, no_train: bool, timeout: float) -> No
         _err("supportbot: all services stopped")
 
 
+def _health_code(url: str, pid: int | None = None, tries: int = 12) -> int:
+    """The health URL's HTTP status; with `pid` (several processes share the port) that process's own:
+    each try is a new connection, which the kernel gives to any of them; 503 when it never answered."""
+    import httpx
+
+    for _ in range(tries if pid else 1):
+        r = httpx.get(url, timeout=2.0)
+        if pid is None or r.headers.get("x-server-pid") == str(pid):
+            return r.status_code
+    return 503
+
+
 def collect_status(settings: Settings) -> dict:
     import httpx
 
@@ -112,8 +125,9 @@ def collect_status(settings: Settings) -> dict:
     out: dict = {"services": {}, "artifacts": {}}
     supervised = (read_state(state_path(settings.var_dir, settings.port)) or {}).get("services", {})
     for svc in platform_services(settings):
+        pid = (supervised.get(svc.name) or {}).get("pid") if svc.shared_port else None
         try:
-            code = httpx.get(svc.health_url, timeout=2.0).status_code
+            code = _health_code(svc.health_url, pid)
             out["services"][svc.name] = {"url": svc.health_url.split("?")[0], "healthy": code < 300, "http": code}
         except httpx.HTTPError as exc:
             out["services"][svc.name] = {"url": svc.health_url.split("?")[0], "healthy": False, "error": type(exc).__name__}

@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     port: int = 8000
     public_url: str = ""
     rasa_url: str = "http://127.0.0.1:5005"
+    rasa_urls: list[str] = []  # several Rasa servers: the client fails over between them (bot/rasa_client.py)
     rasa_timeout_s: float = 10.0
     max_message_chars: int = 4000
     allowed_origins: list[str] = ["*"]
@@ -92,7 +93,9 @@ class Settings(BaseSettings):
     rasa_model_dir: Path = ROOT / "models"
     rasa_tracker_url: str = ""
     rasa_lock_store_url: str = ""
-    rasa_workers: int = 2
+    rasa_processes: int = 2
+    rasa_workers: int = 1
+    action_processes: int = 2
     rasa_event_broker_url: str = ""
     # `supportbot up` restarting a child that died (bot/supervisor.py)
     supervise_max_restarts: int = 5

@@ -6,8 +6,8 @@ Loaded by Rasa itself (it runs in .venv-rasa, not in the bot service): `supportb
       type: rasa_plugins.lock_store.FileLockStore
       lock_dir: var/run/rasa-5005/locks
 
-into the endpoints file it gives `rasa run` when `rasa_workers` > 1 and no Redis lock store is
-configured. Rasa's Sanic workers are separate processes; each message takes its conversation's lock
+into the endpoints file it gives `rasa run` when `rasa_processes` or `rasa_workers` > 1 and no Redis
+lock store is configured. Rasa's servers (and their Sanic workers) are separate processes; each message takes its conversation's lock
 before its tracker is read and releases it after the tracker is saved, so two messages of one
 conversation never interleave, whichever workers they reach.
 

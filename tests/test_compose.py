@@ -107,9 +107,9 @@ def test_missing_password_is_refused_with_a_clear_message(tmp_path):
 
 def test_commented_gpu_reservation_is_valid_when_uncommented(tmp_path):
     text = COMPOSE.read_text()
-    block = re.search(r"(    # deploy:\n(?:    #.*\n)+)", text)
+    block = re.search(r"(      # resources:\n(?:      #.*\n)+)", text)  # inside the actions' deploy block
     assert block and "driver: nvidia" in block.group(1) and "capabilities: [gpu]" in block.group(1)
-    uncommented = text.replace(block.group(1), re.sub(r"(?m)^    # ", "    ", block.group(1)))
+    uncommented = text.replace(block.group(1), re.sub(r"(?m)^      # ", "      ", block.group(1)))
     gpu_file = tmp_path / "docker-compose.gpu.yml"
     gpu_file.write_text(uncommented)
     out = compose_config("--env-file", str(ENV_EXAMPLE), compose_file=gpu_file)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 
@@ -43,23 +45,42 @@ def test_endpoints_carry_action_port_lock_store_and_broker(tmp_path):
 
 
 def test_services_start_in_dependency_order_with_configured_ports(tmp_path):
-    s = Settings(var_dir=tmp_path, port=9001, rasa_port=9002, action_port=9003)
+    s = Settings(var_dir=tmp_path, port=9001, rasa_port=9002, action_port=9100, rasa_processes=1, action_processes=1)
     names = [(svc.name, svc.health_url.split("?")[0]) for svc in platform_services(s)]  # Rasa: ?token=
-    assert names == [("actions", "http://127.0.0.1:9003/health"), ("rasa", "http://127.0.0.1:9002/status"),
+    assert names == [("actions", "http://127.0.0.1:9100/health"), ("rasa", "http://127.0.0.1:9002/status"),
                      ("bot", "http://127.0.0.1:9001/healthz")]
+
+
+def test_two_rasa_servers_on_consecutive_ports_two_action_servers_on_one_and_the_bot_told_every_rasa(tmp_path):
+    services = {svc.name: svc for svc in platform_services(Settings(var_dir=tmp_path, port=9001, rasa_port=9002,
+                                                                     action_port=9100))}  # the defaults: 2 and 2
+    assert list(services) == ["actions", "actions-1", "rasa", "rasa-1", "bot"]
+    assert [services[n].health_url.split("?")[0] for n in ("rasa", "rasa-1")] == [
+        "http://127.0.0.1:9002/status", "http://127.0.0.1:9003/status"]
+    for name in ("actions", "actions-1"):  # one port, SO_REUSEPORT; health asks which process answered
+        assert services[name].cmd[-1] == "--reuse-port" and services[name].shared_port
+        assert services[name].health_url == "http://127.0.0.1:9100/health"
+    assert json.loads(services["bot"].env["SUPPORTBOT_RASA_URLS"]) == ["http://127.0.0.1:9002", "http://127.0.0.1:9003"]
+    assert services["rasa"].cmd[services["rasa"].cmd.index("--endpoints") + 1] == \
+        services["rasa-1"].cmd[services["rasa-1"].cmd.index("--endpoints") + 1]  # one tracker and lock store
+    cfg = yaml.safe_load(render_endpoints(Settings(var_dir=tmp_path), tmp_path / "two").read_text())
+    assert cfg["lock_store"]["type"] == "rasa_plugins.lock_store.FileLockStore"  # 2 processes, no Redis
 
 
 def test_several_rasa_workers_share_file_locks_without_redis_and_redis_when_configured(tmp_path):
     services = platform_services(Settings(var_dir=tmp_path, rasa_workers=2))
     rasa = next(svc for svc in services if svc.name == "rasa")
     assert rasa.env["SANIC_WORKERS"] == "2"
-    assert all("SANIC_WORKERS" not in svc.env for svc in services if svc.name != "rasa")
+    assert all("SANIC_WORKERS" not in svc.env for svc in services if not svc.name.startswith("rasa"))
     cfg = yaml.safe_load(render_endpoints(Settings(var_dir=tmp_path, rasa_workers=2), tmp_path / "run").read_text())
     assert cfg["lock_store"] == {"type": "rasa_plugins.lock_store.FileLockStore",
                                  "lock_dir": str(tmp_path / "run" / "locks")}
-    one = yaml.safe_load(render_endpoints(Settings(var_dir=tmp_path, rasa_workers=1), tmp_path / "one").read_text())
+    one = yaml.safe_load(render_endpoints(Settings(var_dir=tmp_path, rasa_workers=1, rasa_processes=1),
+                                          tmp_path / "one").read_text())
     assert "lock_store" not in one  # one process: Rasa's in-memory lock store is enough
     redis = Settings(var_dir=tmp_path, rasa_workers=2, rasa_lock_store_url="redis://127.0.0.1:6379/1")
     assert yaml.safe_load(render_endpoints(redis, tmp_path / "r").read_text())["lock_store"]["type"] == "redis"
     with pytest.raises(ValueError, match="SUPPORTBOT_RASA_WORKERS=1"):
         platform_services(Settings(var_dir=tmp_path, rasa_workers=0))
+    with pytest.raises(ValueError, match="SUPPORTBOT_RASA_PROCESSES=1"):
+        platform_services(Settings(var_dir=tmp_path, rasa_processes=0))

@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from bench.front import free_ports_in_a_row
 from tests.support import ROOT, free_port
 
 pytestmark = pytest.mark.contract
@@ -24,7 +25,7 @@ def test_a_killed_rasa_is_restarted_and_status_shows_the_restart(tiny_model, tmp
     models = tmp_path / "models"
     models.mkdir()
     shutil.copy(tiny_model, models / "supportbot.tar.gz")
-    ports = {"--port": free_port(), "--rasa-port": free_port(), "--action-port": free_port()}
+    ports = {"--port": free_port(), "--rasa-port": free_ports_in_a_row(2), "--action-port": free_port()}
     env = {**os.environ, "SUPPORTBOT_VAR_DIR": str(tmp_path / "var"), "SUPPORTBOT_RASA_MODEL_DIR": str(models),
            "SUPPORTBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'sb.db'}", "SUPPORTBOT_RASA_WORKERS": "1",
            "SUPPORTBOT_RASA_TRACKER_URL": f"sqlite:///{tmp_path / 'tracker.db'}"}
