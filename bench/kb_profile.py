@@ -7,7 +7,7 @@ Against a running stack (`supportbot up`), for one KB question sent `--repeat` t
 | `rasa_nlu` | Rasa's `/model/parse` (tokenizer, ONNX featurizer, count vectors, classifier) |
 | `rasa_turn` | Rasa's REST channel for the whole turn (NLU, policies, the action call, the action) |
 | `action_webhook` | the action server's `/webhook` with the request Rasa sends it (tracker as Rasa serialises it) |
-| `action_steps.*` | the action's own steps, run in this process on the same code: vector from the parse data, KB search, excerpt, payload |
+| `action_steps.*` | the action's own steps, run in this process on the same code: vector from the parse data, KB search, the response selector (context encode, bank search, whole `select`) when a model serves, excerpt, payload |
 | `policies_and_call` | `rasa_turn` − `rasa_nlu` − `action_webhook`: policies, tracker (de)serialisation, the HTTP call |
 | `bot_service` | the widget WebSocket round trip − `rasa_turn`: what the bot service adds |
 
@@ -101,6 +101,8 @@ def action_steps(settings, parse_data: dict, text: str, repeat: int) -> dict:
     from actions.formatting import payload
     from actions.knowledge import Thresholds, Understanding, decide, find_hits
     from actions.services import ActionServices
+    from finetune.pairs import format_context
+    from finetune.serving import normalise_context, select_with
 
     services = ActionServices.from_settings(settings)
     services.warm_up()
@@ -108,6 +110,8 @@ def action_steps(settings, parse_data: dict, text: str, repeat: int) -> dict:
     if retriever is None:
         raise click.ClickException(f"the KB index is unavailable ({services.kb_error}); run `supportbot train`")
     understanding, thresholds = Understanding.from_message(parse_data), Thresholds.from_settings(settings)
+    model = services.selector.model if services.selector is not None else None
+    context = [{"speaker": "user", "text": text}]  # a first message, as conversation_context gives it
     steps: dict[str, list[tuple[float, float]]] = {}
 
     def timed(name, fn):
@@ -122,7 +126,13 @@ def action_steps(settings, parse_data: dict, text: str, repeat: int) -> dict:
             vector = timed("encode_once", lambda: retriever.encode_query(text)[0])
         hits, best, guided = timed("kb_search", lambda: find_hits(retriever, understanding, services.catalog,
                                                                   thresholds, None, vector=vector))
-        decision = decide(understanding, hits, best, guided, None, thresholds)
+        selection = None
+        if model is not None:
+            formatted = format_context(normalise_context(context), int(model.manifest.get("context_turns", 3)))
+            context_vector = timed("selector_encode", lambda: model.encode([formatted]))
+            timed("selector_bank_search", lambda: model.index.search(context_vector, 5))
+            selection = timed("selector_total", lambda: select_with(model, context))
+        decision = decide(understanding, hits, best, guided, selection, thresholds)
         article = services.catalog.article_for(decision.hit) if decision.hit else None
         if article is not None:
             timed("excerpt", lambda: excerpt(list(article.blocks), services.catalog.vectors_for(article), vector,
@@ -132,7 +142,10 @@ def action_steps(settings, parse_data: dict, text: str, repeat: int) -> dict:
         timed("encode_again_for_comparison", lambda: retriever.encode_query(text))
     return {name: {"wall_ms_p50": round(statistics.median(w for w, _ in v), 3),
                    "cpu_ms": round(statistics.fmean(c for _, c in v), 3)} for name, v in steps.items()} | {
-        "query_encoder": type(retriever.encoder).__name__}
+        "query_encoder": type(retriever.encoder).__name__,
+        "response_model": model.version if model is not None else None,
+        "response_encoder": model.runtime if model is not None else None,
+        "answer_source": decision.kind}
 
 
 async def widget_turn(ws_url: str, text: str) -> float:

@@ -71,6 +71,11 @@ class ResponseSelector:
         return model.version if model else None
 
     @property
+    def model(self) -> ResponseModel | None:
+        """The serving model as loaded now (read it once per use: a reload may swap it)."""
+        return self._model
+
+    @property
     def encoder_runtime(self) -> str | None:
         """"onnx" or "torch": what encodes the serving model's contexts (finetune/response_encoder.py)."""
         model = self._model
