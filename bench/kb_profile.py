@@ -173,9 +173,12 @@ async def widget_turn(ws_url: str, text: str) -> float:
 @click.option("--rasa-url", default=None, help="Rasa server, run with --enable-api (default SUPPORTBOT_RASA_URL).")
 def kb_profile(text: str, repeat: int, url, rasa_url) -> None:
     """Profile one KB answer end to end, stage by stage (ms and CPU ms per stage); one JSON object."""
+    from core.secrets import action_token, rasa_token
     from core.settings import get_settings
 
     settings = get_settings()
+    auth = {"token": rasa_token(settings)}  # Rasa's HTTP API and the action server each take a token
+    action_auth = {"token": action_token(settings)}
     url = (url or settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
     rasa = (rasa_url or settings.rasa_url).rstrip("/")
     action = f"http://127.0.0.1:{settings.action_port}/webhook"
@@ -193,20 +196,21 @@ def kb_profile(text: str, repeat: int, url, rasa_url) -> None:
             sender = f"kb-profile-{uuid.uuid4().hex[:8]}"
             target = stages if i else {k: Stage() for k in stages}
             parse_data = measured(target["rasa_nlu"], pids,
-                                  lambda: http.post(f"{rasa}/model/parse", json={"text": text}).raise_for_status().json())
+                                  lambda: http.post(f"{rasa}/model/parse", params=auth,
+                                                                    json={"text": text}).raise_for_status().json())
             measured(target["rasa_turn"], pids, lambda: http.post(
                 f"{rasa}/webhooks/rest/webhook", json={"sender": sender, "message": text}).raise_for_status())
-            tracker = http.get(f"{rasa}/conversations/{sender}/tracker").raise_for_status().json()
+            tracker = http.get(f"{rasa}/conversations/{sender}/tracker", params=auth).raise_for_status().json()
             # what RemoteAction sends for the turn's action: the tracker up to the user message
             upto = max(j for j, e in enumerate(tracker["events"]) if e.get("event") == "user")
             tracker["events"] = tracker["events"][: upto + 2]
             request = {"next_action": "action_answer_question", "sender_id": sender, "tracker": tracker,
                        "version": "3.6.21"}
-            measured(target["action_webhook"], pids, lambda: http.post(action, json=request).raise_for_status())
+            measured(target["action_webhook"], pids, lambda: http.post(action, params=action_auth, json=request).raise_for_status())
             measured(target["widget_turn"], pids, lambda: asyncio.run(widget_turn(url.replace("http", "ws", 1) + "/ws",
                                                                                   text)))
             if i == 1:
-                domain = http.get(f"{rasa}/domain", headers={"Accept": "application/json"}).raise_for_status().json()
+                domain = http.get(f"{rasa}/domain", params=auth, headers={"Accept": "application/json"}).raise_for_status().json()
                 body = json.dumps(request)
                 embedding = json.dumps(parse_data.get("supportbot_embedding"))
                 sizes = {"action_request_bytes": len(body), "domain_bytes_not_sent": len(json.dumps(domain)),
