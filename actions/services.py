@@ -135,4 +135,5 @@ class ActionServices:
             "index_dir": str(self.index_dir),
             "response_selector": "loaded" if self.selector is not None else "off",
             "response_selector_error": self.selector_error,
+            "response_encoder": self.selector.encoder_runtime if self.selector is not None else None,
         }

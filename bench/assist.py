@@ -56,7 +56,8 @@ def _model(settings, model: Path | None, conversations: list[dict], tmp: Path) -
     _log(f"no serving model: building the base encoder over {len(bank)} agent replies")
     return build_base_model(tmp / "model", settings.encoder, bank, {"kind": "responses", "version": "bench",
                                                                      "context_turns": settings.finetune_context_turns},
-                            faiss_device=settings.faiss_device), "base encoder over the logs' bank"
+                            faiss_device=settings.faiss_device, reuse_onnx=settings.nlu_onnx_path), \
+        "base encoder over the logs' bank"
 
 
 def _index(settings, index: Path | None, tmp: Path) -> Path:

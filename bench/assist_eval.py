@@ -83,8 +83,10 @@ def serving_model_dir(settings, model: Path | None) -> Path:
 @click.option("--test-logs", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--model", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="a response model directory (default: the serving model)")
+@click.option("--encoder-runtime", type=click.Choice(["auto", "torch"]), default="auto", show_default=True,
+              help="auto: the model's ONNX export when it is usable (what serving uses); torch: the sentence-transformer")
 @click.option("--max-cases", type=int, default=None, help="evaluate on this many cases (seeded sample)")
-def eval_assist(test_logs: Path, model: Path | None, max_cases: int | None) -> None:
+def eval_assist(test_logs: Path, model: Path | None, encoder_runtime: str, max_cases: int | None) -> None:
     """Replay held-out conversations with the serving model: recall@1/@3 of the agents' actual replies."""
     from core.settings import get_settings
     from finetune.preprocess import load_logs
@@ -94,6 +96,8 @@ def eval_assist(test_logs: Path, model: Path | None, max_cases: int | None) -> N
     conversations, report = load_logs(test_logs, settings.finetune_min_turns)
     print(f"test logs: {json.dumps(report['import'])}", file=sys.stderr, flush=True)
     loaded = ResponseModel(serving_model_dir(settings, model), device=settings.encoder_device,
-                           faiss_device=settings.faiss_device).load()
+                           faiss_device=settings.faiss_device, threads=0, encoder_runtime=encoder_runtime).load()
+    print(f"response encoder: {loaded.runtime} ({loaded.runtime_reason or 'its ONNX export'})",
+          file=sys.stderr, flush=True)
     result = evaluate(loaded, conversations, max_cases, settings.finetune_seed)
-    click.echo(json.dumps({**result, "test_logs": str(test_logs)}))
+    click.echo(json.dumps({**result, "test_logs": str(test_logs), "encoder_runtime": loaded.runtime}))

@@ -7,7 +7,7 @@ Against a running stack (`supportbot up`), for one KB question sent `--repeat` t
 | `rasa_nlu` | Rasa's `/model/parse` (tokenizer, ONNX featurizer, count vectors, classifier) |
 | `rasa_turn` | Rasa's REST channel for the whole turn (NLU, policies, the action call, the action) |
 | `action_webhook` | the action server's `/webhook` with the request Rasa sends it (tracker as Rasa serialises it) |
-| `action_steps.*` | the action's own steps, run in this process on the same code: vector from the parse data, KB search, excerpt, payload |
+| `action_steps.*` | the action's own steps, run in this process on the same code: vector from the parse data, KB search, the response selector (context encode, bank search, whole `select`) when a model serves, excerpt, payload |
 | `policies_and_call` | `rasa_turn` − `rasa_nlu` − `action_webhook`: policies, tracker (de)serialisation, the HTTP call |
 | `bot_service` | the widget WebSocket round trip − `rasa_turn`: what the bot service adds |
 
@@ -101,6 +101,8 @@ def action_steps(settings, parse_data: dict, text: str, repeat: int) -> dict:
     from actions.formatting import payload
     from actions.knowledge import Thresholds, Understanding, decide, find_hits
     from actions.services import ActionServices
+    from finetune.pairs import format_context
+    from finetune.serving import normalise_context, select_with
 
     services = ActionServices.from_settings(settings)
     services.warm_up()
@@ -108,6 +110,8 @@ def action_steps(settings, parse_data: dict, text: str, repeat: int) -> dict:
     if retriever is None:
         raise click.ClickException(f"the KB index is unavailable ({services.kb_error}); run `supportbot train`")
     understanding, thresholds = Understanding.from_message(parse_data), Thresholds.from_settings(settings)
+    model = services.selector.model if services.selector is not None else None
+    context = [{"speaker": "user", "text": text}]  # a first message, as conversation_context gives it
     steps: dict[str, list[tuple[float, float]]] = {}
 
     def timed(name, fn):
@@ -122,7 +126,13 @@ def action_steps(settings, parse_data: dict, text: str, repeat: int) -> dict:
             vector = timed("encode_once", lambda: retriever.encode_query(text)[0])
         hits, best, guided = timed("kb_search", lambda: find_hits(retriever, understanding, services.catalog,
                                                                   thresholds, None, vector=vector))
-        decision = decide(understanding, hits, best, guided, None, thresholds)
+        selection = None
+        if model is not None:
+            formatted = format_context(normalise_context(context), int(model.manifest.get("context_turns", 3)))
+            context_vector = timed("selector_encode", lambda: model.encode([formatted]))
+            timed("selector_bank_search", lambda: model.index.search(context_vector, 5))
+            selection = timed("selector_total", lambda: select_with(model, context))
+        decision = decide(understanding, hits, best, guided, selection, thresholds)
         article = services.catalog.article_for(decision.hit) if decision.hit else None
         if article is not None:
             timed("excerpt", lambda: excerpt(list(article.blocks), services.catalog.vectors_for(article), vector,
@@ -132,7 +142,10 @@ def action_steps(settings, parse_data: dict, text: str, repeat: int) -> dict:
         timed("encode_again_for_comparison", lambda: retriever.encode_query(text))
     return {name: {"wall_ms_p50": round(statistics.median(w for w, _ in v), 3),
                    "cpu_ms": round(statistics.fmean(c for _, c in v), 3)} for name, v in steps.items()} | {
-        "query_encoder": type(retriever.encoder).__name__}
+        "query_encoder": type(retriever.encoder).__name__,
+        "response_model": model.version if model is not None else None,
+        "response_encoder": model.runtime if model is not None else None,
+        "answer_source": decision.kind}
 
 
 async def widget_turn(ws_url: str, text: str) -> float:
@@ -160,9 +173,12 @@ async def widget_turn(ws_url: str, text: str) -> float:
 @click.option("--rasa-url", default=None, help="Rasa server, run with --enable-api (default SUPPORTBOT_RASA_URL).")
 def kb_profile(text: str, repeat: int, url, rasa_url) -> None:
     """Profile one KB answer end to end, stage by stage (ms and CPU ms per stage); one JSON object."""
+    from core.secrets import action_token, rasa_token
     from core.settings import get_settings
 
     settings = get_settings()
+    auth = {"token": rasa_token(settings)}  # Rasa's HTTP API and the action server each take a token
+    action_auth = {"token": action_token(settings)}
     url = (url or settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
     rasa = (rasa_url or settings.rasa_url).rstrip("/")
     action = f"http://127.0.0.1:{settings.action_port}/webhook"
@@ -180,20 +196,21 @@ def kb_profile(text: str, repeat: int, url, rasa_url) -> None:
             sender = f"kb-profile-{uuid.uuid4().hex[:8]}"
             target = stages if i else {k: Stage() for k in stages}
             parse_data = measured(target["rasa_nlu"], pids,
-                                  lambda: http.post(f"{rasa}/model/parse", json={"text": text}).raise_for_status().json())
+                                  lambda: http.post(f"{rasa}/model/parse", params=auth,
+                                                                    json={"text": text}).raise_for_status().json())
             measured(target["rasa_turn"], pids, lambda: http.post(
                 f"{rasa}/webhooks/rest/webhook", json={"sender": sender, "message": text}).raise_for_status())
-            tracker = http.get(f"{rasa}/conversations/{sender}/tracker").raise_for_status().json()
+            tracker = http.get(f"{rasa}/conversations/{sender}/tracker", params=auth).raise_for_status().json()
             # what RemoteAction sends for the turn's action: the tracker up to the user message
             upto = max(j for j, e in enumerate(tracker["events"]) if e.get("event") == "user")
             tracker["events"] = tracker["events"][: upto + 2]
             request = {"next_action": "action_answer_question", "sender_id": sender, "tracker": tracker,
                        "version": "3.6.21"}
-            measured(target["action_webhook"], pids, lambda: http.post(action, json=request).raise_for_status())
+            measured(target["action_webhook"], pids, lambda: http.post(action, params=action_auth, json=request).raise_for_status())
             measured(target["widget_turn"], pids, lambda: asyncio.run(widget_turn(url.replace("http", "ws", 1) + "/ws",
                                                                                   text)))
             if i == 1:
-                domain = http.get(f"{rasa}/domain", headers={"Accept": "application/json"}).raise_for_status().json()
+                domain = http.get(f"{rasa}/domain", params=auth, headers={"Accept": "application/json"}).raise_for_status().json()
                 body = json.dumps(request)
                 embedding = json.dumps(parse_data.get("supportbot_embedding"))
                 sizes = {"action_request_bytes": len(body), "domain_bytes_not_sent": len(json.dumps(domain)),

@@ -74,7 +74,9 @@ def routing_report(model, conversations: list[dict], quantile: float, seed: int)
 @click.option("--test-logs", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--model", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="a response model directory (default: the serving model)")
-def eval_learnt_routing(test_logs: Path, model: Path | None) -> None:
+@click.option("--encoder-runtime", type=click.Choice(["auto", "torch"]), default="auto", show_default=True,
+              help="auto: the model's ONNX export when it is usable (what serving uses); torch: the sentence-transformer")
+def eval_learnt_routing(test_logs: Path, model: Path | None, encoder_runtime: str) -> None:
     """Which held-out log turns and KB questions the learnt-reply-first rule gives to learnt replies."""
     from core.settings import get_settings
     from finetune.preprocess import load_logs
@@ -84,6 +86,8 @@ def eval_learnt_routing(test_logs: Path, model: Path | None) -> None:
     conversations, report = load_logs(test_logs, settings.finetune_min_turns)
     print(f"test logs: {json.dumps(report['import'])}", file=sys.stderr, flush=True)
     loaded = ResponseModel(serving_model_dir(settings, model), device=settings.encoder_device,
-                           faiss_device=settings.faiss_device).load()
+                           faiss_device=settings.faiss_device, threads=0, encoder_runtime=encoder_runtime).load()
+    print(f"response encoder: {loaded.runtime} ({loaded.runtime_reason or 'its ONNX export'})",
+          file=sys.stderr, flush=True)
     result = routing_report(loaded, conversations, settings.response_learnt_quantile, settings.finetune_seed)
-    click.echo(json.dumps({**result, "test_logs": str(test_logs)}))
+    click.echo(json.dumps({**result, "test_logs": str(test_logs), "encoder_runtime": loaded.runtime}))

@@ -45,7 +45,7 @@ def run_eval_responses(settings, train_logs: Path, test_logs: Path, out: Path | 
     model_dir, manifest = train_response_model(train, models_dir, cfg, settings.finetune_context_turns, validation,
                                                source=str(train_logs), progress=progress,
                                                faiss_device=settings.faiss_device)
-    model = ResponseModel(model_dir).load()
+    model = ResponseModel(model_dir, threads=0).load()
     results["finetuned"] = evaluator.evaluate(EncoderScorer(model, "finetuned", progress))
     _log(f"finetuned {results['finetuned']}  (model: {model_dir})")
     training = manifest["training"]

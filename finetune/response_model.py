@@ -5,6 +5,10 @@ Layout of a model directory (what `ResponseModel.load()` reads back):
     manifest.json      what built it, from which data (fingerprint), with which settings, its metrics
     encoder/           the fine-tuned sentence-transformer (absent for a base model: the manifest's
                        "encoder" then names the base encoder's own directory)
+    encoder-onnx/      the encoder exported to ONNX (model.onnx, tokenizer.json, manifest.json with the
+                       encoder's fingerprint and the graph's sha256), recorded as the manifest's
+                       "encoder_onnx"; a base model may name the platform's export instead. Serving
+                       encodes with it (finetune/response_encoder.py), else with the sentence-transformer.
     bank/              FAISS index (retrieval.vector_index) of the de-duplicated agent replies
     responses.jsonl    the replies themselves, by id, with how often agents used each
     loss.png, eval.png, training_log.json
@@ -66,29 +70,44 @@ def write_bank(model_dir: Path, encoder, bank: list[dict], faiss_device: str = "
 
 
 def build_base_model(model_dir: Path, encoder_path: str, bank: list[dict], manifest: dict,
-                     faiss_device: str = "cpu") -> Path:
+                     faiss_device: str = "cpu", onnx: bool = True, reuse_onnx: Path | None = None) -> Path:
     """A model directory that serves the *un-tuned* encoder over a response bank: the baseline the
-    first fine-tuned model has to beat, and a working model before any fine-tuning."""
+    first fine-tuned model has to beat, and a working model before any fine-tuning.
+
+    `onnx`: also export the encoder to ONNX for serving (`reuse_onnx`: the platform's export,
+    referred to instead of copied when it is of the same encoder files)."""
+    from finetune.response_encoder import export_fields
     from retrieval.encoder import Encoder
 
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
     encoder = Encoder(encoder_path).load()
     bank_info = write_bank(model_dir, encoder, bank, faiss_device)
+    extra = export_fields(model_dir, encoder_path, reuse_onnx) if onnx else {}
     write_manifest(model_dir, {**manifest, "encoder": str(Path(encoder_path).resolve()),
-                               "encoder_fingerprint": encoder.fingerprint, "bank": bank_info})
+                               "encoder_fingerprint": encoder.fingerprint, "bank": bank_info, **extra})
     return model_dir
 
 
 class ResponseModel:
-    """A loaded model directory: encodes contexts and finds the nearest replies in its bank."""
+    """A loaded model directory: encodes contexts and finds the nearest replies in its bank.
 
-    def __init__(self, model_dir: Path | str, device: str = "cpu", faiss_device: str = "cpu"):
+    `threads`: intra-op threads of the ONNX encoder (1 for serving, one query at a time; 0 for
+    onnxruntime's choice, for batch evaluation). `encoder_runtime`: "auto" (the ONNX export when it
+    is usable) or "torch". After `load()`, `runtime` says which encoder loaded ("onnx" or "torch") and
+    `runtime_reason` why it is not ONNX."""
+
+    def __init__(self, model_dir: Path | str, device: str = "cpu", faiss_device: str = "cpu", threads: int = 1,
+                 encoder_runtime: str = "auto"):
         self.model_dir = Path(model_dir)
         self.device = device
         self.faiss_device = faiss_device
+        self.threads = threads
+        self.encoder_runtime = encoder_runtime
         self.manifest: dict = {}
         self.encoder = None
+        self.runtime: str | None = None
+        self.runtime_reason: str | None = None
         self.index = None
         self.responses: dict[int, str] = {}
 
@@ -97,7 +116,7 @@ class ResponseModel:
         return self.manifest.get("version", self.model_dir.name)
 
     def load(self) -> ResponseModel:
-        from retrieval.encoder import Encoder
+        from finetune.response_encoder import load_encoder
         from retrieval.errors import RetrievalError
         from retrieval.vector_index import VectorIndex
 
@@ -109,7 +128,8 @@ class ResponseModel:
             self.index = VectorIndex.load(self.model_dir / "bank", device=self.faiss_device)
             with (self.model_dir / "responses.jsonl").open() as fh:
                 self.responses = {r["id"]: r["text"] for r in map(json.loads, fh)}
-            self.encoder = Encoder(str(encoder_path), device=self.device).load()
+            self.encoder, self.runtime, self.runtime_reason = load_encoder(
+                self.model_dir, self.manifest, encoder_path, self.device, self.threads, self.encoder_runtime)
         except (OSError, ValueError, KeyError, RuntimeError, RetrievalError) as exc:
             raise ModelDirInvalid(f"cannot load the response model in {self.model_dir} ({exc}); "
                                   "retrain it or roll back to the previous one") from exc

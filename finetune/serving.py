@@ -70,6 +70,17 @@ class ResponseSelector:
         model = self._model
         return model.version if model else None
 
+    @property
+    def model(self) -> ResponseModel | None:
+        """The serving model as loaded now (read it once per use: a reload may swap it)."""
+        return self._model
+
+    @property
+    def encoder_runtime(self) -> str | None:
+        """"onnx" or "torch": what encodes the serving model's contexts (finetune/response_encoder.py)."""
+        model = self._model
+        return model.runtime if model else None
+
     def refresh(self) -> bool:
         """Check the registry once and swap in the serving model if it changed; True when swapped.
 
@@ -99,7 +110,8 @@ class ResponseSelector:
             return False
         self._model = model  # the atomic swap
         self._failed_version = None
-        log.info("response model %s now serving", version)
+        log.info("response model %s now serving (encoder: %s%s)", version, model.runtime,
+                 f", {model.runtime_reason}" if model.runtime_reason else "")
         return True
 
     def _maybe_check(self) -> None:

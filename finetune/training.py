@@ -13,6 +13,7 @@ from finetune.charts import eval_chart, loss_curve
 from finetune.dual_encoder import DualEncoderTrainer, TrainConfig
 from finetune.evaluation import RankingEvaluator, build_eval_set
 from finetune.pairs import data_fingerprint, make_pairs, response_bank
+from finetune.response_encoder import export_fields
 from finetune.response_model import new_version, write_bank, write_manifest
 
 VALIDATION_CASES = 300
@@ -34,10 +35,11 @@ def validation_evaluator(conversations: list[dict], context_turns: int, seed: in
 def train_response_model(train_conversations: list[dict], models_dir: Path, config: TrainConfig,
                          context_turns: int = 3, validation_conversations: list[dict] | None = None,
                          source: str = "", progress: bool = True, faiss_device: str = "cpu",
-                         pairs: list[dict] | None = None) -> tuple[Path, dict]:
+                         pairs: list[dict] | None = None, onnx: bool = True) -> tuple[Path, dict]:
     """Train and save a model under `models_dir/<version>/`; returns (model_dir, manifest).
 
     `pairs` overrides the pairs made from the conversations (the gate's shuffled-pairs check uses it).
+    `onnx`: export the trained encoder to `encoder-onnx/` for serving (finetune/response_encoder.py).
     """
     pairs = pairs if pairs is not None else make_pairs(train_conversations, context_turns)
     fingerprint = data_fingerprint(train_conversations)
@@ -50,6 +52,7 @@ def train_response_model(train_conversations: list[dict], models_dir: Path, conf
     bank_info = write_bank(model_dir, trainer.encoder(), bank, faiss_device, progress=progress)
     loss_curve(run.pop("losses"), model_dir / "loss.png")
     eval_chart(run["validation"], model_dir / "eval.png")
+    exported = export_fields(model_dir, model_dir / "encoder") if onnx else {}
     manifest = {
         "kind": "responses",
         "version": version,
@@ -64,7 +67,9 @@ def train_response_model(train_conversations: list[dict], models_dir: Path, conf
         "training": run,
         "bank": bank_info,
         "metrics": {"validation": run["validation"][-1] if run["validation"] else {}},
-        "files": ["encoder/", "bank/", "responses.jsonl", "loss.png", "eval.png", "training_log.json"],
+        **exported,
+        "files": ["encoder/", *(["encoder-onnx/"] if exported.get("encoder_onnx") else []), "bank/",
+                  "responses.jsonl", "loss.png", "eval.png", "training_log.json"],
     }
     write_manifest(model_dir, manifest)
     return model_dir, manifest

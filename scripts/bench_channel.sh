@@ -25,8 +25,11 @@ export SUPPORTBOT_SESSION_RATE_PER_MINUTE=0 SUPPORTBOT_IP_RATE_PER_MINUTE=0 SUPP
 "$BIN/supportbot" up --no-train > var/logs/bench_up.log 2>&1 &
 UP=$!
 trap 'kill -TERM $UP 2>/dev/null; wait $UP 2>/dev/null || true' EXIT
+# Rasa's /status takes the API token (`rasa run --auth-token`, generated in var/ unless SUPPORTBOT_RASA_TOKEN names it)
+RASA_TOKEN=${SUPPORTBOT_RASA_TOKEN:-}
 for _ in $(seq 1 180); do
-  if curl -sf "$BOT_URL/healthz" > /dev/null && curl -sf "$RASA_URL/status" | grep -q model_file; then
+  [ -n "$RASA_TOKEN" ] || RASA_TOKEN=$(cat var/rasa_token 2>/dev/null || true)
+  if curl -sf "$BOT_URL/healthz" > /dev/null && curl -sf "$RASA_URL/status?token=$RASA_TOKEN" | grep -q model_file; then
     break
   fi
   sleep 1

@@ -21,6 +21,19 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 
 
+@pytest.fixture(scope="session")
+def onnx_dir(tmp_path_factory):
+    """The default encoder exported to ONNX by our exporter, once per session (about 30 s on 2 cores):
+    the NLU tests' encoder and the export base response models reuse."""
+    from core.settings import default_encoder_path
+    from nlu.export import export_onnx
+
+    out = tmp_path_factory.mktemp("nlu") / "encoder-onnx"
+    manifest = export_onnx(default_encoder_path(), out)
+    assert manifest["skipped"] is False
+    return out
+
+
 @pytest.fixture
 def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'supportbot.db'}"

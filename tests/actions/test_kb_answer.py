@@ -22,7 +22,7 @@ from actions.excerpt import cut_words, excerpt, split_blocks, word_count
 from actions.formatting import FULL_ARTICLE_BUTTON
 from rasa_plugins import embedding_wire
 from tests.actions.trackers import payloads, tracker_state
-from tests.nlu.conftest import RASA_PYTHON, onnx_dir, rasa_env, run_rasa_python  # noqa: F401 - fixtures
+from tests.nlu.conftest import RASA_PYTHON, rasa_env, run_rasa_python  # noqa: F401 - fixtures
 
 BANK_TRANSFER_URL = "https://help.harborbank.example/articles/top-up-by-bank-transfer-charge"
 QUESTION = "How much does it cost to top up by bank transfer?"

@@ -48,6 +48,9 @@ def test_background_first_model_is_promoted_and_served(tmp_path, tiny_logs, monk
     manifest = read_manifest(settings.finetune_models_dir / "responses" / progress["version"])
     routing = manifest["routing"]  # calibrated on KB questions after training
     assert out["learnt_min_score"] == routing["learnt_min_score"] and routing["kb_questions"] == 400
+    # built with its encoder in ONNX, and served with it (no torch in the action server)
+    assert manifest["encoder_onnx"]["dir"] == "encoder-onnx" and manifest["encoder_onnx"]["min_cosine"] >= 0.999
+    assert selector.encoder_runtime == "onnx"
 
     again = start_background(settings)
     assert again == {"started": False, "reason": "a response model is registered"}

@@ -19,17 +19,19 @@ BANK_B = ["Hi there! What can I do for you today?", "I have frozen your card [CA
           "Is there anything else that I can do for you?", "Goodbye, have a nice day."]
 
 
-def make_model(root, version: str, replies: list[str]):
+def make_model(root, version: str, replies: list[str], onnx_dir):
     bank = response_bank([{"reply": r} for r in replies])
     return build_base_model(root / version, default_encoder_path(), bank,
-                            {"kind": "responses", "version": version, "context_turns": 3}, faiss_device="cpu")
+                            {"kind": "responses", "version": version, "context_turns": 3}, faiss_device="cpu",
+                            reuse_onnx=onnx_dir)
 
 
 @pytest.fixture(scope="module")
-def models(tmp_path_factory):
+def models(tmp_path_factory, onnx_dir):
+    """Base models over the session's ONNX export of the shipped encoder (served with onnxruntime)."""
     root = tmp_path_factory.mktemp("models")
-    return {"A": make_model(root, "A", BANK_A), "B": make_model(root, "B", BANK_B),
-            "broken": make_model(root, "broken", BANK_B)}
+    return {"A": make_model(root, "A", BANK_A, onnx_dir), "B": make_model(root, "B", BANK_B, onnx_dir),
+            "broken": make_model(root, "broken", BANK_B, onnx_dir)}
 
 
 def settings_for(tmp_path, url: str, reload_s: float = 0.1) -> Settings:
@@ -44,6 +46,7 @@ def test_no_serving_model_means_none_then_a_promoted_one_answers(tmp_path, model
     reg.register("responses", "A", models["A"], {}, "fp")
     reg.promote("responses", "A")
     assert selector.refresh() is True
+    assert selector.encoder_runtime == "onnx"
     out = selector.select([{"speaker": "user", "text": "When will my new card arrive?"}], k=2)
     assert out["model_version"] == "A"
     assert out["reply"] == "Your card will arrive within 5 working days."

@@ -1,4 +1,4 @@
-"""Fixtures for the NLU tests: one real ONNX export per session, and the Rasa runtime's interpreter."""
+"""Fixtures for the NLU tests: the Rasa runtime's interpreter (the ONNX export, `onnx_dir`, is tests/conftest.py's)."""
 
 from __future__ import annotations
 
@@ -9,22 +9,10 @@ from pathlib import Path
 import pytest
 
 from core.paths import datasets_dir
-from core.settings import default_encoder_path
 from tests.support import ROOT
 
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 DATASETS = datasets_dir()
-
-
-@pytest.fixture(scope="session")
-def onnx_dir(tmp_path_factory) -> Path:
-    """The default encoder exported to ONNX by our exporter (about 30 s on 2 cores)."""
-    from nlu.export import export_onnx
-
-    out = tmp_path_factory.mktemp("nlu") / "encoder-onnx"
-    manifest = export_onnx(default_encoder_path(), out)
-    assert manifest["skipped"] is False
-    return out
 
 
 @pytest.fixture(scope="session")
