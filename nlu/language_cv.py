@@ -33,10 +33,10 @@ VARIANTS: dict[str, tuple[dict[str, float], float]] = {
     "zh_no_minilm": ({"minilm": 0.0}, 1.0),
     "zh_no_minilm_e5x1.5": ({"minilm": 0.0, "e5": 1.5}, 1.0),
     "zh_no_minilm_e5x2": ({"minilm": 0.0, "e5": 2.0}, 1.0),
+    "zh_no_minilm_e5x3": ({"minilm": 0.0, "e5": 3.0}, 1.0),
     "zh_no_minilm_e5x1.5_zh_examples_x3": ({"minilm": 0.0, "e5": 1.5}, 3.0),
     "zh_no_minilm_e5x1.5_zh_examples_x10": ({"minilm": 0.0, "e5": 1.5}, 10.0),
-    "zh_no_minilm_e5x1.5_ngrams_x0.5_zh_examples_x3": (
-        {"minilm": 0.0, "e5": 1.5, "char_ngrams": 0.5, "word_ngrams": 0.5}, 3.0),
+    "zh_no_minilm_e5x1.5_ngrams_x0.5": ({"minilm": 0.0, "e5": 1.5, "char_ngrams": 0.5, "word_ngrams": 0.5}, 1.0),
 }
 
 
@@ -73,7 +73,9 @@ def run_variant(name: str, rows: list, blocks: dict, splits: list) -> dict:
         right[held] = np.asarray(margins).argmax(axis=1) == y[held]
         print(f"{name}: fold done", file=sys.stderr, flush=True)
     zh = np.array([lang == "zh" for lang in langs])
-    return {"zh": round(float(right[zh].mean()), 4), "en": round(float(right[~zh].mean()), 4)}
+    result = {"zh": round(float(right[zh].mean()), 4), "en": round(float(right[~zh].mean()), 4)}
+    print(f"{name}: {json.dumps(result)}", file=sys.stderr, flush=True)
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
