@@ -54,8 +54,10 @@ def export_onnx_command(model: str | None, out_dir: Path | None, force: bool) ->
               show_default=True, help="Rasa config whose pipeline is trained (default: the product's)")
 @click.option("--timeout", "timeout_s", type=float, default=3600.0, show_default=True,
               help="give up after this many seconds")
+@click.option("--part", "parts", multiple=True, type=click.Path(path_type=Path),
+              help="also score the TEST rows whose text is in this file on their own (`by_part`); repeatable")
 def eval_intents(train: Path, test: Path, oos_label: str | None, report_dir: Path | None, config: Path,
-                 timeout_s: float) -> None:
+                 timeout_s: float, parts: tuple[Path, ...]) -> None:
     """Train the product's Rasa NLU pipeline on TRAIN and score it on TEST; prints one JSON object.
 
     Keys: accuracy, top1_accuracy, macro_f1, in_scope_accuracy, in_scope_fallback_rate, (with
@@ -69,13 +71,14 @@ def eval_intents(train: Path, test: Path, oos_label: str | None, report_dir: Pat
     from rasa_plugins.paths import default_onnx_dir
 
     try:
-        read_rows(train), read_rows(test)  # refuse broken files before anything slow
+        read_rows(train), read_rows(test), [read_rows(p) for p in parts]  # refuse broken files before anything slow
         if "OnnxSentenceFeaturizer" in Path(config).read_text(encoding="utf-8"):
             from core.settings import get_settings
 
             # a no-op (about a second) when already exported
             export_onnx(get_settings().encoder, default_onnx_dir())
-        result = evaluate(train, test, config, oos_label=oos_label, report_dir=report_dir, timeout_s=timeout_s)
+        result = evaluate(train, test, config, oos_label=oos_label, report_dir=report_dir, timeout_s=timeout_s,
+                          parts=list(parts))
     except (DataError, EvalError, ExportError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
     if result.get("operating_curve"):

@@ -20,6 +20,8 @@ Metrics (all over TEST):
                 it was learnt for
   by_language   when TEST mixes languages (privacy.language.detect: Han characters, else lingua), the
                 accuracies above over each language's rows, with their count
+  by_part       with `parts` (`--part FILE`): the same over the TEST rows whose text is in each FILE (keyed by
+                its name), e.g. two held-out sets of one language scored apart in one run
 """
 
 from __future__ import annotations
@@ -112,9 +114,11 @@ def run_rasa(job: dict, workdir: Path, timeout_s: float | None = None) -> dict:
 
 
 def evaluate(train: Path, test: Path, config: Path, oos_label: str | None = None,
-             report_dir: Path | None = None, timeout_s: float | None = None) -> dict:
+             report_dir: Path | None = None, timeout_s: float | None = None,
+             parts: list[Path] | None = None) -> dict:
     """Trains on `train`, predicts `test`, returns the metrics dict (see module docstring)."""
     train_rows, test_rows = read_rows(train), read_rows(test)
+    part_texts = {Path(p).name: {t for t, _ in read_rows(p)} for p in parts or []}
     if len({intent for _, intent in train_rows}) < 2:
         raise EvalError(f"{train}: needs at least two intents to train a classifier")
     if not Path(config).is_file():
@@ -157,6 +161,9 @@ def evaluate(train: Path, test: Path, config: Path, oos_label: str | None = None
     by_language = _by_language([t for t, _ in test_rows], scores)
     if by_language:
         out["by_language"] = by_language
+    if part_texts:
+        out["by_part"] = {name: _subset_metrics([i for i, (t, _) in enumerate(test_rows) if t in texts], scores)
+                          for name, texts in part_texts.items()}
     curve = _operating_curve(preds, scores, oos_intents)
     if curve is not None:
         out["operating_curve"], out["operating_point"] = curve
@@ -177,14 +184,18 @@ def _by_language(texts: list[str], scores: Scores) -> dict | None:
     languages = [detect(t, default="en", languages=("en", "zh")) for t in texts]
     if len(set(languages)) < 2:
         return None
-    out = {}
-    for language in sorted(set(languages)):
-        rows = [i for i, lang in enumerate(languages) if lang == language]
-        part = Scores([scores.gold[i] for i in rows], [scores.final[i] for i in rows],
-                      [scores.top1[i] for i in rows], scores.oos_label).metrics()
-        out[language] = {k: part[k] for k in ("accuracy", "top1_accuracy", "answered_accuracy",
-                                              "in_scope_fallback_rate")} | {"n": len(rows)}
-    return out
+    return {language: _subset_metrics([i for i, lang in enumerate(languages) if lang == language], scores)
+            for language in sorted(set(languages))}
+
+
+def _subset_metrics(rows: list[int], scores: Scores) -> dict:
+    """Accuracy, top-1, answered accuracy and fallback rate over some test rows, with their count."""
+    if not rows:
+        return {"n": 0}
+    part = Scores([scores.gold[i] for i in rows], [scores.final[i] for i in rows],
+                  [scores.top1[i] for i in rows], scores.oos_label).metrics()
+    return {k: part[k] for k in ("accuracy", "top1_accuracy", "answered_accuracy",
+                                 "in_scope_fallback_rate")} | {"n": len(rows)}
 
 
 def _operating_curve(preds: list[dict], scores: Scores, oos_intents: set[str]) -> tuple[list, dict] | None:

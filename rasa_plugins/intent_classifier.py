@@ -7,6 +7,10 @@ Rasa's FallbackClassifier does (fallback first in the ranking, the real ranking 
 and `undo_fallback_prediction` work unchanged — no separate FallbackClassifier with a fixed 0.3.
 The fallback's confidence is 1 - score (how sure the detector is that the message is out of scope);
 every parse also carries `out_of_scope: {score, threshold}` for evaluation and the agent console.
+
+Bilingual bots: `language_weights` / `language_sample_weight` (rasa_plugins/language_weights.py) weigh the
+feature blocks and training examples of each message's script language (`rasa_plugins.cjk.script_language`:
+"zh" or "other"), the same rule at training and at inference; unset, nothing changes.
 """
 
 from __future__ import annotations
@@ -29,7 +33,9 @@ from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, INTENT_RANK
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from rasa_plugins.cjk import script_language
 from rasa_plugins.intent_model import DETECTORS, Blocks, IntentModel
+from rasa_plugins.language_weights import LanguageWeights
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +72,9 @@ class CalibratedIntentClassifier(GraphComponent, IntentClassifier):
             "own_oos_enough": 200,
             "fallback_intent": DEFAULT_NLU_FALLBACK_INTENT_NAME,
             "ranking_length": 10,
+            # per script language ("zh", "other"): {block alias: multiplier}, e.g. {"zh": {"minilm": 0}}
+            "language_weights": None,
+            "language_sample_weight": None,  # per script language: weight of its examples in the SVM
             "random_seed": 42,
         }
 
@@ -97,6 +106,14 @@ class CalibratedIntentClassifier(GraphComponent, IntentClassifier):
         if int(config.get("oos_cluster_size", 100)) < 0 or int(config.get("own_oos_enough", 200)) < 0:
             raise InvalidConfigException("CalibratedIntentClassifier: oos_cluster_size and own_oos_enough must be "
                                          "0 (off) or a positive number of examples")
+        for key in ("language_weights", "language_sample_weight"):
+            if config.get(key) is not None and not isinstance(config.get(key), dict):
+                raise InvalidConfigException(f"CalibratedIntentClassifier: {key} must map a language code "
+                                             "(zh, other) to its weights, e.g. {zh: {minilm: 0.0}}")
+        try:
+            LanguageWeights(config.get("language_weights"), config.get("language_sample_weight"))
+        except (ValueError, AttributeError, TypeError) as exc:
+            raise InvalidConfigException(f"CalibratedIntentClassifier: {exc}") from exc
         if int(config.get("calibration_folds", 5)) < 2:
             raise InvalidConfigException("CalibratedIntentClassifier: calibration_folds must be at least 2")
 
@@ -113,12 +130,14 @@ class CalibratedIntentClassifier(GraphComponent, IntentClassifier):
             threshold=c["threshold"], max_fallback_rate=float(c["max_fallback_rate"]),
             expected_oos_share=float(c["expected_oos_share"]), detector=str(c["detector"]),
             pseudo_oos_groups=int(c["pseudo_oos_groups"]), oos_cluster_size=int(c["oos_cluster_size"]),
-            own_oos_enough=int(c["own_oos_enough"]), seed=int(c["random_seed"]),
+            own_oos_enough=int(c["own_oos_enough"]), language_weights=c["language_weights"],
+            language_sample_weight=c["language_sample_weight"], seed=int(c["random_seed"]),
         )
         from tqdm import tqdm
 
         with tqdm(total=model.steps, desc="intent classifier", unit="fit", file=sys.stderr) as bar:
-            model.fit(_blocks(examples), [e.get(INTENT) for e in examples], progress=lambda step: bar.update(1))
+            model.fit(_blocks(examples), [e.get(INTENT) for e in examples], progress=lambda step: bar.update(1),
+                      languages=_languages(examples))
         self.model = model
         with self._model_storage.write_to(self._resource) as directory:
             model.save(directory)
@@ -140,7 +159,7 @@ class CalibratedIntentClassifier(GraphComponent, IntentClassifier):
         todo = [m for m in messages if m.get(TEXT)]
         if self.model is None or not todo:
             return messages
-        probs, scores = self.model.predict(_blocks(todo))
+        probs, scores = self.model.predict(_blocks(todo), _languages(todo))
         threshold = float(self.model.threshold)
         length = int(self.config["ranking_length"]) or len(self.model.classes)
         for message, row, score in zip(todo, probs, scores):
@@ -158,6 +177,11 @@ class CalibratedIntentClassifier(GraphComponent, IntentClassifier):
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
+
+
+def _languages(messages: List[Message]) -> List[str]:
+    """Each message's script language, what the per-language weights are keyed by."""
+    return [script_language(m.get(TEXT) or "") for m in messages]
 
 
 def _blocks(messages: List[Message]) -> Blocks:

@@ -10,6 +10,10 @@ score (`rasa_plugins.oos_detector`: confidence combined with distance to the pre
 with intents left out, so it works without out-of-scope examples), or the confidence alone
 (`detector="confidence"`).
 
+Per-language weights (bilingual bots): each row may carry a language code, and
+`rasa_plugins.language_weights` weighs that language's feature blocks and examples; with none set, the
+model is exactly the one-language model.
+
 Plain data in, plain data out: feature blocks are numpy / scipy matrices keyed by the name of the
 featurizer that made them, so this module knows nothing about Rasa. Persisted as .npz + JSON
 (no pickle).
@@ -26,6 +30,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from rasa_plugins.calibration import choose_threshold, expected_calibration_error, fit_temperature, softmax
+from rasa_plugins.language_weights import LanguageWeights
 from rasa_plugins.oos_clusters import class_margins, split_classes
 from rasa_plugins.oos_detector import ClassSimilarity, Combiner, features, intent_groups, normalise
 
@@ -106,6 +111,8 @@ class IntentModel:
         pseudo_oos_groups: int = 5,
         oos_cluster_size: int = 100,
         own_oos_enough: int = 200,
+        language_weights: dict[str, dict[str, float]] | None = None,
+        language_sample_weight: dict[str, float] | None = None,
         seed: int = 42,
     ):
         if detector not in DETECTORS:
@@ -120,7 +127,9 @@ class IntentModel:
         self.pseudo_oos_groups = pseudo_oos_groups
         self.oos_cluster_size = oos_cluster_size
         self.own_oos_enough = own_oos_enough
+        self.languages = LanguageWeights(language_weights, language_sample_weight)
         self.seed = seed
+        self._weights = None  # sample weights of the rows being fitted
         self.scaler = BlockScaler(dense_weight, sparse_weight)
         self.classes: list[str] = []
         self.coef = np.zeros((0, 0), dtype=np.float32)
@@ -133,20 +142,24 @@ class IntentModel:
         self.report: dict = {}
 
     # -- training ---------------------------------------------------------------------------
-    def fit(self, blocks: Blocks, labels: list[str], progress=None) -> "IntentModel":
-        """Fits the final model and, out-of-fold, the calibration. `progress(step)` is told each fit."""
+    def fit(self, blocks: Blocks, labels: list[str], progress=None,
+            languages: list[str] | None = None) -> "IntentModel":
+        """Fits the final model and, out-of-fold, the calibration. `progress(step)` is told each fit;
+        `languages`: one code per row (None: no per-language weights apply)."""
         self.classes = sorted(set(labels))
         if len(self.classes) < 2:
             raise ValueError(f"need at least two intents to train a classifier, got {self.classes}")
         y = np.array([self.classes.index(label) for label in labels])
-        X = self.scaler.fit(blocks).transform(blocks)
-        E = self._embeddings(blocks)
+        self.scaler.fit(blocks)
+        X = self._features(blocks, languages)
+        E = self._embeddings(blocks, languages)
+        self._weights = self.languages.sample_weights(languages)
         dense = [np.asarray(blocks[n], dtype=np.float32) for n in self.scaler.names if not sp.issparse(blocks[n])]
         oos_ids = [i for i, c in enumerate(self.classes) if c in self.oos_intents]
         rows, self.row_class = split_classes(y, len(self.classes), oos_ids, normalise(np.hstack(dense)) if dense
                                              else X, self.oos_cluster_size, self.seed)
         margins, sims, folds_used = self._out_of_fold(X, E, y, rows, progress)
-        self.coef, self.intercept = self._fit_svm(X, rows)
+        self.coef, self.intercept = self._fit_svm(X, rows, self._weights)
         if progress:
             progress("final model")
         self.temperature = fit_temperature(margins, y)
@@ -156,12 +169,18 @@ class IntentModel:
         self._calibrate(margins, sims, y, folds_used, pseudo)
         return self
 
-    def _embeddings(self, blocks: Blocks) -> np.ndarray | None:
-        """The dense blocks (sentence embeddings), concatenated and L2-normalised; None without any."""
-        dense = [np.asarray(blocks[n], dtype=np.float32) for n in self.scaler.names if not sp.issparse(blocks[n])]
-        if self.detector != "knn" or not dense:
+    def _embeddings(self, blocks: Blocks, languages: list[str] | None = None) -> np.ndarray | None:
+        """The dense blocks (sentence embeddings), each weighted per language, concatenated and L2-normalised;
+        None without any."""
+        names = [n for n in self.scaler.names if not sp.issparse(blocks[n])]
+        if self.detector != "knn" or not names:
             return None
-        return normalise(np.hstack(dense))
+        return normalise(np.hstack([self.languages.dense(n, np.asarray(blocks[n], dtype=np.float32), languages)
+                                    for n in names]))
+
+    def _features(self, blocks: Blocks, languages: list[str] | None = None) -> sp.csr_matrix:
+        """The scaler's matrix with each language's block weights applied to its rows."""
+        return self.languages.apply(self.scaler.transform(blocks), self.scaler.names, self.scaler.dims, languages)
 
     @property
     def steps(self) -> int:
@@ -171,8 +190,9 @@ class IntentModel:
         """Per-class SVM margins (a class split into clusters: its best cluster)."""
         return class_margins(np.asarray(X @ coef.T + intercept), self.row_class)
 
-    def _fit_svm(self, X: sp.csr_matrix, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """One-vs-rest linear SVM on row labels; returns (coef, intercept) over ALL rows (absent ones: -inf)."""
+    def _fit_svm(self, X: sp.csr_matrix, y: np.ndarray, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """One-vs-rest linear SVM on row labels, `weights` per example (None: all 1); returns (coef, intercept)
+        over ALL rows (absent ones: -inf)."""
         from sklearn.svm import LinearSVC
 
         present = np.unique(y)
@@ -183,12 +203,15 @@ class IntentModel:
             return coef, intercept
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # ConvergenceWarning on tiny data; the margins are still usable
-            svm = LinearSVC(C=self.C, max_iter=5000, random_state=self.seed).fit(X, y)
+            svm = LinearSVC(C=self.C, max_iter=5000, random_state=self.seed).fit(X, y, sample_weight=weights)
         rows = svm.coef_ if len(present) > 2 else np.vstack([-svm.coef_, svm.coef_])
         bias = svm.intercept_ if len(present) > 2 else np.array([-svm.intercept_[0], svm.intercept_[0]])
         coef[present] = rows
         intercept[present] = bias
         return coef, intercept
+
+    def _subset(self, index) -> np.ndarray | None:
+        return None if self._weights is None else self._weights[index]
 
     def _out_of_fold(self, X, E, y, rows, progress) -> tuple[np.ndarray, np.ndarray | None, int]:
         """Margins (and class similarities) of every example from a model that did not see it."""
@@ -202,7 +225,7 @@ class IntentModel:
             warnings.simplefilter("ignore")  # intents with fewer than k examples: allowed, reported
             splits = list(StratifiedKFold(n_splits=k, shuffle=True, random_state=self.seed).split(np.zeros(len(y)), y))
         for i, (train_idx, test_idx) in enumerate(splits):
-            coef, intercept = self._fit_svm(X[train_idx], rows[train_idx])
+            coef, intercept = self._fit_svm(X[train_idx], rows[train_idx], self._subset(train_idx))
             margins[test_idx] = self._margins(X[test_idx], coef, intercept)
             if sims is not None:
                 sims[test_idx] = ClassSimilarity(E[train_idx], y[train_idx], len(self.classes))(E[test_idx])
@@ -222,7 +245,7 @@ class IntentModel:
         seen = np.zeros(len(y), dtype=bool)
         for group in groups:
             held = np.isin(y, group)
-            coef, intercept = self._fit_svm(X[~held], rows[~held])
+            coef, intercept = self._fit_svm(X[~held], rows[~held], self._subset(~held))
             probs = softmax(self.temperature * self._margins(X[held], coef, intercept))
             pred[held], conf[held] = probs.argmax(axis=1), probs.max(axis=1)
             sims = (ClassSimilarity(E[~held], y[~held], len(self.classes))(E[held]) if E is not None
@@ -284,17 +307,17 @@ class IntentModel:
         log.info("intent model calibrated: %s", self.report)
 
     # -- inference --------------------------------------------------------------------------
-    def predict_proba(self, blocks: Blocks) -> np.ndarray:
-        X = self.scaler.transform(blocks)
+    def predict_proba(self, blocks: Blocks, languages: list[str] | None = None) -> np.ndarray:
+        X = self._features(blocks, languages)
         return softmax(self.temperature * self._margins(X, self.coef, self.intercept))
 
-    def predict(self, blocks: Blocks) -> tuple[np.ndarray, np.ndarray]:
+    def predict(self, blocks: Blocks, languages: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(probabilities, answerable score): the fallback applies where the score is below `threshold`."""
-        probs = self.predict_proba(blocks)
+        probs = self.predict_proba(blocks, languages)
         if self.combiner is None:
             return probs, probs.max(axis=1)
         pred = probs.argmax(axis=1)
-        E = self._embeddings(blocks)
+        E = self._embeddings(blocks, languages)
         sims = self.similarity(E) if (E is not None and self.similarity is not None) else np.zeros_like(probs)
         return probs, self.combiner.score(features(probs.max(axis=1), pred, sims))
 
@@ -318,6 +341,8 @@ class IntentModel:
             "sparse_weight": self.scaler.sparse_weight,
             "C": self.C,
             "detector": self.detector,
+            "language_weights": self.languages.blocks,
+            "language_sample_weight": self.languages.sample,
             "combiner": self.combiner.as_dict() if self.combiner is not None else None,
             "report": self.report,
         }
@@ -328,7 +353,9 @@ class IntentModel:
         meta = json.loads((directory / "intent_model.json").read_text(encoding="utf-8"))
         arrays = np.load(directory / "intent_model.npz")
         model = cls(C=meta["C"], dense_weight=meta["dense_weight"], sparse_weight=meta["sparse_weight"],
-                    oos_intents=tuple(meta["oos_intents"]), detector=meta.get("detector", "confidence"))
+                    oos_intents=tuple(meta["oos_intents"]), detector=meta.get("detector", "confidence"),
+                    language_weights=meta.get("language_weights"),
+                    language_sample_weight=meta.get("language_sample_weight"))
         model.classes = meta["classes"]
         model.temperature = meta["temperature"]
         model.threshold = meta["threshold"]

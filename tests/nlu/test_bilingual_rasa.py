@@ -1,15 +1,18 @@
 """A real `rasa train` of a tiny bilingual bot with the product's config.bilingual.yml: Chinese and English messages
-are classified by one model; the bilingual tokenizer leaves English tokens as Rasa's whitespace ones."""
+are classified by one model, with the config's per-language weights for Chinese rows (the archive carries them);
+the bilingual tokenizer leaves English tokens as Rasa's whitespace ones."""
 
 from __future__ import annotations
 
 import json
+import tarfile
 import textwrap
 
 import pytest
 
 from tests.nlu.conftest import run_rasa_python
 from tests.nlu.test_rasa_components import EXAMPLES, train_bot
+from tests.support import ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -68,3 +71,18 @@ def test_one_model_classifies_chinese_and_english(bilingual_bot, rasa_env):
     assert [t[0] for t in result["zh_tokens"]] == ["我", "的", "银行卡", "丢", "了", "怎么办"]
     assert result["zh_tokens"][2][1:] == [2, 5]
     assert result["en_same"] is True
+
+
+def test_the_model_carries_the_per_language_weights_of_the_config(bilingual_bot):
+    import yaml
+
+    bot, _ = bilingual_bot
+    pipeline = yaml.safe_load((ROOT / "config.bilingual.yml").read_text(encoding="utf-8"))["pipeline"]
+    config = next(c for c in pipeline if c["name"].endswith("CalibratedIntentClassifier"))
+    assert config["language_weights"]["zh"]  # the bilingual config weighs Chinese rows its own way
+    with tarfile.open(bot / "models" / "small.tar.gz") as archive:
+        name = next(n for n in archive.getnames() if n.endswith("intent_model.json"))
+        meta = json.load(archive.extractfile(name))
+    assert meta["language_weights"] == config["language_weights"]
+    assert meta["language_sample_weight"] == (config.get("language_sample_weight") or {})
+    assert sorted(meta["blocks"]) == ["char_ngrams", "e5", "minilm", "word_ngrams"]

