@@ -174,20 +174,23 @@ class Retriever:
             with self._lock:
                 return self._search(state, query, k, filters, mode, vector)
         language = query_language(query) if language == "auto" else str(language)
-        with self._lock:  # deeper, so that the other language's version of a topic is among the candidates
-            results = self._search(state, query, min(MAX_K, 3 * k), filters, mode, vector)
+        with self._lock:  # more results, so that the other language's version of a topic is among them
+            # from the same candidates as a search without `language`: a one-language KB ranks exactly as it would
+            results = self._search(state, query, min(MAX_K, 3 * k), filters, mode, vector, pool=k)
             documents = state.store.documents()
         return prefer_language(results, documents, language)[:k]
 
     def _search(self, state: _Loaded, query: str, k: int, filters: dict | None, mode: str,
-                qv: np.ndarray | None = None) -> list[dict]:
+                qv: np.ndarray | None = None, pool: int | None = None) -> list[dict]:
+        """Up to `k` results; hybrid search and the reranker draw on the candidates a search for `pool`
+        (default `k`) would: more candidates change BM25's ranks among them and so the fused order."""
         allowed = state.store.allowed_ids(filters)
         if allowed is not None and allowed.size == 0:
             return []
         if qv is None:
             qv = self.encoder.encode([query])
         wide = mode == "hybrid" or self.reranker is not None
-        depth = max(k, self.settings.retrieval_candidates, self.settings.rerank_depth) if wide else k
+        depth = max(pool or k, self.settings.retrieval_candidates, self.settings.rerank_depth) if wide else k
         dense: dict[int, float] = {}
         rankings: list[list[int]] = []
         if mode in ("dense", "hybrid"):
