@@ -8,6 +8,8 @@ For each precision (`response_encoder_precision`), the model is loaded as the ac
   session runs on one intra-op thread, the caller's) and wall time of encoding one context, for
   `--contexts` contexts of the held-out logs formatted as serving formats them (`finetune.serving`),
   one at a time after a warm-up; median and mean;
+- `cpu_ms_per_kb_question`: the same for `--contexts` KB questions as one-turn contexts (Banking77
+  examples not used to calibrate `learnt_min_score`): what the selector encodes on a KB turn;
 - `heldout_100`: recall@1 / recall@5 / MRR of the true reply among 100 candidates on the held-out
   logs (`finetune.evaluation`, the protocol of `supportbot eval responses` and the retrain gate).
 
@@ -65,6 +67,7 @@ def compare(models: dict, contexts: list[str]) -> dict:
 def bench_response_precision(model_dir: Path, test_logs: Path, contexts: int, max_cases: int | None) -> None:
     """float32 against int8 for the response model's ONNX encoder: CPU per encode, recall@1 of 100."""
     from bench.assist_eval import cases_of
+    from bench.learnt_routing_eval import held_out_questions
     from core.settings import get_settings
     from finetune.evaluation import EncoderScorer, held_out_evaluator
     from finetune.pairs import format_context
@@ -81,6 +84,8 @@ def bench_response_precision(model_dir: Path, test_logs: Path, contexts: int, ma
     turns = int(models["float32"].manifest.get("context_turns", 3))
     texts = [format_context(c, turns) for c, _ in cases_of(conversations)]
     timed = random.Random(settings.finetune_seed).sample(texts, min(contexts, len(texts)))
+    questions = [format_context([{"speaker": "customer", "text": q}], turns)
+                 for q in held_out_questions(contexts, settings.finetune_seed)]
     evaluator = held_out_evaluator(conversations, settings, max_cases, f"cannot evaluate on {test_logs}")
     out: dict = {"model_version": models["float32"].version, "test_logs": str(test_logs),
                  "load_avg_1m": round(os.getloadavg()[0], 2)}
@@ -88,7 +93,8 @@ def bench_response_precision(model_dir: Path, test_logs: Path, contexts: int, ma
         print(f"{precision}: timing {len(timed)} encodes, then {len(evaluator.cases)} cases", file=sys.stderr,
               flush=True)
         out[precision] = {"cpu_ms_per_encode": encode_cpu(model, timed),
+                          "cpu_ms_per_kb_question": encode_cpu(model, questions),
                           "heldout_100": evaluator.evaluate(EncoderScorer(model, precision))}
-    out["int8_vs_float32"] = compare(models, timed)
+    out["int8_vs_float32"] = {"log_contexts": compare(models, timed), "kb_questions": compare(models, questions)}
     out["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
     click.echo(json.dumps(out))
