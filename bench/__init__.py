@@ -13,6 +13,7 @@ the current figures and the command behind each.
 | `answers` | `supportbot eval answers` | concise KB answers against hand-labelled paragraphs: share right, words per answer |
 | `assist` | `supportbot bench assist` | the console's suggestion panel: refresh latency (replies + KB passages) for a 20-turn conversation |
 | `assist_eval` | `supportbot eval assist` | suggested replies against what agents wrote: recall@1, recall@3, ms per suggestion |
+| `response_precision` | `supportbot bench response-precision` | the response model's float32 ONNX encoder against its int8 copy: CPU per encode, recall@1 of 100, agreement |
 | `kb_threshold` | `python -m bench.kb_threshold` | where to put `kb_min_score` (KB answers in and out of scope) |
 | `nlu_latency` | `.venv-rasa/bin/python -m bench.nlu_latency` | a trained Rasa model's NLU cost per message, wall and CPU, by language |
 | `retrieval_eval_set` | `python -m bench.retrieval_eval_set` | builds the held-out set of `supportbot eval retrieval` |

@@ -85,8 +85,11 @@ def serving_model_dir(settings, model: Path | None) -> Path:
               help="a response model directory (default: the serving model)")
 @click.option("--encoder-runtime", type=click.Choice(["auto", "torch"]), default="auto", show_default=True,
               help="auto: the model's ONNX export when it is usable (what serving uses); torch: the sentence-transformer")
+@click.option("--encoder-precision", type=click.Choice(["float32", "int8"]), default=None,
+              help="the ONNX graph: float32 or the model's int8 copy (default: response_encoder_precision)")
 @click.option("--max-cases", type=int, default=None, help="evaluate on this many cases (seeded sample)")
-def eval_assist(test_logs: Path, model: Path | None, encoder_runtime: str, max_cases: int | None) -> None:
+def eval_assist(test_logs: Path, model: Path | None, encoder_runtime: str, encoder_precision: str | None,
+                max_cases: int | None) -> None:
     """Replay held-out conversations with the serving model: recall@1/@3 of the agents' actual replies."""
     from core.settings import get_settings
     from finetune.preprocess import load_logs
@@ -96,7 +99,8 @@ def eval_assist(test_logs: Path, model: Path | None, encoder_runtime: str, max_c
     conversations, report = load_logs(test_logs, settings.finetune_min_turns)
     print(f"test logs: {json.dumps(report['import'])}", file=sys.stderr, flush=True)
     loaded = ResponseModel(serving_model_dir(settings, model), device=settings.encoder_device,
-                           faiss_device=settings.faiss_device, threads=0, encoder_runtime=encoder_runtime).load()
+                           faiss_device=settings.faiss_device, threads=0, encoder_runtime=encoder_runtime,
+                           encoder_precision=encoder_precision or settings.response_encoder_precision).load()
     print(f"response encoder: {loaded.runtime} ({loaded.runtime_reason or 'its ONNX export'})",
           file=sys.stderr, flush=True)
     result = evaluate(loaded, conversations, max_cases, settings.finetune_seed)

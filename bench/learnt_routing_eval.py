@@ -76,7 +76,10 @@ def routing_report(model, conversations: list[dict], quantile: float, seed: int)
               help="a response model directory (default: the serving model)")
 @click.option("--encoder-runtime", type=click.Choice(["auto", "torch"]), default="auto", show_default=True,
               help="auto: the model's ONNX export when it is usable (what serving uses); torch: the sentence-transformer")
-def eval_learnt_routing(test_logs: Path, model: Path | None, encoder_runtime: str) -> None:
+@click.option("--encoder-precision", type=click.Choice(["float32", "int8"]), default=None,
+              help="the ONNX graph: float32 or the model's int8 copy (default: response_encoder_precision)")
+def eval_learnt_routing(test_logs: Path, model: Path | None, encoder_runtime: str,
+                        encoder_precision: str | None) -> None:
     """Which held-out log turns and KB questions the learnt-reply-first rule gives to learnt replies."""
     from core.settings import get_settings
     from finetune.preprocess import load_logs
@@ -86,7 +89,8 @@ def eval_learnt_routing(test_logs: Path, model: Path | None, encoder_runtime: st
     conversations, report = load_logs(test_logs, settings.finetune_min_turns)
     print(f"test logs: {json.dumps(report['import'])}", file=sys.stderr, flush=True)
     loaded = ResponseModel(serving_model_dir(settings, model), device=settings.encoder_device,
-                           faiss_device=settings.faiss_device, threads=0, encoder_runtime=encoder_runtime).load()
+                           faiss_device=settings.faiss_device, threads=0, encoder_runtime=encoder_runtime,
+                           encoder_precision=encoder_precision or settings.response_encoder_precision).load()
     print(f"response encoder: {loaded.runtime} ({loaded.runtime_reason or 'its ONNX export'})",
           file=sys.stderr, flush=True)
     result = routing_report(loaded, conversations, settings.response_learnt_quantile, settings.finetune_seed)

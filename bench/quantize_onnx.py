@@ -4,32 +4,29 @@ Dynamic int8 quantisation (onnxruntime.quantization, weights in int8, activation
 the export `supportbot nlu export-onnx` wrote. The copy is for evaluation only: point the query encoder at it
 with `SUPPORTBOT_NLU_ONNX_DIR=DIR supportbot eval retrieval ...` and compare with the float32 export
 (docs/benchmarks.md: recall@1 drops by more than the 0.005 the KB path allows, so it is not the default).
-Prints one JSON object: `{"source", "out", "bytes_float32", "bytes_int8"}`.
+Prints one JSON object: `{"source", "out", "bytes_float32", "bytes_int8", "min_cosine"}`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
 from pathlib import Path
 
 from core.settings import get_settings
 
 
 def quantize(source: Path, out: Path) -> dict:
-    """Copy the export in `source` to `out` with model.onnx quantised to int8."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    """Copy the export in `source` to `out` with model.onnx quantised to int8 (`nlu.quantize`)."""
+    from nlu.export import ExportError
+    from nlu.quantize import quantize_export
 
-    model = source / "model.onnx"
-    if not model.exists():
-        raise SystemExit(f"no ONNX export in {source}: run `supportbot nlu export-onnx` first")
-    if out.exists():
-        shutil.rmtree(out)
-    shutil.copytree(source, out, ignore=shutil.ignore_patterns("model.onnx"))
-    quantize_dynamic(str(model), str(out / "model.onnx"), weight_type=QuantType.QInt8)
-    return {"source": str(source), "out": str(out), "bytes_float32": model.stat().st_size,
-            "bytes_int8": (out / "model.onnx").stat().st_size}
+    try:
+        made = quantize_export(source, out)
+    except ExportError as exc:
+        raise SystemExit(f"{exc}; run `supportbot nlu export-onnx` first") from exc
+    return {"source": str(source), "out": str(out), "bytes_float32": (source / "model.onnx").stat().st_size,
+            "bytes_int8": made["bytes"], "min_cosine": made["verification"]["min_cosine"]}
 
 
 def main(argv: list[str] | None = None) -> None:

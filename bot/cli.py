@@ -46,6 +46,7 @@ BENCH_COMMANDS: dict[str, str] = {
     "kb-profile": "bench.kb_profile:kb_profile",
     "assist": "bench.assist:bench_assist",
     "encoder": "bench.encoder:bench_encoder",
+    "response-precision": "bench.response_precision:bench_response_precision",
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -148,6 +149,7 @@ class Settings(BaseSettings):
     finetune_eval_cases: int = 2000
     promotion_margin: float = 0.02
     response_reload_s: float = 5.0
+    response_encoder_precision: Literal["float32", "int8"] = "float32"
     first_model_logs: str = "demo"
     first_model_max_steps: int = 60
     tracker_store_url: str = ""

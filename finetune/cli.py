@@ -146,3 +146,27 @@ def rollback(kind: str) -> None:
         raise click.ClickException(str(exc)) from exc
     finally:
         registry.close()
+
+
+@models.command("quantize")
+@click.argument("model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def quantize(model_dir: Path) -> None:
+    """Write (or rewrite) the int8 copy of MODEL_DIR's ONNX encoder and record it in its manifest.
+
+    For a response model built before int8 copies were made, or whose copy is damaged; served only with
+    SUPPORTBOT_RESPONSE_ENCODER_PRECISION=int8."""
+    from finetune.response_encoder import int8_fields
+    from finetune.response_model import read_manifest, write_manifest
+
+    try:
+        manifest = read_manifest(model_dir)
+    except FinetuneError as exc:
+        raise click.ClickException(str(exc)) from exc
+    fields = int8_fields(model_dir, manifest)
+    if fields.get("encoder_onnx_int8") is None:
+        raise click.ClickException(f"no int8 copy made: {fields.get('encoder_onnx_int8_error')}")
+    manifest = {k: v for k, v in manifest.items() if k != "encoder_onnx_int8_error"} | fields
+    if "files" in manifest and "encoder-onnx-int8/" not in manifest["files"]:
+        manifest["files"] = [*manifest["files"], "encoder-onnx-int8/"]
+    write_manifest(model_dir, manifest)
+    _emit({"model_dir": str(model_dir), **fields})

@@ -140,12 +140,14 @@ def retrain(settings, registry: Registry, since=None, files: list[Path] = (), us
         progress=progress, faiss_device=settings.faiss_device, pairs=pairs)
 
     log(f"4/5 evaluating on {len(data.evaluator.cases)} held-out cases")
-    loaded = ResponseModel(model_dir, threads=0).load()  # batch work: onnxruntime's threads
+    precision = settings.response_encoder_precision  # calibrate and judge with the encoder that will serve
+    loaded = ResponseModel(model_dir, threads=0, encoder_precision=precision).load()  # batch: onnxruntime's threads
     manifest = calibrate_routing(model_dir, loaded, settings.response_learnt_quantile)
     candidate = data.evaluator.evaluate(EncoderScorer(loaded, "candidate"))
     if serving is not None:
         name = f"serving model {serving['version']}"
-        baseline = data.evaluator.evaluate(EncoderScorer(ResponseModel(serving["path"], threads=0).load(), "serving"))
+        baseline = data.evaluator.evaluate(EncoderScorer(ResponseModel(serving["path"], threads=0,
+                                                                       encoder_precision=precision).load(), "serving"))
     else:
         from retrieval.encoder import Encoder
 

@@ -9,6 +9,8 @@ Layout of a model directory (what `ResponseModel.load()` reads back):
                        encoder's fingerprint and the graph's sha256), recorded as the manifest's
                        "encoder_onnx"; a base model may name the platform's export instead. Serving
                        encodes with it (finetune/response_encoder.py), else with the sentence-transformer.
+    encoder-onnx-int8/ an int8 copy of that export (same files, `precision: "int8"`), recorded as
+                       "encoder_onnx_int8"; served only with `response_encoder_precision = "int8"`.
     bank/              FAISS index (retrieval.vector_index) of the de-duplicated agent replies
     responses.jsonl    the replies themselves, by id, with how often agents used each
     loss.png, eval.png, training_log.json
@@ -94,16 +96,18 @@ class ResponseModel:
 
     `threads`: intra-op threads of the ONNX encoder (1 for serving, one query at a time; 0 for
     onnxruntime's choice, for batch evaluation). `encoder_runtime`: "auto" (the ONNX export when it
-    is usable) or "torch". After `load()`, `runtime` says which encoder loaded ("onnx" or "torch") and
-    `runtime_reason` why it is not ONNX."""
+    is usable) or "torch". `encoder_precision`: "float32" or "int8" (the int8 copy of the export, when
+    it is usable). After `load()`, `runtime` says which encoder loaded ("onnx", "onnx-int8" or "torch")
+    and `runtime_reason` why it is not ONNX."""
 
     def __init__(self, model_dir: Path | str, device: str = "cpu", faiss_device: str = "cpu", threads: int = 1,
-                 encoder_runtime: str = "auto"):
+                 encoder_runtime: str = "auto", encoder_precision: str = "float32"):
         self.model_dir = Path(model_dir)
         self.device = device
         self.faiss_device = faiss_device
         self.threads = threads
         self.encoder_runtime = encoder_runtime
+        self.encoder_precision = encoder_precision
         self.manifest: dict = {}
         self.encoder = None
         self.runtime: str | None = None
@@ -129,7 +133,8 @@ class ResponseModel:
             with (self.model_dir / "responses.jsonl").open() as fh:
                 self.responses = {r["id"]: r["text"] for r in map(json.loads, fh)}
             self.encoder, self.runtime, self.runtime_reason = load_encoder(
-                self.model_dir, self.manifest, encoder_path, self.device, self.threads, self.encoder_runtime)
+                self.model_dir, self.manifest, encoder_path, self.device, self.threads, self.encoder_runtime,
+                self.encoder_precision)
         except (OSError, ValueError, KeyError, RuntimeError, RetrievalError) as exc:
             raise ModelDirInvalid(f"cannot load the response model in {self.model_dir} ({exc}); "
                                   "retrain it or roll back to the previous one") from exc

@@ -77,7 +77,7 @@ class ResponseSelector:
 
     @property
     def encoder_runtime(self) -> str | None:
-        """"onnx" or "torch": what encodes the serving model's contexts (finetune/response_encoder.py)."""
+        """"onnx", "onnx-int8" or "torch": what encodes the serving model's contexts (finetune/response_encoder.py)."""
         model = self._model
         return model.runtime if model else None
 
@@ -101,7 +101,8 @@ class ResponseSelector:
             return False
         try:
             model = ResponseModel(path, device=self.settings.encoder_device,
-                                  faiss_device=self.settings.faiss_device).load()
+                                  faiss_device=self.settings.faiss_device,
+                                  encoder_precision=self.settings.response_encoder_precision).load()
             model.select([""], k=1)  # warm up before it takes traffic
         except Exception as exc:  # noqa: BLE001 - whatever breaks the new model, the old one keeps serving
             self._failed_version = version

@@ -68,7 +68,8 @@ def train_response_model(train_conversations: list[dict], models_dir: Path, conf
         "bank": bank_info,
         "metrics": {"validation": run["validation"][-1] if run["validation"] else {}},
         **exported,
-        "files": ["encoder/", *(["encoder-onnx/"] if exported.get("encoder_onnx") else []), "bank/",
+        "files": ["encoder/", *(["encoder-onnx/"] if exported.get("encoder_onnx") else []),
+                  *(["encoder-onnx-int8/"] if exported.get("encoder_onnx_int8") else []), "bank/",
                   "responses.jsonl", "loss.png", "eval.png", "training_log.json"],
     }
     write_manifest(model_dir, manifest)

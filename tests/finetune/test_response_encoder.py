@@ -108,7 +108,9 @@ def test_a_fine_tuned_model_gets_its_own_verified_export_at_build(tmp_path):
                                                validation_conversations=None, source="test", progress=False)
     entry = manifest["encoder_onnx"]
     assert entry["dir"] == "encoder-onnx" and entry["reused"] is False and entry["min_cosine"] >= 0.999
-    assert "encoder-onnx/" in manifest["files"]
+    assert "encoder-onnx/" in manifest["files"] and "encoder-onnx-int8/" in manifest["files"]
+    assert manifest["encoder_onnx_int8"]["dir"] == "encoder-onnx-int8"  # quantised from this model's own export
+    assert manifest["encoder_onnx_int8"]["quantized_from"] == entry["onnx_sha256"]
     export = json.loads((model_dir / "encoder-onnx" / "manifest.json").read_text())
     assert export["max_seq_length"] == 64  # the fine-tuned model's window, not the base encoder's
     from retrieval.encoder import Encoder
