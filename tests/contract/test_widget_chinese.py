@@ -23,7 +23,7 @@ from playwright.async_api import async_playwright, expect
 from bot.processes import platform_services, rasa_model_path, stop_all, wait_healthy
 from core.settings import Settings
 from tests.bot.test_widget_browser import CHROMIUM_ARGS
-from tests.nlu.conftest import RASA_PYTHON, onnx_dir, rasa_env  # noqa: F401 - fixtures used below
+from tests.nlu.conftest import RASA_PYTHON, rasa_env  # noqa: F401 - fixtures used below (onnx_dir: tests/conftest.py)
 from tests.nlu.test_bilingual_rasa import CHINESE
 from tests.nlu.test_rasa_components import EXAMPLES, nlu_yaml
 from tests.support import ROOT, free_port, start, stop, wait_http
