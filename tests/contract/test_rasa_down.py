@@ -1,7 +1,8 @@
 """Contract: with Rasa stopped, the bot service says "temporarily unavailable" and keeps the message.
 
-It stops the session's Rasa process and starts it again afterwards, so the tests after it meet the whole
-platform again.
+It stops every Rasa server of the session's stack (`supportbot up` runs two, and the bot service fails over
+between them: one stopped server is tests/contract/test_failover.py's case) and starts them again afterwards,
+so the tests after it meet the whole platform again.
 """
 
 from __future__ import annotations
@@ -22,13 +23,16 @@ def test_rasa_stopped_customer_told_and_message_stored(stack):
     db = Database(stack.settings.db_url)
     key, _ = ApiKeys(db).create("contract-rasa-down")
     db.dispose()
-    rasa = stack.services["rasa"]
-    rasa.stop()
+    servers = [s for name, s in stack.services.items() if name == "rasa" or name.startswith("rasa-")]
+    assert len(servers) == stack.settings.rasa_processes
+    for rasa in servers:
+        rasa.stop()
     try:
         _customer_told_and_message_stored(stack, key)
     finally:
-        rasa.start(stack.log_dir)
-        wait_healthy([rasa], timeout=300)
+        for rasa in servers:
+            rasa.start(stack.log_dir)
+        wait_healthy(servers, timeout=300)
 
 
 def _customer_told_and_message_stored(stack, key: str) -> None:
