@@ -1,7 +1,7 @@
 """`python -m bench.nlu_latency`: NLU cost per message of a trained Rasa model, by language (runs in `.venv-rasa`).
 
 Loads the model archive with Rasa's own `Agent` and sends every text of `--texts` (CSV with a `text` column, or
-one message a line) through `Agent.parse_message` one at a time, `--rounds` times after one warm-up round: the
+one message a line) through `Agent.parse_message` one at a time, `--rounds` times after warming up on the first 20: the
 pipeline a customer's message goes through (tokenizer, featurizers, classifier, out-of-scope detector), without
 HTTP, policies or actions. Wall and CPU milliseconds (`time.process_time`, so other work on the machine shows in
 the wall figure, not the CPU one) are reported as p50/p95, for all messages and per language (the bilingual
@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench.chat import percentile
+
 
 def language(text: str) -> str:
     """The bilingual classifier's own rule (rasa_plugins/cjk.py)."""
@@ -43,15 +45,10 @@ def read_texts(path: Path, limit: int) -> list[str]:
     return texts[:limit] if limit else texts
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))], 2)
-
-
 def summary(rows: list[tuple[float, float]]) -> dict:
     walls, cpus = [w for w, _ in rows], [c for _, c in rows]
-    return {"messages": len(rows), "wall_ms_p50": percentile(walls, 0.5), "wall_ms_p95": percentile(walls, 0.95),
-            "cpu_ms_p50": percentile(cpus, 0.5), "cpu_ms_p95": percentile(cpus, 0.95)}
+    return {"messages": len(rows), "wall_ms_p50": percentile(walls, 50), "wall_ms_p95": percentile(walls, 95),
+            "cpu_ms_p50": percentile(cpus, 50), "cpu_ms_p95": percentile(cpus, 95)}
 
 
 async def measure(model: str, texts: list[str], rounds: int) -> dict:

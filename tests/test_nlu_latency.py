@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.nlu_latency import language, percentile, read_texts, summary
+from bench.chat import percentile
+from bench.nlu_latency import language, read_texts, summary
 
 
 def test_reads_the_text_column_of_a_csv_and_lines_of_other_files(tmp_path: Path):
@@ -33,5 +34,5 @@ def test_percentiles_and_summary():
     rows = [(float(i), float(i) / 2) for i in range(1, 101)]
     out = summary(rows)
     assert out["messages"] == 100
-    assert out["wall_ms_p50"] == percentile([w for w, _ in rows], 0.5) == 51.0
+    assert out["wall_ms_p50"] == percentile([w for w, _ in rows], 50) == 51.0
     assert out["wall_ms_p95"] == 95.0 and out["cpu_ms_p95"] == 47.5
