@@ -101,6 +101,8 @@ class ActionAnswerQuestion(PoliteAction):
         vector = None if understanding.is_payload else carried_vector(tracker.latest_message, fingerprint)
         embedding = "rasa" if vector is not None else "encoded"
         previous_vector = carried_vector(previous_user_message(tracker.events), fingerprint)
+        # the response selector encodes the context while the KB is searched (both mostly outside the GIL)
+        selecting = None if understanding.is_payload else asyncio.ensure_future(self.services.select_response(context))
         try:
             if vector is None:
                 query = query_for(understanding, self.services.catalog)
@@ -111,10 +113,12 @@ class ActionAnswerQuestion(PoliteAction):
             )
         except Exception as exc:  # noqa: BLE001 - any search failure is a polite "can't search now"
             log.error("KB search failed in conversation %s: %s", tracker.sender_id, exc)
+            if selecting is not None:
+                await selecting  # never left running unawaited (it catches its own errors)
             _kb_unavailable(dispatcher, "kb_search_failed")
             return []
 
-        selection = None if understanding.is_payload else await self.services.select_response(context)
+        selection = None if selecting is None else await selecting
 
         decision = decide(understanding, hits, best, guided, selection, thresholds)
         self._reply(dispatcher, decision, understanding, thresholds, tracker.current_slot_values(), vector, embedding,

@@ -6,7 +6,8 @@ pipeline a customer's message goes through (tokenizer, featurizers, classifier, 
 HTTP, policies or actions. Wall and CPU milliseconds (`time.process_time`, so other work on the machine shows in
 the wall figure, not the CPU one) are reported as p50/p95, for all messages and per language (the bilingual
 classifier's rule, `rasa_plugins.cjk.script_language`). Prints one
-JSON object with the load average, so a figure taken on a busy machine says so.
+JSON object with the load average, so a figure taken on a busy machine says so. BLAS and OpenMP run one thread
+each, as in the Rasa servers `supportbot up` starts (`--blas-threads`; bot/processes.py says why).
 
     .venv-rasa/bin/python -m bench.nlu_latency --model models/supportbot.tar.gz --texts data/eval/zh/kb_dev.csv \
         --texts var/eval/banking77/test.csv --limit 200   # "zh" and "other" (English here)
@@ -75,14 +76,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="CSV with a `text` column, or one message a line (repeatable)")
     parser.add_argument("--limit", type=int, default=200, help="messages taken from each file (0: all)")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--blas-threads", type=int, default=1,
+                        help="OPENBLAS/OMP/MKL threads, unless set in the environment (the servers': 1)")
     args = parser.parse_args(argv)
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # before numpy is imported
+        os.environ.setdefault(name, str(args.blas_threads))
     if not Path(args.model).is_file():
         print(f"no model at {args.model}: train one (`supportbot train`, or `rasa train nlu`)", file=sys.stderr)
         return 2
     texts = [t for path in args.texts for t in read_texts(path, args.limit)]
     load_before = os.getloadavg()
     result = asyncio.run(measure(args.model, texts, max(1, args.rounds)))
-    print(json.dumps({"model": str(args.model), "rounds": args.rounds, **result,
+    print(json.dumps({"model": str(args.model), "rounds": args.rounds,
+                      "blas_threads": os.environ["OPENBLAS_NUM_THREADS"], **result,
                       "loadavg_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)]}))
     return 0
 

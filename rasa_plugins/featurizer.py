@@ -34,12 +34,13 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from rasa_plugins import embedding_wire, paths, remote_action
+from rasa_plugins import embedding_wire, event_types, paths, remote_action
 from rasa_plugins.e5_encoder import VARIANTS, E5Encoder, E5Unavailable
 from rasa_plugins.onnx_encoder import EncoderNotExported, OnnxEncoder
 
 log = logging.getLogger(__name__)
 remote_action.install()  # Rasa's per-call schema check of action responses, compiled once
+event_types.install()  # Rasa's event-type lookup, a dict instead of a class-tree walk per stored event
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)

@@ -7,7 +7,7 @@ import json
 import pytest
 import yaml
 
-from bot.processes import TRACKER_STORE, platform_services, render_endpoints, tracker_store_config
+from bot.processes import SERVING_THREAD_VARS, TRACKER_STORE, platform_services, render_endpoints, tracker_store_config
 from core.settings import Settings
 
 
@@ -65,6 +65,19 @@ def test_two_rasa_servers_on_consecutive_ports_two_action_servers_on_one_and_the
         services["rasa-1"].cmd[services["rasa-1"].cmd.index("--endpoints") + 1]  # one tracker and lock store
     cfg = yaml.safe_load(render_endpoints(Settings(var_dir=tmp_path), tmp_path / "two").read_text())
     assert cfg["lock_store"]["type"] == "rasa_plugins.lock_store.FileLockStore"  # 2 processes, no Redis
+
+
+def test_serving_processes_get_one_blas_thread_unless_the_operator_says_otherwise(tmp_path, monkeypatch):
+    """An idle OpenBLAS worker spins after every matrix product: one thread per serving process by default."""
+    for name in SERVING_THREAD_VARS:
+        monkeypatch.delenv(name, raising=False)
+    services = platform_services(Settings(var_dir=tmp_path))
+    for svc in services:
+        assert all(svc.env[name] == "1" for name in SERVING_THREAD_VARS), svc.name
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
+    services = platform_services(Settings(var_dir=tmp_path))
+    assert {svc.env["OPENBLAS_NUM_THREADS"] for svc in services} == {"4"}
+    assert {svc.env["OMP_NUM_THREADS"] for svc in services} == {"1"}
 
 
 def test_several_rasa_workers_share_file_locks_without_redis_and_redis_when_configured(tmp_path):

@@ -66,6 +66,23 @@ def test_persisted_model_predicts_identically(tmp_path):
     assert loaded.combiner is not None and loaded.similarity is not None
 
 
+def test_margins_follow_the_coefficients_they_are_given_after_a_swap(tmp_path):
+    """The serving coefficients are kept transposed (a copy per message was 1-2 ms); replacing them, as
+    loading another model does, must never leave the old transpose in use."""
+    blocks, labels = blobs(4)
+    model = IntentModel(folds=3).fit(blocks, labels)
+    test_blocks, _ = blobs(5, per_intent=5)
+    X = model._features(test_blocks)
+    expected = np.asarray(X @ model.coef.T + model.intercept)
+    np.testing.assert_allclose(model._margins(X, model.coef, model.intercept), expected, rtol=1e-5, atol=1e-6)
+    model.coef = -model.coef  # same shape, other values
+    np.testing.assert_allclose(model._margins(X, model.coef, model.intercept),
+                               np.asarray(X @ model.coef.T + model.intercept), rtol=1e-5, atol=1e-6)
+    other = np.ones_like(model.coef)  # coefficients of a calibration fold, not the serving ones
+    np.testing.assert_allclose(model._margins(X, other, model.intercept),
+                               np.asarray(X @ other.T + model.intercept), rtol=1e-5, atol=1e-6)
+
+
 def far_away(seed: int, n: int = 20):
     """Messages unlike every intent: dense vectors on unused axes, no shared keyword."""
     rng = np.random.default_rng(seed)
