@@ -5,13 +5,14 @@ class defined after the first lookup, is installed by our featurizer, and a stor
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 
+from tests.nlu.conftest import RASA_PYTHON, run_rasa_python
 from tests.support import ROOT
 
-RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
+# the Rasa runtime alone: nothing of this environment but our code on the path
+RASA_ONLY = {"PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"}
 
 CHECK = r"""
 import json
@@ -54,9 +55,7 @@ print(json.dumps(out))
 def test_cached_lookup_answers_as_rasas_walk():
     if not RASA_PYTHON.exists():
         pytest.fail("the Rasa runtime (.venv-rasa) is not installed: run `make setup`")
-    done = subprocess.run([str(RASA_PYTHON), "-c", CHECK], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          env={"PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"})
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = run_rasa_python(CHECK, env=RASA_ONLY, cwd=ROOT)
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["patched"] and out["again"]
     assert out["names"] >= 20 and len(out["same"]) == out["names"]

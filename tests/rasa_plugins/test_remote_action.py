@@ -4,13 +4,14 @@ check accepts, rejects what it rejects with Rasa's message, and is installed by 
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 
+from tests.nlu.conftest import RASA_PYTHON, run_rasa_python
 from tests.support import ROOT
 
-RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
+# the Rasa runtime alone: nothing of this environment but our code on the path
+RASA_ONLY = {"PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"}
 
 CHECK = r"""
 import json, jsonschema
@@ -41,9 +42,7 @@ print(json.dumps(out))
 def test_compiled_check_matches_rasas_own():
     if not RASA_PYTHON.exists():
         pytest.fail("the Rasa runtime (.venv-rasa) is not installed: run `make setup`")
-    done = subprocess.run([str(RASA_PYTHON), "-c", CHECK], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          env={"PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"})
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = run_rasa_python(CHECK, env=RASA_ONLY, cwd=ROOT)
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["patched"] and out["again"]
     kinds = [[v[0] for v in verdicts] for verdicts in out["cases"]]
