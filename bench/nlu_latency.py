@@ -7,7 +7,7 @@ HTTP, policies or actions. Wall and CPU milliseconds (`time.process_time`, so ot
 the wall figure, not the CPU one) are reported as p50/p95, for all messages and per language (the bilingual
 classifier's rule, `rasa_plugins.cjk.script_language`). Prints one
 JSON object with the load average, so a figure taken on a busy machine says so. BLAS and OpenMP run one thread
-each, as in the Rasa servers `supportbot up` starts (`--blas-threads`; bot/processes.py says why).
+each, as in the Rasa servers `supportbot up` starts (`--blas-threads`; rasa_plugins/blas_threads.py says why).
 
     .venv-rasa/bin/python -m bench.nlu_latency --model models/supportbot.tar.gz --texts data/eval/zh/kb_dev.csv \
         --texts var/eval/banking77/test.csv --limit 200   # "zh" and "other" (English here)
@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from bench.chat import percentile
+from rasa_plugins import blas_threads
 
 
 def language(text: str) -> str:
@@ -79,8 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--blas-threads", type=int, default=1,
                         help="OPENBLAS/OMP/MKL threads, unless set in the environment (the servers': 1)")
     args = parser.parse_args(argv)
-    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # before numpy is imported
-        os.environ.setdefault(name, str(args.blas_threads))
+    blas_threads.set_defaults(os.environ, args.blas_threads)  # before numpy is imported
     if not Path(args.model).is_file():
         print(f"no model at {args.model}: train one (`supportbot train`, or `rasa train nlu`)", file=sys.stderr)
         return 2

@@ -25,6 +25,7 @@ import httpx
 
 from core.secrets import action_token, rasa_token
 from core.settings import ROOT, Settings
+from rasa_plugins import blas_threads
 
 
 @dataclass
@@ -100,11 +101,7 @@ def platform_services(settings: Settings, env: dict[str, str] | None = None) -> 
     env.setdefault("SUPPORTBOT_ACTION_PORT", str(settings.action_port))
     env.setdefault("SUPPORTBOT_ACTION_URL", f"http://127.0.0.1:{settings.action_port}/webhook")
     env.setdefault("SUPPORTBOT_PORT", str(settings.port))
-    # one BLAS / OpenMP thread per serving process (set any of these to override): each process serves one
-    # request at a time and there is a process per core, while an idle OpenBLAS worker spins on
-    # sched_yield after every matrix product — ~30 ms of a core per Rasa message, taken from its neighbours
-    for name in SERVING_THREAD_VARS:
-        env.setdefault(name, os.environ.get(name, "1"))
+    blas_threads.set_defaults(env)  # one BLAS / OpenMP thread per serving process unless set (the module says why)
     # Rasa's HTTP API and the action server each take a token (docs/security.md); every process reads
     # the same generated secrets from var/ unless the settings name them
     token = rasa_token(settings)
@@ -183,9 +180,6 @@ def stop_all(services: list[Service]) -> None:
 
 
 TRACKER_STORE = "rasa_plugins.channel.TurnEventsSQLTrackerStore"
-
-# the thread counts of numpy's OpenBLAS, OpenMP (faiss) and MKL in the processes `supportbot up` starts
-SERVING_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def tracker_store_config(settings: Settings) -> dict:

@@ -7,8 +7,9 @@ import json
 import pytest
 import yaml
 
-from bot.processes import SERVING_THREAD_VARS, TRACKER_STORE, platform_services, render_endpoints, tracker_store_config
+from bot.processes import TRACKER_STORE, platform_services, render_endpoints, tracker_store_config
 from core.settings import Settings
+from rasa_plugins.blas_threads import THREAD_VARS as SERVING_THREAD_VARS
 
 
 def test_sqlite_store_gives_rasa_its_own_tracker_file(tmp_path):
