@@ -26,6 +26,7 @@ from actions.base import Events, PoliteAction, annotate
 from actions.excerpt import Excerpt, excerpt
 from actions.formatting import (
     FULL_ARTICLE_ENTITY,
+    alternative_button,
     answer_text,
     full_article_button,
     passages_used,
@@ -132,6 +133,10 @@ class ActionAnswerQuestion(PoliteAction):
         extra: dict = {"embedding": embedding}
         if decision.kind == "kb":
             text, buttons, extra["passages"] = self._kb_answer(decision.hit, vector, language)
+            offered = self._alternative(understanding, thresholds, decision.hit, language)
+            if offered is not None:
+                buttons = [*buttons, offered]
+                extra = {**extra, "alternative": offered["payload"][1:]}
             other = decision.hit.get("lang")
             if language in OTHER_LANGUAGE_NOTE and other and other != language:  # no article in their language
                 text = f"{OTHER_LANGUAGE_NOTE[language]}\n\n{text}"
@@ -150,6 +155,16 @@ class ActionAnswerQuestion(PoliteAction):
                 decision, understanding, thresholds.kb_min_score, self.services.model_versions(), **extra
             )
         )
+
+    def _alternative(self, understanding: Understanding, thresholds: Thresholds, hit: dict,
+                     language: str | None) -> dict | None:
+        """The "Did you mean" button for the runner-up intent's article, when the NLU's two best intents were
+        close and the runner-up has an article other than the one answering."""
+        intent = understanding.alternative(thresholds.kb_alternative_ratio)
+        article = self.services.catalog.get(intent) if intent else None
+        if article is None or article.url == hit.get("url"):
+            return None
+        return alternative_button(intent, article.title, language)
 
     def _kb_answer(self, hit: dict, vector: np.ndarray,
                    language: str | None = None) -> tuple[str, list[dict], list[dict] | None]:

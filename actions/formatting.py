@@ -4,7 +4,8 @@ Chat widgets show plain text, so the article's markdown is flattened (headings, 
 and long passages are cut at a line boundary. A KB answer is ONE message: the excerpt that answers
 (actions/excerpt.py), the source line (the article's title and link), and a "Show the full article"
 button whose payload (`/show_full_article{"kb_article": URL}`) makes `action_show_full_article` send
-the rest. The payload comes right after the text it annotates, as
+the rest, and, when the NLU's two best intents were close, a "Did you mean: TITLE?" button for the
+runner-up's article (payload `/INTENT`). The payload comes right after the text it annotates, as
 `{"supportbot": {"sources": [...], "candidates": [...], ...}}`; its fields are listed in
 docs/architecture.md ("The action → service payload"); the answer's first source lists the
 article's paragraphs that were used (`passages`), which the console shows.
@@ -29,6 +30,9 @@ FULL_ARTICLE_BUTTON = "Show the full article"
 # the answer's own words in the conversation's language (the `language` slot); English otherwise
 FULL_ARTICLE_BUTTONS = {"zh": "查看全文"}
 SOURCE_LABELS = {"zh": "来源："}
+# the runner-up intent's article, when the NLU could not tell two intents apart (`kb_alternative_ratio`)
+ALTERNATIVE_BUTTON = "Did you mean: {title}?"
+ALTERNATIVE_BUTTONS = {"zh": "您是想问：{title}？"}
 PASSAGE_PREVIEW_CHARS = 80
 
 
@@ -58,6 +62,13 @@ def full_article_button(url: str, language: str | None = None) -> dict[str, str]
     entity = json.dumps({FULL_ARTICLE_ENTITY: url}, ensure_ascii=False)
     return {"title": FULL_ARTICLE_BUTTONS.get(language or "", FULL_ARTICLE_BUTTON),
             "payload": f"/{FULL_ARTICLE_INTENT}{entity}"}
+
+
+def alternative_button(intent: str, title: str, language: str | None = None) -> dict[str, str]:
+    """"Did you mean: TITLE?": its payload `/INTENT` makes `action_answer_question` answer from that intent's
+    article (a payload is answered from the intent's article, never re-classified)."""
+    return {"title": ALTERNATIVE_BUTTONS.get(language or "", ALTERNATIVE_BUTTON).format(title=title),
+            "payload": f"/{intent}"}
 
 
 def passages_used(blocks: list[str] | tuple[str, ...], excerpt: Excerpt) -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ from actions.catalog import KbCatalog
 
 NLU_FALLBACK = "nlu_fallback"
 OUT_OF_SCOPE = "out_of_scope"
+NOT_INTENTS = (NLU_FALLBACK, OUT_OF_SCOPE, "oos")  # never offered as "did you mean"
 MAX_QUERY_CHARS = 1000
 
 
@@ -39,11 +40,12 @@ class Thresholds:
     nlu_min_confidence: float = 0.5
     response_min_score: float = 0.6
     kb_out_of_scope_min_score: float = 0.5
+    kb_alternative_ratio: float = 0.5
 
     @classmethod
     def from_settings(cls, settings: Any) -> Thresholds:
         return cls(settings.kb_min_score, settings.nlu_min_confidence, settings.response_min_score,
-                   settings.kb_out_of_scope_min_score)
+                   settings.kb_out_of_scope_min_score, settings.kb_alternative_ratio)
 
 
 @dataclass(frozen=True)
@@ -53,16 +55,31 @@ class Understanding:
     text: str
     intent: str | None
     confidence: float
+    # the two best real intents of the ranking (fallback and out-of-scope labels skipped), with confidences
+    ranked: tuple[tuple[str, float], ...] = ()
 
     @classmethod
     def from_message(cls, latest_message: dict | None) -> Understanding:
         message = latest_message or {}
         intent = message.get("intent") or {}
+        ranked = tuple((str(r["name"]), float(r.get("confidence") or 0.0))
+                       for r in message.get("intent_ranking") or []
+                       if isinstance(r, dict) and r.get("name") and r["name"] not in NOT_INTENTS)[:2]
         return cls(
             text=str(message.get("text") or ""),
             intent=intent.get("name"),
             confidence=float(intent.get("confidence") or 0.0),
+            ranked=ranked,
         )
+
+    def alternative(self, ratio: float) -> str | None:
+        """The runner-up intent worth offering as "did you mean": its confidence is at least `ratio` times the
+        best real intent's (the NLU could not tell the two apart). None for payloads, a lone or a distant
+        runner-up, and a ratio above 1 (off)."""
+        if self.is_payload or len(self.ranked) < 2 or ratio > 1.0:
+            return None
+        (_, best), (name, second) = self.ranked
+        return name if best > 0.0 and second >= ratio * best else None
 
     @property
     def is_payload(self) -> bool:

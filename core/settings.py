@@ -110,6 +110,7 @@ class Settings(BaseSettings):
     response_learnt_quantile: float = 0.95
     kb_answer_words: int = 60
     kb_out_of_scope_min_score: float = 0.5
+    kb_alternative_ratio: float = 0.5
 
     # --- retrieval -------------------------------------------------------------
     encoder_model: str = ""

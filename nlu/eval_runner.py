@@ -85,6 +85,9 @@ async def _predict(model_path: str, texts: list[str]) -> tuple[list[dict], list[
             # our classifier's out-of-scope detector (None for other classifiers)
             "oos_score": (parsed.get("out_of_scope") or {}).get("score"),
             "oos_threshold": (parsed.get("out_of_scope") or {}).get("threshold"),
+            # the head of the ranking, as the action server reads it ("did you mean", actions/knowledge.py)
+            "intent_ranking": [{"name": r.get("name"), "confidence": float(r.get("confidence") or 0.0)}
+                               for r in (parsed.get("intent_ranking") or [])[:4]],
         })
     return predictions, latencies
 

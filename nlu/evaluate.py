@@ -20,6 +20,10 @@ Metrics (all over TEST):
                 it was learnt for
   by_language   when TEST mixes languages (privacy.language.detect: Han characters, else lingua), the
                 accuracies above over each language's rows, with their count
+  alternative   "did you mean": on in-scope rows, how often the action server would offer the runner-up
+                intent's article (`kb_alternative_ratio`, actions/knowledge.py), how many wrong best intents
+                have the right one offered, and the share whose best or offered intent is right
+                (`top1_or_offered_accuracy`)
   by_part       with `parts` (`--part FILE`): the same over the TEST rows whose text is in each FILE (keyed by
                 its name), e.g. two held-out sets of one language scored apart in one run
 """
@@ -164,6 +168,9 @@ def evaluate(train: Path, test: Path, config: Path, oos_label: str | None = None
     if part_texts:
         out["by_part"] = {name: _subset_metrics([i for i, (t, _) in enumerate(test_rows) if t in texts], scores)
                           for name, texts in part_texts.items()}
+    alternative = _alternatives(preds, scores)
+    if alternative is not None:
+        out["alternative"] = alternative
     curve = _operating_curve(preds, scores, oos_intents)
     if curve is not None:
         out["operating_curve"], out["operating_point"] = curve
@@ -175,6 +182,26 @@ def evaluate(train: Path, test: Path, config: Path, oos_label: str | None = None
         out["report"] = write_report(Path(report_dir), test_rows, scores, preds, out.get("operating_curve"),
                                      out.get("operating_point"))
     return out
+
+
+def _alternatives(preds: list[dict], scores: Scores, ratio: float | None = None) -> dict | None:
+    """What "Did you mean" adds on the in-scope rows (see the module docstring): the best real intent stands for
+    the article that answers (one article per intent, as in the demo KB)."""
+    from actions.knowledge import Understanding
+    from core.settings import Settings
+
+    if not any(p.get("intent_ranking") for p in preds):
+        return None  # a runner without rankings
+    ratio = Settings().kb_alternative_ratio if ratio is None else ratio
+    offered = [Understanding.from_message({"text": "typed", "intent_ranking": p.get("intent_ranking")}).alternative(ratio)
+               for p in preds]
+    inside = [i for i, g in enumerate(scores.gold) if g != scores.oos_label]
+    wrong = [i for i in inside if scores.top1[i] != scores.gold[i]]
+    rescued = sum(offered[i] == scores.gold[i] for i in wrong)
+    return {"ratio": ratio,
+            "offered_rate": _rate(np.array([offered[i] is not None for i in inside])),
+            "wrong_top1": len(wrong), "wrong_with_right_offered": rescued,
+            "top1_or_offered_accuracy": round((len(inside) - len(wrong) + rescued) / len(inside), 4) if inside else None}
 
 
 def _by_language(texts: list[str], scores: Scores) -> dict | None:

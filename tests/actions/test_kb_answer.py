@@ -184,3 +184,27 @@ def test_wire_format_round_trips_and_rejects_garbage():
     assert embedding_wire.unpack({**packed, "data": "!!"}) is None
     assert embedding_wire.unpack({**packed, "dim": 3}) is None
     assert embedding_wire.unpack(None) is None
+
+
+async def test_close_intents_offer_the_runner_ups_article_and_its_button_answers_from_it(warm_services, domain):
+    ranking = {"intent_ranking": [{"name": "top_up_by_bank_transfer_charge", "confidence": 0.48},
+                                  {"name": "top_up_by_card_charge", "confidence": 0.41}]}
+    d = await answer(warm_services, domain, tracker_with(QUESTION, "top_up_by_bank_transfer_charge", 0.48, ranking))
+    [message] = bubbles(d)
+    card = warm_services.catalog.get("top_up_by_card_charge")
+    offered = [b for b in message["buttons"] if b["payload"] == "/top_up_by_card_charge"]
+    assert offered == [{"title": f"Did you mean: {card.title}?", "payload": "/top_up_by_card_charge"}]
+    assert message["text"].endswith(BANK_TRANSFER_URL)  # the best intent's article still answers
+    assert payloads(d)[0]["alternative"] == "top_up_by_card_charge"
+
+    pressed = await answer(warm_services, domain, tracker_state("/top_up_by_card_charge", "top_up_by_card_charge", 1.0))
+    [reply] = bubbles(pressed)
+    assert reply["text"].endswith(card.url)  # answered from the runner-up's article
+    assert not any(b["payload"].startswith("/top_up") for b in reply.get("buttons") or [])  # nothing offered again
+
+    distant = {"intent_ranking": [{"name": "top_up_by_bank_transfer_charge", "confidence": 0.9},
+                                  {"name": "top_up_by_card_charge", "confidence": 0.05}]}
+    d = await answer(warm_services, domain, tracker_with(QUESTION, "top_up_by_bank_transfer_charge", 0.9, distant))
+    [message] = bubbles(d)
+    assert [b["payload"] for b in message.get("buttons") or [] if not b["payload"].startswith("/show_full")] == []
+    assert "alternative" not in payloads(d)[0]

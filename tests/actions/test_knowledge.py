@@ -96,3 +96,24 @@ def test_shorten_cuts_at_a_boundary():
 
 def test_answer_text_without_url_or_article():
     assert answer_text({"title": "T"}, "Body.") == "Body.\n\nSource: T"
+
+
+def _ranked(text, *ranking):
+    return Understanding.from_message({"text": text, "intent": {"name": ranking[0][0], "confidence": ranking[0][1]},
+                                       "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking]})
+
+
+def test_the_runner_up_is_offered_only_when_the_nlu_could_not_tell_the_two_apart():
+    close = _ranked("why didn't my top up work?", ("top_up_failed", 0.46), ("top_up_reverted", 0.31), ("card_arrival", 0.1))
+    assert close.alternative(0.5) == "top_up_reverted"  # 0.31 >= 0.5 * 0.46
+    assert close.alternative(0.7) is None  # a stricter ratio: not close enough
+    assert close.alternative(1.01) is None  # above 1: off
+    assert _ranked("my top up failed", ("top_up_failed", 0.9), ("top_up_reverted", 0.05)).alternative(0.5) is None
+    assert _ranked("/top_up_failed", ("top_up_failed", 0.5), ("top_up_reverted", 0.5)).alternative(0.5) is None
+    assert _ranked("x", ("top_up_failed", 0.9)).alternative(0.5) is None  # no runner-up at all
+    # the fallback and out-of-scope labels are not intents to offer: the next real intent is the runner-up
+    fallback = _ranked("top up?", ("nlu_fallback", 0.4), ("top_up_failed", 0.3), ("out_of_scope", 0.25),
+                       ("pending_top_up", 0.2))
+    assert fallback.ranked == (("top_up_failed", 0.3), ("pending_top_up", 0.2))
+    assert fallback.alternative(0.5) == "pending_top_up"
+    assert Understanding.from_message({"text": "hi", "intent_ranking": [{"confidence": 0.3}, "junk"]}).ranked == ()
