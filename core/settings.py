@@ -153,6 +153,7 @@ class Settings(BaseSettings):
     response_encoder_precision: Literal["float32", "int8"] = "float32"
     first_model_logs: str = "demo"
     first_model_max_steps: int = 60
+    first_model_max_seq_length: int = 32
     tracker_store_url: str = ""
     generator_base_model: str = ""
     generator_lora_rank: int = 8

@@ -6,8 +6,9 @@ When the registry holds no response model and first-model logs are configured, i
 knowledge base answers while the model trains. The child runs the ordinary retrain pipeline
 (import → clean → anonymise → train → evaluate → gate → promote) from the base encoder on the logs,
 with a budget that fits a few minutes on 2 cores: `first_model_max_steps` optimiser steps, no
-hard-negative mining, `EVAL_CASES` held-out cases. The action server's ResponseSelector picks the
-promoted model up within `response_reload_s`, without a restart.
+hard-negative mining, `first_model_max_seq_length` word pieces per context or reply, `EVAL_CASES`
+held-out cases. The action server's ResponseSelector picks the promoted model up within
+`response_reload_s`, without a restart.
 
 `first_model_logs`: `demo` (the bank-domain STAR conversations, split by data/prepare/star.py
 into var/datasets/star-bank/ when not there yet), a JSONL path, or empty (off).
@@ -99,7 +100,8 @@ def start_background(settings: Settings, wait: bool = False) -> dict:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
            "SUPPORTBOT_VAR_DIR": str(settings.var_dir), "SUPPORTBOT_DATABASE_URL": settings.db_url,
            "SUPPORTBOT_FIRST_MODEL_LOGS": settings.first_model_logs,
-           "SUPPORTBOT_FIRST_MODEL_MAX_STEPS": str(settings.first_model_max_steps)}
+           "SUPPORTBOT_FIRST_MODEL_MAX_STEPS": str(settings.first_model_max_steps),
+           "SUPPORTBOT_FIRST_MODEL_MAX_SEQ_LENGTH": str(settings.first_model_max_seq_length)}
     with (log_dir / "first_model.log").open("ab") as log:
         proc = subprocess.Popen([sys.executable, "-m", "finetune.first_model"], cwd=ROOT, env=env,
                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -121,8 +123,12 @@ def train_first_model(settings: Settings, progress: bool = False) -> dict:
     # The demo logs were split with the pipeline's own seed and fraction (data/prepare/star.py), so
     # the gate's held-out part is drawn with another seed from what is left for training: the
     # published held-out file stays unseen, for `supportbot eval assist`.
+    # 32 word pieces (the customer's last message and a little before it) instead of the retrain's
+    # `finetune_max_seq_length`: as good on the held-out logs and half the serving encode of a long context
+    # (docs/benchmarks.md "The first model's context window")
     bounded = settings.model_copy(update={"finetune_eval_cases": EVAL_CASES,
-                                          "finetune_seed": settings.finetune_seed + GATE_SEED_OFFSET})
+                                          "finetune_seed": settings.finetune_seed + GATE_SEED_OFFSET,
+                                          "finetune_max_seq_length": settings.first_model_max_seq_length})
     registry = Registry.open(settings.db_url)
     try:
         return retrain(bounded, registry, files=[logs], use_store=False, from_base=True, progress=progress,

@@ -30,7 +30,7 @@ def test_background_first_model_is_promoted_and_served(tmp_path, tiny_logs, monk
     monkeypatch.setenv("SUPPORTBOT_FINETUNE_DEVICE", "cpu")
     monkeypatch.setenv("SUPPORTBOT_FINETUNE_HOLDOUT_FRACTION", "0.35")
     settings = Settings(var_dir=tmp_path / "var", first_model_logs=str(tiny_logs), first_model_max_steps=2,
-                        response_reload_s=0.0, faiss_device="cpu")
+                        first_model_max_seq_length=24, response_reload_s=0.0, faiss_device="cpu")
     assert describe_dialogue_model(status(settings)).startswith("none")
 
     started = start_background(settings, wait=True)
@@ -50,6 +50,7 @@ def test_background_first_model_is_promoted_and_served(tmp_path, tiny_logs, monk
     assert out["learnt_min_score"] == routing["learnt_min_score"] and routing["kb_questions"] == 400
     # built with its encoder in ONNX, and served with it (no torch in the action server)
     assert manifest["encoder_onnx"]["dir"] == "encoder-onnx" and manifest["encoder_onnx"]["min_cosine"] >= 0.999
+    assert manifest["encoder_onnx"]["max_seq_length"] == 24  # the first model's window, passed to the child
     assert selector.encoder_runtime == "onnx"
 
     again = start_background(settings)
