@@ -124,7 +124,7 @@ def train_first_model(settings: Settings, progress: bool = False) -> dict:
     # the gate's held-out part is drawn with another seed from what is left for training: the
     # published held-out file stays unseen, for `supportbot eval assist`.
     # 32 word pieces (the customer's last message and a little before it) instead of the retrain's
-    # `finetune_max_seq_length`: as good on the held-out logs and half the serving encode of a long context
+    # `finetune_max_seq_length`: as good on the held-out logs and a cheaper serving encode of a long context
     # (docs/benchmarks.md "The first model's context window")
     bounded = settings.model_copy(update={"finetune_eval_cases": EVAL_CASES,
                                           "finetune_seed": settings.finetune_seed + GATE_SEED_OFFSET,
