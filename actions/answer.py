@@ -158,13 +158,16 @@ class ActionAnswerQuestion(PoliteAction):
 
     def _alternative(self, understanding: Understanding, thresholds: Thresholds, hit: dict,
                      language: str | None) -> dict | None:
-        """The "Did you mean" button for the runner-up intent's article, when the NLU's two best intents were
-        close and the runner-up has an article other than the one answering."""
-        intent = understanding.alternative(thresholds.kb_alternative_ratio)
-        article = self.services.catalog.get(intent) if intent else None
-        if article is None or article.url == hit.get("url"):
+        """The "Did you mean" button when the NLU's two best intents were close: for the runner-up's article, or,
+        when that article is the one answering (the search found it), for the best intent's."""
+        runner_up = understanding.alternative(thresholds.kb_alternative_ratio)
+        if runner_up is None:
             return None
-        return alternative_button(intent, article.title, language)
+        for intent in (runner_up, understanding.ranked[0][0]):
+            article = self.services.catalog.get(intent)
+            if article is not None and article.url != hit.get("url"):
+                return alternative_button(intent, article.title, language)
+        return None
 
     def _kb_answer(self, hit: dict, vector: np.ndarray,
                    language: str | None = None) -> tuple[str, list[dict], list[dict] | None]:

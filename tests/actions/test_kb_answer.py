@@ -208,3 +208,18 @@ async def test_close_intents_offer_the_runner_ups_article_and_its_button_answers
     [message] = bubbles(d)
     assert [b["payload"] for b in message.get("buttons") or [] if not b["payload"].startswith("/show_full")] == []
     assert "alternative" not in payloads(d)[0]
+
+
+async def test_when_the_search_answers_with_the_runner_ups_article_the_best_intents_is_offered(warm_services, domain):
+    # the classifier fell back, its two best real intents close; the search answers from the card-charge article
+    question = "How much does it cost to top up with my debit card?"
+    ranking = {"intent_ranking": [{"name": "nlu_fallback", "confidence": 0.3},
+                                  {"name": "top_up_by_bank_transfer_charge", "confidence": 0.26},
+                                  {"name": "top_up_by_card_charge", "confidence": 0.24}]}
+    d = await answer(warm_services, domain, tracker_with(question, "nlu_fallback", 0.3, ranking))
+    [message] = bubbles(d)
+    card = warm_services.catalog.get("top_up_by_card_charge")
+    bank = warm_services.catalog.get("top_up_by_bank_transfer_charge")
+    assert message["text"].endswith(card.url)  # the search's answer: the runner-up's article
+    offered = [b for b in message["buttons"] if not b["payload"].startswith("/show_full")]
+    assert offered == [{"title": f"Did you mean: {bank.title}?", "payload": "/top_up_by_bank_transfer_charge"}]
