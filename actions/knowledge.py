@@ -48,6 +48,21 @@ class Thresholds:
                    settings.kb_out_of_scope_min_score, settings.kb_alternative_ratio)
 
 
+def real_intents(ranking: list | None, n: int = 2) -> tuple[tuple[str, float], ...]:
+    """The first `n` (intent, confidence) of an NLU ranking, the fallback and out-of-scope labels skipped."""
+    return tuple((str(r["name"]), float(r.get("confidence") or 0.0)) for r in ranking or []
+                 if isinstance(r, dict) and r.get("name") and r["name"] not in NOT_INTENTS)[:n]
+
+
+def runner_up(ranked: tuple[tuple[str, float], ...], ratio: float) -> str | None:
+    """The second of `ranked` when its confidence is at least `ratio` times the first's (the NLU could not tell
+    the two apart); None for a lone or a distant runner-up, and for a ratio above 1 (off)."""
+    if len(ranked) < 2 or ratio > 1.0:
+        return None
+    (_, best), (name, second) = ranked[:2]
+    return name if best > 0.0 and second >= ratio * best else None
+
+
 @dataclass(frozen=True)
 class Understanding:
     """What the NLU made of the customer's latest message."""
@@ -62,24 +77,16 @@ class Understanding:
     def from_message(cls, latest_message: dict | None) -> Understanding:
         message = latest_message or {}
         intent = message.get("intent") or {}
-        ranked = tuple((str(r["name"]), float(r.get("confidence") or 0.0))
-                       for r in message.get("intent_ranking") or []
-                       if isinstance(r, dict) and r.get("name") and r["name"] not in NOT_INTENTS)[:2]
         return cls(
             text=str(message.get("text") or ""),
             intent=intent.get("name"),
             confidence=float(intent.get("confidence") or 0.0),
-            ranked=ranked,
+            ranked=real_intents(message.get("intent_ranking")),
         )
 
     def alternative(self, ratio: float) -> str | None:
-        """The runner-up intent worth offering as "did you mean": its confidence is at least `ratio` times the
-        best real intent's (the NLU could not tell the two apart). None for payloads, a lone or a distant
-        runner-up, and a ratio above 1 (off)."""
-        if self.is_payload or len(self.ranked) < 2 or ratio > 1.0:
-            return None
-        (_, best), (name, second) = self.ranked
-        return name if best > 0.0 and second >= ratio * best else None
+        """The runner-up intent worth offering as "did you mean" (`runner_up`); never for a payload."""
+        return None if self.is_payload else runner_up(self.ranked, ratio)
 
     @property
     def is_payload(self) -> bool:

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from nlu.embedding_cache import EmbeddingCache
-from nlu.oos_study import CACHE, blocks_for, large_dev
+from nlu.oos_study import CACHE, blocks_for, fit_shipped, large_dev
 from rasa_plugins.paths import ROOT
 
 REVIEW = ROOT / "data" / "eval" / "large_dev_error_review.jsonl"
@@ -50,14 +50,12 @@ def read_review(path: Path = REVIEW) -> dict[str, dict]:
 
 
 def errors(sample: int, seed: int = 0) -> dict:
-    from rasa_plugins.intent_model import IntentModel
     from rasa_plugins.onnx_encoder import OnnxEncoder
 
     embed = EmbeddingCache(CACHE / "embeddings.npz", OnnxEncoder(ROOT / "var" / "models" / "encoder-onnx"))
     train, dev = large_dev()
     make = blocks_for([t for t, _ in train], embed)
-    model = IntentModel(expected_oos_share=0.5, max_fallback_rate=0.15, detector="knn").fit(
-        make([t for t, _ in train]), [i for _, i in train])
+    model = fit_shipped(make([t for t, _ in train]), [i for _, i in train])
     probs, _ = model.predict(make([t for t, _ in dev]))
     predicted = np.array(model.classes)[probs.argmax(axis=1)]
     wrong = [(text, gold, str(pred)) for (text, gold), pred in zip(dev, predicted) if gold != "oos" and gold != pred]

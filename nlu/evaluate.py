@@ -187,14 +187,13 @@ def evaluate(train: Path, test: Path, config: Path, oos_label: str | None = None
 def _alternatives(preds: list[dict], scores: Scores, ratio: float | None = None) -> dict | None:
     """What "Did you mean" adds on the in-scope rows (see the module docstring): the best real intent stands for
     the article that answers (one article per intent, as in the demo KB)."""
-    from actions.knowledge import Understanding
+    from actions.knowledge import real_intents, runner_up
     from core.settings import Settings
 
     if not any(p.get("intent_ranking") for p in preds):
         return None  # a runner without rankings
     ratio = Settings().kb_alternative_ratio if ratio is None else ratio
-    offered = [Understanding.from_message({"text": "typed", "intent_ranking": p.get("intent_ranking")}).alternative(ratio)
-               for p in preds]
+    offered = [runner_up(real_intents(p.get("intent_ranking")), ratio) for p in preds]
     inside = [i for i, g in enumerate(scores.gold) if g != scores.oos_label]
     wrong = [i for i in inside if scores.top1[i] != scores.gold[i]]
     rescued = sum(offered[i] == scores.gold[i] for i in wrong)

@@ -70,6 +70,11 @@ def blocks_for(train_texts: list[str], embed: EmbeddingCache):
     return make
 
 
+def fit_shipped(blocks: dict, labels: list[str]) -> IntentModel:
+    """The classifier as the large set's studies train it: the shipped knn detector, share 0.5, cap 0.15."""
+    return IntentModel(expected_oos_share=0.5, max_fallback_rate=0.15, detector="knn").fit(blocks, labels)
+
+
 def score(model: IntentModel, blocks: dict, gold: list[str], oos_label: str = "oos") -> dict:
     probs, answerable = model.predict(blocks)
     pred = [model.classes[i] for i in probs.argmax(axis=1)]

@@ -28,7 +28,7 @@ import time
 
 import numpy as np
 
-from nlu.oos_study import blocks_for, large_dev, score
+from nlu.oos_study import blocks_for, fit_shipped, large_dev, score
 
 
 def tune(texts: list[str], labels: list[str], epochs: float, lr: float, batch: int, max_tokens: int, seed: int):
@@ -98,7 +98,6 @@ def main(argv: list[str] | None = None) -> None:
     from sentence_transformers import SentenceTransformer
 
     from core.settings import Settings
-    from rasa_plugins.intent_model import IntentModel
     from retrieval.encoder import resolve_model_dir
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -115,7 +114,8 @@ def main(argv: list[str] | None = None) -> None:
 
     torch.set_num_threads(2)
     train, dev = large_dev()
-    embed_frozen = embedder(SentenceTransformer(str(resolve_model_dir(Settings().encoder)), device="cpu"))
+    embed_frozen = None if args.blocks == "tuned" else embedder(
+        SentenceTransformer(str(resolve_model_dir(Settings().encoder)), device="cpu"))
     embed, seconds = embed_frozen, 0.0
     if args.blocks != "frozen":
         tuned, seconds = tune([t for t, _ in train], [i for _, i in train], args.epochs, args.lr, args.batch,
@@ -126,8 +126,7 @@ def main(argv: list[str] | None = None) -> None:
             return np.hstack([embed_tuned(texts), embed_frozen(texts)]) / np.sqrt(2.0)
     make = blocks_for([t for t, _ in train], embed)
     train_blocks, dev_blocks = make([t for t, _ in train]), make([t for t, _ in dev])
-    model = IntentModel(expected_oos_share=0.5, max_fallback_rate=0.15, detector="knn").fit(
-        train_blocks, [i for _, i in train])
+    model = fit_shipped(train_blocks, [i for _, i in train])
     gold = [i for _, i in dev]
     result = score(model, dev_blocks, gold)
     probs, _ = model.predict(dev_blocks)
