@@ -152,7 +152,8 @@ class Settings(BaseSettings):
     response_reload_s: float = 5.0
     response_encoder_precision: Literal["float32", "int8"] = "float32"
     first_model_logs: str = "demo"
-    first_model_max_steps: int = 60
+    first_model_max_steps: int = 120
+    first_model_layers: int = 3
     first_model_max_seq_length: int = 32
     tracker_store_url: str = ""
     generator_base_model: str = ""

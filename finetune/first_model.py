@@ -5,9 +5,10 @@ When the registry holds no response model and first-model logs are configured, i
 `python -m finetune.first_model` as a child process and returns at once, so the bot starts and the
 knowledge base answers while the model trains. The child runs the ordinary retrain pipeline
 (import → clean → anonymise → train → evaluate → gate → promote) from the base encoder on the logs,
-with a budget that fits a few minutes on 2 cores: `first_model_max_steps` optimiser steps, no
-hard-negative mining, `first_model_max_seq_length` word pieces per context or reply, `EVAL_CASES`
-held-out cases. The action server's ResponseSelector picks the promoted model up within
+with a budget that fits a few minutes on 2 cores: the base encoder's first `first_model_layers`
+transformer layers (finetune/layers.py), `first_model_max_steps` optimiser steps, no hard-negative
+mining, `first_model_max_seq_length` word pieces per context or reply, `EVAL_CASES` held-out cases;
+the gate compares it with the whole base encoder. The action server's ResponseSelector picks the promoted model up within
 `response_reload_s`, without a restart.
 
 `first_model_logs`: `demo` (the bank-domain STAR conversations, split by data/prepare/star.py
@@ -101,7 +102,8 @@ def start_background(settings: Settings, wait: bool = False) -> dict:
            "SUPPORTBOT_VAR_DIR": str(settings.var_dir), "SUPPORTBOT_DATABASE_URL": settings.db_url,
            "SUPPORTBOT_FIRST_MODEL_LOGS": settings.first_model_logs,
            "SUPPORTBOT_FIRST_MODEL_MAX_STEPS": str(settings.first_model_max_steps),
-           "SUPPORTBOT_FIRST_MODEL_MAX_SEQ_LENGTH": str(settings.first_model_max_seq_length)}
+           "SUPPORTBOT_FIRST_MODEL_MAX_SEQ_LENGTH": str(settings.first_model_max_seq_length),
+           "SUPPORTBOT_FIRST_MODEL_LAYERS": str(settings.first_model_layers)}
     with (log_dir / "first_model.log").open("ab") as log:
         proc = subprocess.Popen([sys.executable, "-m", "finetune.first_model"], cwd=ROOT, env=env,
                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -114,6 +116,7 @@ def start_background(settings: Settings, wait: bool = False) -> dict:
 
 def train_first_model(settings: Settings, progress: bool = False) -> dict:
     """The bounded retrain from the base encoder on the first-model logs (what the child process runs)."""
+    from finetune.layers import shallow_encoder
     from finetune.pipeline import retrain, say
     from finetune.registry import Registry
 
@@ -129,11 +132,14 @@ def train_first_model(settings: Settings, progress: bool = False) -> dict:
     bounded = settings.model_copy(update={"finetune_eval_cases": EVAL_CASES,
                                           "finetune_seed": settings.finetune_seed + GATE_SEED_OFFSET,
                                           "finetune_max_seq_length": settings.first_model_max_seq_length})
+    # a shallower copy of the base encoder: the selector's encode costs per layer, and the steps it saves buy
+    # twice the training in the same time (docs/benchmarks.md "The first model's depth")
+    start = shallow_encoder(settings.encoder, settings.first_model_layers, settings.finetune_models_dir)
     registry = Registry.open(settings.db_url)
     try:
         return retrain(bounded, registry, files=[logs], use_store=False, from_base=True, progress=progress,
                        log=lambda step: (say(step), write_progress(settings, step=step)),
-                       max_steps=settings.first_model_max_steps, hard_negatives=0)
+                       start_encoder=start, max_steps=settings.first_model_max_steps, hard_negatives=0)
     finally:
         registry.close()
 

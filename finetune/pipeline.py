@@ -122,16 +122,18 @@ def judge(registry: Registry, kind: str, margin: float, model_dir: Path, manifes
 
 def retrain(settings, registry: Registry, since=None, files: list[Path] = (), use_store: bool = True,
             from_base: bool = False, progress: bool = True, pairs_transform: Callable | None = None,
-            log: Callable[[str], None] = say, **overrides) -> dict:
+            log: Callable[[str], None] = say, start_encoder: str | None = None, **overrides) -> dict:
     """The response-selection model; `pairs_transform` rewrites the training pairs before training
-    (tests break them on purpose to check the gate)."""
+    (tests break them on purpose to check the gate). `start_encoder`: what a training from the base starts
+    from instead of `settings.encoder` (the first model's shallower copy of it, finetune/layers.py); the gate
+    still compares with `settings.encoder` itself."""
     from finetune.training import train_response_model
 
     data = prepare_data(settings, since, files, use_store, log, settings.finetune_eval_cases or None)
     serving = registry.serving("responses")
     continual = serving is not None and not from_base
-    start = _encoder_of(serving["path"]) if continual else settings.encoder
-    log(f"3/5 training from {'serving model ' + serving['version'] if continual else 'the base encoder'}"
+    start = _encoder_of(serving["path"]) if continual else (start_encoder or settings.encoder)
+    log(f"3/5 training from {'serving model ' + serving['version'] if continual else _base_name(start, settings)}"
         f" on {len(data.pairs)} pairs")
     pairs = pairs_transform(data.pairs) if pairs_transform else data.pairs
     model_dir, manifest = train_response_model(
@@ -155,6 +157,15 @@ def retrain(settings, registry: Registry, since=None, files: list[Path] = (), us
         baseline = data.evaluator.evaluate(EncoderScorer(Encoder(settings.encoder).load(), "base"))
     return judge(registry, "responses", settings.promotion_margin, model_dir, manifest, candidate, baseline, name,
                  data, log)
+
+
+def _base_name(start: str, settings) -> str:
+    if str(start) == str(settings.encoder):
+        return "the base encoder"
+    from finetune.layers import kept_layers
+
+    layers = kept_layers(start)
+    return f"encoder {start}" if layers is None else f"the base encoder's first {layers} layer{'s' * (layers != 1)}"
 
 
 def retrain_generator(settings, registry: Registry, since=None, files: list[Path] = (), use_store: bool = True,

@@ -41,6 +41,7 @@ def stack(tmp_path_factory, kb_dir, kb_index):
     tmp = tmp_path_factory.mktemp("learnt")
     settings = make_settings(
         tmp / "var", kb_dir, first_model_logs=str(write_bank_logs(tmp / "bank.jsonl")), first_model_max_steps=2,
+        first_model_layers=0,  # the whole encoder: two steps from a shallower copy would not pass the gate
         finetune_batch_size=8, finetune_device="cpu", finetune_holdout_fraction=0.35, promotion_margin=-1.0,
         faiss_device="cpu", response_reload_s=3600.0)
     services = ActionServices.from_settings(settings, index_dir=kb_index)
