@@ -10,7 +10,9 @@ trains twice the steps in the same time (docs/benchmarks.md "The first model's d
 `shallow_encoder(source, layers, out_root)` writes the copy once into
 `<out_root>/base-encoder-L<layers>-<source fingerprint>/` with a manifest (`layers.json`: the source, its
 fingerprint, the layers kept), and returns that directory; a later call finds it and writes nothing.
-`layers` of 0, or at least the source's depth, returns the source itself: nothing is copied.
+`layers` of 0, or at least the source's depth, returns the source itself: nothing is copied. So does an
+encoder whose transformer has no `encoder.layer` list to cut (DistilBERT, say), with a warning: the first
+model then trains on the whole encoder rather than not at all.
 
 Invariant: the copy holds the source's own weights (embeddings, the first N layers, pooling and
 normalisation modules); nothing is re-initialised, so before any training it is a sentence encoder
@@ -20,10 +22,12 @@ of the same family, and the gate still compares the trained model with the full 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 from pathlib import Path
 
+log = logging.getLogger(__name__)
 MANIFEST = "layers.json"
 
 
@@ -46,7 +50,11 @@ def shallow_encoder(source: str | Path, layers: int, out_root: Path) -> str:
     if _intact(target, fingerprint, layers):
         return str(target)
     model = _load(source)
-    total = depth(model)
+    try:
+        total = depth(model)
+    except ValueError as exc:
+        log.warning("the first model trains on the whole encoder: %s", exc)
+        return str(source)
     if layers >= total:
         return str(source)
     _keep_first(model, layers)
@@ -92,8 +100,8 @@ def _layer_list(model):
     encoder = getattr(transformer, "encoder", None)
     layer = getattr(encoder, "layer", None)
     if layer is None:
-        raise ValueError(f"{type(transformer).__name__} has no encoder.layer list: set first_model_layers=0 "
-                         "(SUPPORTBOT_FIRST_MODEL_LAYERS) to train the first model on the whole encoder")
+        raise ValueError(f"{type(transformer).__name__} has no encoder.layer list to keep the first layers of; "
+                         "set first_model_layers=0 (SUPPORTBOT_FIRST_MODEL_LAYERS) to silence this")
     return layer
 
 

@@ -62,3 +62,21 @@ def test_no_cut_returns_the_source_and_a_negative_depth_is_refused(tmp_path):
     assert list(tmp_path.iterdir()) == [] and kept_layers(source) is None
     with pytest.raises(ValueError, match="SUPPORTBOT_FIRST_MODEL_LAYERS|first_model_layers"):
         shallow_encoder(source, -1, tmp_path)
+
+
+def test_an_encoder_without_a_layer_list_trains_whole(tmp_path, caplog):
+    # a tiny DistilBERT sentence encoder built from a config: its layers live elsewhere, so nothing is cut
+    from sentence_transformers import SentenceTransformer, models
+    from transformers import AutoTokenizer, DistilBertConfig, DistilBertModel
+
+    source = tmp_path / "distil"
+    config = DistilBertConfig(vocab_size=30522, dim=32, n_layers=2, n_heads=2, hidden_dim=64)
+    DistilBertModel(config).save_pretrained(source)
+    AutoTokenizer.from_pretrained(default_encoder_path()).save_pretrained(source)
+    word = models.Transformer(str(source))
+    SentenceTransformer(modules=[word, models.Pooling(word.get_word_embedding_dimension())]).save(str(source))
+
+    with caplog.at_level("WARNING", logger="finetune.layers"):
+        assert shallow_encoder(source, 1, tmp_path / "out") == str(source)
+    assert "whole encoder" in caplog.text and "SUPPORTBOT_FIRST_MODEL_LAYERS" in caplog.text
+    assert not (tmp_path / "out").exists()
