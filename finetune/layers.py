@@ -31,11 +31,6 @@ log = logging.getLogger(__name__)
 MANIFEST = "layers.json"
 
 
-def depth(model) -> int:
-    """The number of transformer layers of a loaded sentence-transformer."""
-    return len(_layer_list(model))
-
-
 def shallow_encoder(source: str | Path, layers: int, out_root: Path) -> str:
     """The path of `source` cut to its first `layers` transformer layers (written once), or `source` itself
     when `layers` is 0 or not fewer than it has."""
@@ -51,7 +46,7 @@ def shallow_encoder(source: str | Path, layers: int, out_root: Path) -> str:
         return str(target)
     model = _load(source)
     try:
-        total = depth(model)
+        total = len(_layer_list(model))
     except ValueError as exc:
         log.warning("the first model trains on the whole encoder: %s", exc)
         return str(source)
@@ -75,17 +70,20 @@ def shallow_encoder(source: str | Path, layers: int, out_root: Path) -> str:
 
 def kept_layers(path: str | Path) -> int | None:
     """How many layers a copy written by `shallow_encoder` kept; None for any other directory."""
+    layers = _manifest(path).get("layers")
+    return layers if isinstance(layers, int) else None
+
+
+def _manifest(path: str | Path) -> dict:
     try:
-        return int(json.loads((Path(path) / MANIFEST).read_text(encoding="utf-8"))["layers"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+        manifest = json.loads((Path(path) / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
 
 
 def _intact(target: Path, fingerprint: str, layers: int) -> bool:
-    try:
-        manifest = json.loads((target / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
+    manifest = _manifest(target)
     return manifest.get("source_fingerprint") == fingerprint and manifest.get("layers") == layers
 
 

@@ -4,6 +4,7 @@ own weights (not re-initialised), and left alone when no cut is asked for."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,7 +22,7 @@ def test_a_copy_keeps_the_first_layers_and_their_weights(tmp_path):
 
     source = default_encoder_path()
     path = shallow_encoder(source, 2, tmp_path)
-    manifest = json.loads((tmp_path / path.split("/")[-1] / MANIFEST).read_text())
+    manifest = json.loads((Path(path) / MANIFEST).read_text())
     assert manifest["layers"] == 2 and manifest["source_layers"] == 6
     assert manifest["source_fingerprint"] == Encoder(source).fingerprint and kept_layers(path) == 2
 
@@ -45,13 +46,13 @@ def test_a_copy_keeps_the_first_layers_and_their_weights(tmp_path):
 def test_written_once_and_rewritten_when_damaged(tmp_path):
     source = default_encoder_path()
     path = shallow_encoder(source, 3, tmp_path)
-    weights = next(p for p in (tmp_path / path.split("/")[-1]).iterdir() if p.suffix == ".safetensors")
+    weights = next(p for p in Path(path).iterdir() if p.suffix == ".safetensors")
     written = weights.stat().st_mtime_ns
     assert shallow_encoder(source, 3, tmp_path) == path and weights.stat().st_mtime_ns == written
 
-    (tmp_path / path.split("/")[-1] / MANIFEST).write_text("{broken")
+    (Path(path) / MANIFEST).write_text("{broken")
     assert shallow_encoder(source, 3, tmp_path) == path and kept_layers(path) == 3
-    assert [p.name for p in tmp_path.iterdir()] == [path.split("/")[-1]]  # no temporary directory left
+    assert [p.name for p in tmp_path.iterdir()] == [Path(path).name]  # no temporary directory left
 
 
 def test_no_cut_returns_the_source_and_a_negative_depth_is_refused(tmp_path):
