@@ -5,8 +5,9 @@ the message's one embedding — the vector Rasa's NLU computed, carried in the p
 (rasa_plugins/embedding_wire.py), or encoded once here when it is missing (a payload, another NLU
 pipeline) — and every step uses it: the KB search, the search within the intent's article, the
 ranking of the article's paragraphs. The fine-tuned response selector proposes replies for typed
-messages, and `actions.knowledge.decide` picks: the KB excerpt (one message: title, the paragraph or
-two that answer, the source link, a "Show the full article" button), else a confident
+messages (scored by its int8 screen first, and in float32 where that can change the reply:
+actions/screen.py), and `actions.knowledge.decide` picks: the KB excerpt (one message: title, the
+paragraph or two that answer, the source link, a "Show the full article" button), else a confident
 dialogue-model reply, else "I'm not sure" with an offer of a person; out of scope and nothing in the
 KB: a polite refusal. Every reply is followed by the `supportbot` custom payload (sources with the
 paragraphs used, candidates, model versions, `embedding`: "rasa" or "encoded").
@@ -36,6 +37,7 @@ from actions.formatting import (
     source_of,
 )
 from actions.knowledge import Decision, Thresholds, Understanding, decide, find_hits, query_for
+from actions.screen import settles
 from actions.services import ActionServices
 from finetune.templates import choose_reply
 from rasa_plugins import embedding_wire
@@ -102,8 +104,11 @@ class ActionAnswerQuestion(PoliteAction):
         vector = None if understanding.is_payload else carried_vector(tracker.latest_message, fingerprint)
         embedding = "rasa" if vector is not None else "encoded"
         previous_vector = carried_vector(previous_user_message(tracker.events), fingerprint)
-        # the response selector encodes the context while the KB is searched (both mostly outside the GIL)
-        selecting = None if understanding.is_payload else asyncio.ensure_future(self.services.select_response(context))
+        # the response selector encodes the context while the KB is searched (both mostly outside the GIL), with
+        # its int8 screen first: float32 encodes only when the screen could have decided otherwise (actions/screen.py)
+        margin = self.services.settings.response_screen_margin
+        selecting = None if understanding.is_payload else asyncio.ensure_future(
+            self.services.select_response(context, screened=margin > 0))
         try:
             if vector is None:
                 query = query_for(understanding, self.services.catalog)
@@ -120,6 +125,9 @@ class ActionAnswerQuestion(PoliteAction):
             return []
 
         selection = None if selecting is None else await selecting
+        if selecting is not None and margin > 0 and (selection is None or (selection.get("screened") and not settles(
+                understanding, hits, best, guided, selection, thresholds, margin))):
+            selection = await self.services.select_response(context)  # float32 decides
 
         decision = decide(understanding, hits, best, guided, selection, thresholds)
         self._reply(dispatcher, decision, understanding, thresholds, tracker.current_slot_values(), vector, embedding,

@@ -126,6 +126,8 @@ def payload(
     }
     if selection.get("learnt_min_score") is not None:  # the serving model's learnt-reply-first threshold
         body["learnt_min_score"] = selection["learnt_min_score"]
+    if selection.get("screened"):  # the candidates were scored by the int8 screen (actions/screen.py)
+        body["candidates_screened"] = True
     if decision.kind == "low_confidence":
         body["low_confidence"] = True
     if decision.kind == "out_of_scope":

@@ -110,12 +110,13 @@ class ActionServices:
             await asyncio.to_thread(self._load_retriever)
         return self.retriever
 
-    async def select_response(self, context: list[dict]) -> dict | None:
-        """The response selector's proposal for this context; None when no model serves or it fails."""
+    async def select_response(self, context: list[dict], screened: bool = False) -> dict | None:
+        """The response selector's proposal for this context; None when no model serves or it fails.
+        `screened`: scored by the serving model's int8 screen when it has one (actions/screen.py)."""
         if self.selector is None or not context:
             return None
         try:
-            return await asyncio.to_thread(self.selector.select, context)
+            return await asyncio.to_thread(self.selector.select, context, 5, screened)
         except Exception as exc:  # noqa: BLE001 - the KB answer stands on its own
             log.warning("response selector failed: %s", exc)
             return None
@@ -136,4 +137,5 @@ class ActionServices:
             "response_selector": "loaded" if self.selector is not None else "off",
             "response_selector_error": self.selector_error,
             "response_encoder": self.selector.encoder_runtime if self.selector is not None else None,
+            "response_screen": self.selector is not None and self.selector.can_screen(),
         }

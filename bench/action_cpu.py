@@ -8,7 +8,8 @@ encoding the JSON response as the webhook does. Sanic's own request handling is 
 
 Prints one JSON object per `--turns` value: events in the request, its bytes, process CPU per request (every
 thread: the KB search and the selector's encode run in worker threads), the main thread's part of it (rasa_sdk
-and the action's own Python) and the wall time, with the answer's source and whether Rasa's embedding was used.
+and the action's own Python) and the wall time, with the answer's source, whether Rasa's embedding was used and
+whether the response selector's int8 screen settled the answer (`screened`: no float32 encode, actions/screen.py).
 
     .venv/bin/python -m bench.action_cpu --turns 1 --turns 20
 """
@@ -57,7 +58,8 @@ async def run(executor, raw: str, repeat: int) -> dict:
     return {"cpu_ms_per_request": round((time.process_time() - process) / repeat * 1000, 2),
             "main_thread_cpu_ms": round((time.thread_time() - thread) / repeat * 1000, 2),
             "wall_ms": round((time.perf_counter() - wall) / repeat * 1000, 2),
-            "answer_source": note.get("answer_source"), "embedding": note.get("embedding")}
+            "answer_source": note.get("answer_source"), "embedding": note.get("embedding"),
+            "screened": bool(note.get("candidates_screened"))}
 
 
 def main(argv: list[str] | None = None) -> None:

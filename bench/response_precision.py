@@ -13,8 +13,12 @@ For each precision (`response_encoder_precision`), the model is loaded as the ac
 - `heldout_100`: recall@1 / recall@5 / MRR of the true reply among 100 candidates on the held-out
   logs (`finetune.evaluation`, the protocol of `supportbot eval responses` and the retrain gate).
 
-Then, between the two: the cosine of the int8 context vectors to the float32 ones (min / mean) and
-the share of contexts whose top bank reply is the same. `supportbot eval assist` and `supportbot eval
+Then, between the two, on every held-out log context and on 1,000 KB questions: the cosine of the int8 context vectors to the float32 ones (min / mean), the
+share of contexts whose top bank reply is the same, and how far the two top scores differ (max, p99,
+mean): the int8 screen's margin (`response_screen_margin`, actions/screen.py) must cover that. Under
+`screen`, for a KB answer (the KB confident, so only the model's `learnt_min_score` matters): the share
+of contexts the screen settles at that margin (int8 top score + margin below the floor: no float32
+encode) and, among them, how many float32 would have given the learnt reply (`overruled`, which must be 0). `supportbot eval assist` and `supportbot eval
 learnt-routing` (`--encoder-precision int8`) give the bank-wide recall and the routing figures.
 Prints one JSON object on stdout.
 """
@@ -33,6 +37,7 @@ import click
 import numpy as np
 
 PRECISIONS = ("float32", "int8")
+COMPARED_QUESTIONS = 1000  # KB questions the two precisions are compared on (all held-out log contexts are)
 
 
 def encode_cpu(model, contexts: list[str], warmup: int = 5) -> dict:
@@ -49,13 +54,27 @@ def encode_cpu(model, contexts: list[str], warmup: int = 5) -> dict:
             "cpu_ms_mean": round(statistics.fmean(cpu), 2), "wall_ms_median": round(statistics.median(wall), 2)}
 
 
-def compare(models: dict, contexts: list[str]) -> dict:
-    """Cosine of int8 to float32 context vectors, and agreement of their top bank reply."""
+def compare(models: dict, contexts: list[str], margin: float) -> dict:
+    """Cosine of int8 to float32 context vectors, agreement of their top bank reply, the top scores'
+    difference, and what the int8 screen settles at `margin` for a KB answer."""
+    from finetune.learnt_routing import learnt_min_score
+
     a, b = (models[p].encode(contexts) for p in PRECISIONS)
     cos = (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
-    tops = [[row[0]["text"] if row else None for row in models[p].select(contexts, 1)] for p in PRECISIONS]
-    return {"cosine_min": round(float(cos.min()), 4), "cosine_mean": round(float(cos.mean()), 4),
-            "same_top_reply": round(float(np.mean([x == y for x, y in zip(*tops)])), 4)}
+    rows = {p: [row[0] if row else {"text": None, "score": 0.0} for row in models[p].select(contexts, 1)]
+            for p in PRECISIONS}
+    f32, i8 = (np.array([r["score"] for r in rows[p]]) for p in PRECISIONS)
+    delta = np.abs(i8 - f32)
+    out = {"cosine_min": round(float(cos.min()), 4), "cosine_mean": round(float(cos.mean()), 4),
+           "same_top_reply": round(float(np.mean([x["text"] == y["text"] for x, y in zip(*rows.values())])), 4),
+           "top_score_delta": {"max": round(float(delta.max()), 4), "p99": round(float(np.quantile(delta, 0.99)), 4),
+                               "mean": round(float(delta.mean()), 4)}}
+    floor = learnt_min_score(models["float32"].manifest)
+    if floor is not None:
+        settled = i8 + margin < floor
+        out["screen"] = {"margin": margin, "learnt_min_score": floor, "settled": round(float(settled.mean()), 4),
+                         "overruled": int((settled & (f32 >= floor)).sum())}
+    return out
 
 
 @click.command("response-precision")
@@ -95,6 +114,10 @@ def bench_response_precision(model_dir: Path, test_logs: Path, contexts: int, ma
         out[precision] = {"cpu_ms_per_encode": encode_cpu(model, timed),
                           "cpu_ms_per_kb_question": encode_cpu(model, questions),
                           "heldout_100": evaluator.evaluate(EncoderScorer(model, precision))}
-    out["int8_vs_float32"] = {"log_contexts": compare(models, timed), "kb_questions": compare(models, questions)}
+    margin = settings.response_screen_margin
+    compared = [format_context([{"speaker": "customer", "text": q}], turns)
+                for q in held_out_questions(COMPARED_QUESTIONS, settings.finetune_seed)]
+    out["int8_vs_float32"] = {"log_contexts": {"contexts": len(texts), **compare(models, texts, margin)},
+                              "kb_questions": {"contexts": len(compared), **compare(models, compared, margin)}}
     out["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
     click.echo(json.dumps(out))

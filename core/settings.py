@@ -151,6 +151,7 @@ class Settings(BaseSettings):
     promotion_margin: float = 0.02
     response_reload_s: float = 5.0
     response_encoder_precision: Literal["float32", "int8"] = "float32"
+    response_screen_margin: float = Field(0.03, ge=0.0)
     first_model_logs: str = "demo"
     first_model_max_steps: int = 120
     first_model_layers: int = 3

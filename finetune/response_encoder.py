@@ -17,7 +17,9 @@ sentence-transformer instead and logs why, at warning level when an export was e
 usable: the model then answers with the vectors it was built with, never with another model's.
 `precision="int8"` (`response_encoder_precision`) loads the int8 copy instead, under the same checks
 plus the graph's sha256 against the one the model manifest recorded; when it is not usable the
-float32 export (or torch) answers and a warning says why.
+float32 export (or torch) answers and a warning says why. `load_screen` loads the same copy beside the
+float32 export, as its screen (actions/screen.py): it never answers for float32, it only says when float32's
+encode cannot change the decision.
 
 Invariant: with float32, whichever runtime encodes, the vectors are the ones the bank was encoded
 with (the same weights; the ONNX graph is checked against torch), so bank scores and the calibrated
@@ -163,17 +165,33 @@ def load_encoder(model_dir: Path, manifest: dict, encoder_path: Path, device: st
     return torch_encoder.load(), "torch", reason
 
 
-def _load_int8(model_dir: Path, manifest: dict, torch_encoder, threads: int):
-    """The int8 copy loaded, or None with a warning saying why the float32 export answers instead."""
+def _int8(model_dir: Path, manifest: dict, encoder, threads: int):
+    """(the int8 copy loaded, None) or (None, why it cannot be); `encoder` is the float32 one it stands beside."""
     from retrieval.query_encoder import OnnxQueryEncoder
 
-    reason = unusable_reason(model_dir, manifest, torch_encoder, "int8")
+    reason = unusable_reason(model_dir, manifest, encoder, "int8")
     if reason is None:
         try:
-            return OnnxQueryEncoder(export_path(model_dir, manifest, "int8"), torch_encoder.name,
-                                    threads=threads).load()
+            return OnnxQueryEncoder(export_path(model_dir, manifest, "int8"), encoder.name, threads=threads).load(), None
         except Exception as exc:  # noqa: BLE001 - an unreadable graph: the float32 export still answers
             reason = f"the int8 ONNX copy could not be loaded ({exc.__class__.__name__}: {exc})"
-    log.warning("response model %s encodes with its float32 ONNX export although int8 was asked for: %s; "
-                "run `supportbot models quantize %s` to rebuild the int8 copy", model_dir, reason, model_dir)
-    return None
+    return None, reason
+
+
+def _load_int8(model_dir: Path, manifest: dict, torch_encoder, threads: int):
+    """The int8 copy loaded, or None with a warning saying why the float32 export answers instead."""
+    int8, reason = _int8(model_dir, manifest, torch_encoder, threads)
+    if int8 is None:
+        log.warning("response model %s encodes with its float32 ONNX export although int8 was asked for: %s; "
+                    "run `supportbot models quantize %s` to rebuild the int8 copy", model_dir, reason, model_dir)
+    return int8
+
+
+def load_screen(model_dir: Path, manifest: dict, encoder, threads: int = 1):
+    """The int8 copy as the screen of the float32 ONNX `encoder` (actions/screen.py), or None with a warning
+    saying why every selection is encoded in float32 instead."""
+    screen, reason = _int8(model_dir, manifest, encoder, threads)
+    if screen is None:
+        log.warning("response model %s has no int8 screen (%s): every selection encodes in float32; run "
+                    "`supportbot models quantize %s` to restore it", model_dir, reason, model_dir)
+    return screen

@@ -98,16 +98,19 @@ class ResponseModel:
     onnxruntime's choice, for batch evaluation). `encoder_runtime`: "auto" (the ONNX export when it
     is usable) or "torch". `encoder_precision`: "float32" or "int8" (the int8 copy of the export, when
     it is usable). After `load()`, `runtime` says which encoder loaded ("onnx", "onnx-int8" or "torch")
-    and `runtime_reason` why it is not ONNX."""
+    and `runtime_reason` why it is not ONNX. `screen`: also load the int8 copy beside a float32 ONNX encoder,
+    for `select(..., screened=True)` (actions/screen.py); `screen_encoder` is None when it is not there."""
 
     def __init__(self, model_dir: Path | str, device: str = "cpu", faiss_device: str = "cpu", threads: int = 1,
-                 encoder_runtime: str = "auto", encoder_precision: str = "float32"):
+                 encoder_runtime: str = "auto", encoder_precision: str = "float32", screen: bool = False):
         self.model_dir = Path(model_dir)
         self.device = device
         self.faiss_device = faiss_device
         self.threads = threads
         self.encoder_runtime = encoder_runtime
         self.encoder_precision = encoder_precision
+        self.screen = screen
+        self.screen_encoder = None
         self.manifest: dict = {}
         self.encoder = None
         self.runtime: str | None = None
@@ -120,7 +123,7 @@ class ResponseModel:
         return self.manifest.get("version", self.model_dir.name)
 
     def load(self) -> ResponseModel:
-        from finetune.response_encoder import load_encoder
+        from finetune.response_encoder import load_encoder, load_screen
         from retrieval.errors import RetrievalError
         from retrieval.vector_index import VectorIndex
 
@@ -135,6 +138,8 @@ class ResponseModel:
             self.encoder, self.runtime, self.runtime_reason = load_encoder(
                 self.model_dir, self.manifest, encoder_path, self.device, self.threads, self.encoder_runtime,
                 self.encoder_precision)
+            if self.screen and self.runtime == "onnx":
+                self.screen_encoder = load_screen(self.model_dir, self.manifest, self.encoder, self.threads)
         except (OSError, ValueError, KeyError, RuntimeError, RetrievalError) as exc:
             raise ModelDirInvalid(f"cannot load the response model in {self.model_dir} ({exc}); "
                                   "retrain it or roll back to the previous one") from exc
@@ -146,8 +151,12 @@ class ResponseModel:
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
         return self.encoder.encode(texts, progress=progress)
 
-    def select(self, contexts: list[str], k: int = 5) -> list[list[dict]]:
-        """For each context string, the k best replies `{"text", "score"}`, best first."""
-        scores, ids = self.index.search(self.encode(contexts), k)
+    def select(self, contexts: list[str], k: int = 5, screened: bool = False) -> list[list[dict]]:
+        """For each context string, the k best replies `{"text", "score"}`, best first. `screened`: encoded
+        with the int8 screen (`screen_encoder`, which must be loaded) instead of the model's encoder."""
+        if screened and self.screen_encoder is None:
+            raise ValueError(f"response model {self.version} has no int8 screen loaded (load it with screen=True)")
+        vectors = self.screen_encoder.encode(contexts) if screened else self.encode(contexts)
+        scores, ids = self.index.search(vectors, k)
         return [[{"text": self.responses[int(i)], "score": round(float(s), 4)}
                  for s, i in zip(row_s, row_i) if i >= 0] for row_s, row_i in zip(scores, ids)]

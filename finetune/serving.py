@@ -7,6 +7,10 @@ when another version is serving, the new model is loaded *beside* the old one, i
 thread, and swapped in with a single attribute assignment. Requests keep being answered by the old
 model while the new one loads; a new model that fails to load is logged and the old one keeps
 serving.
+
+With `response_screen_margin` above 0 (and float32 precision) every model is loaded with its int8 copy
+beside it, and `select(context, screened=True)` scores with that copy against the same bank (the
+selection says `"screened": True`); actions/screen.py decides when float32 must encode after all.
 """
 
 from __future__ import annotations
@@ -76,6 +80,16 @@ class ResponseSelector:
         return self._model
 
     @property
+    def screens(self) -> bool:
+        """Whether models are loaded with the int8 screen (`response_screen_margin` > 0, float32 precision)."""
+        return self.settings.response_screen_margin > 0 and self.settings.response_encoder_precision == "float32"
+
+    def can_screen(self) -> bool:
+        """Whether the serving model has its int8 screen loaded."""
+        model = self._model
+        return model is not None and model.screen_encoder is not None
+
+    @property
     def encoder_runtime(self) -> str | None:
         """"onnx", "onnx-int8" or "torch": what encodes the serving model's contexts (finetune/response_encoder.py)."""
         model = self._model
@@ -102,8 +116,11 @@ class ResponseSelector:
         try:
             model = ResponseModel(path, device=self.settings.encoder_device,
                                   faiss_device=self.settings.faiss_device,
-                                  encoder_precision=self.settings.response_encoder_precision).load()
+                                  encoder_precision=self.settings.response_encoder_precision,
+                                  screen=self.screens).load()
             model.select([""], k=1)  # warm up before it takes traffic
+            if model.screen_encoder is not None:
+                model.select([""], k=1, screened=True)
         except Exception as exc:  # noqa: BLE001 - whatever breaks the new model, the old one keeps serving
             self._failed_version = version
             log.error("cannot load response model %s from %s (%s); still serving %s",
@@ -132,19 +149,22 @@ class ResponseSelector:
                 self._checking = False
 
     # -- serving -------------------------------------------------------------------------------------
-    def select(self, context: list[dict], k: int = 5) -> dict | None:
+    def select(self, context: list[dict], k: int = 5, screened: bool = False) -> dict | None:
+        """The serving model's proposal; `screened`: scored by its int8 screen when it has one (the
+        selection then says `"screened": True`), else by its encoder."""
         self._maybe_check()
         model = self._model  # read once: this request uses this model throughout
         if model is None:
             return None
-        return select_with(model, context, k)
+        return select_with(model, context, k, screened=screened and model.screen_encoder is not None)
 
 
-def select_with(model: ResponseModel, context: list[dict], k: int = 5) -> dict | None:
+def select_with(model: ResponseModel, context: list[dict], k: int = 5, screened: bool = False) -> dict | None:
     """One loaded model's proposal for `context`, in the shape `ResponseSelector.select` returns."""
     text = format_context(normalise_context(context), int(model.manifest.get("context_turns", 3)))
-    candidates = model.select([text], max(1, int(k)))[0]
+    candidates = model.select([text], max(1, int(k)), screened=screened)[0]
     if not candidates:
         return None
     return {"reply": candidates[0]["text"], "score": candidates[0]["score"], "candidates": candidates,
-            "model_version": model.version, "learnt_min_score": learnt_min_score(model.manifest)}
+            "model_version": model.version, "learnt_min_score": learnt_min_score(model.manifest),
+            "screened": screened}
