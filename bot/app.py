@@ -7,6 +7,9 @@ created behind the caller's back. `build_services(settings)` is the standard wir
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -19,7 +22,7 @@ from bot.conversations import ConversationStore
 from bot.handoff import Handoff
 from bot.hub import Hub
 from bot.identity import Identity
-from bot.language import warm_up_in_background
+from bot.language import warm_up as warm_up_language
 from bot.rasa_client import RasaClient
 from bot.ratelimit import RateLimiter
 from bot.ratelimit_shared import SharedRateLimiter, make_limiter
@@ -40,6 +43,8 @@ DESCRIPTION = """Customer channel of supportbot.
 * `GET /ws`: the widget's WebSocket; its protocol is in docs/websocket-protocol.md.
 * `GET /widget.js`: embed with `<script src=".../widget.js" data-title="Support" defer></script>`.
 """
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -86,6 +91,19 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
                     tracker_events=tracker_events)
 
 
+def run_warm_ups(warm_ups: list[Callable[[], object]]) -> None:
+    """Load the models the request path needs (lingua's, the PII engine's spaCy tables) before the service
+    serves: loaded in a background thread they held the GIL for ~3.5 s of CPU while the first customers'
+    turns waited (300 ms for the first KB answers after a start). One that fails is logged; its model then
+    loads on first use, as it would have."""
+    for warm_up in warm_ups:
+        try:
+            warm_up()
+        except Exception as exc:  # noqa: BLE001 - a model that cannot load must not keep the service down
+            log.warning("warm-up %s failed (%s: %s); it loads on first use", getattr(warm_up, "__qualname__", warm_up),
+                        type(exc).__name__, exc)
+
+
 def create_app(services: Services) -> FastAPI:
     settings = services.settings
     channel = Channel(services)
@@ -96,7 +114,7 @@ def create_app(services: Services) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        warm_up_in_background()  # lingua's models (bot/language.py)
+        await asyncio.to_thread(run_warm_ups, _app.state.warm_ups)  # before the first connection is accepted
         jobs.start()
         await services.hub.start()
         await recover(services, channel)  # turns a crash left unanswered (bot/recovery.py)
@@ -111,6 +129,7 @@ def create_app(services: Services) -> FastAPI:
     app = FastAPI(title="supportbot", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.services = services
     app.state.channel = channel
+    app.state.warm_ups = [warm_up_language]  # the console adds the PII engine's (bot/console/context.py)
     app.state.privacy_jobs = jobs
     app.state.sessions = Sessions(services.store, services.settings.session_idle_days)
     app.state.apikeys = ApiKeys(services.db)

@@ -9,9 +9,8 @@ language keeps its detected code (the console shows it) and is answered in the d
 
 from __future__ import annotations
 
-import threading
-
-from privacy.language import detect, warm_up
+from privacy.language import detect
+from privacy.language import warm_up as load_detector
 
 SUPPORTED = ("en", "zh")
 
@@ -21,9 +20,10 @@ def message_language(text: str) -> str | None:
     return detect(text or "", default="") or None
 
 
-def warm_up_in_background() -> None:
-    """Load the detector's models off the request path, so the first customer message does not wait for them."""
-    threading.Thread(target=warm_up, name="language-warm-up", daemon=True).start()
+def warm_up() -> None:
+    """Load the detector's models; the bot service does it before it serves (bot/app.py), so the first customer
+    message does not wait for them."""
+    load_detector()
 
 
 def reply_language(conversation_language: str | None, default: str = "en") -> str:

@@ -46,10 +46,11 @@ class Masker:
     def may_reveal(self, role: str) -> bool:
         return role in self.reveal_roles
 
-    def warm_up_in_background(self) -> None:
-        """Load the engine's models in a daemon thread, so the first masked page does not wait for them."""
+    def warm_up(self) -> None:
+        """Load the engine's models now (the bot service does it before it serves), so the first masked page
+        does not wait for them."""
         if self.enabled:
-            threading.Thread(target=lambda: self.engine.warm_up(), name="pii-warm-up", daemon=True).start()
+            self.engine.warm_up()
 
     @property
     def engine(self):

@@ -60,7 +60,7 @@ def install(app: FastAPI, services: Any) -> None:
                                 clusters=UnansweredClusters(services.db, services.settings),
                                 masker=Masker.from_settings(services.settings),
                                 gaps=KnowledgeGaps(services.db, services.settings))
-    app.state.console.masker.warm_up_in_background()
+    app.state.warm_ups.append(app.state.console.masker.warm_up)  # run before the service serves (bot/app.py)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
     for module in (pages, actions, admin, dashboard, resolution_page, gaps_page, live, reveal, assist):
         app.include_router(module.router)
