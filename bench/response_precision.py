@@ -13,13 +13,14 @@ For each precision (`response_encoder_precision`), the model is loaded as the ac
 - `heldout_100`: recall@1 / recall@5 / MRR of the true reply among 100 candidates on the held-out
   logs (`finetune.evaluation`, the protocol of `supportbot eval responses` and the retrain gate).
 
-Then, between the two, on every held-out log context and on 1,000 KB questions: the cosine of the int8 context vectors to the float32 ones (min / mean), the
-share of contexts whose top bank reply is the same, and how far the two top scores differ (max, p99,
-mean): the int8 screen's margin (`response_screen_margin`, actions/screen.py) must cover that. Under
-`screen`, for a KB answer (the KB confident, so only the model's `learnt_min_score` matters): the share
-of contexts the screen settles at that margin (int8 top score + margin below the floor: no float32
-encode) and, among them, how many float32 would have given the learnt reply (`overruled`, which must be 0). `supportbot eval assist` and `supportbot eval
-learnt-routing` (`--encoder-precision int8`) give the bank-wide recall and the routing figures.
+Then, between the two, on every held-out log context and on 1,000 KB questions: the cosine of the int8
+context vectors to the float32 ones (min / mean), the share of contexts whose top bank reply is the same,
+and how far the two top scores differ (max, p99, mean): the int8 screen's margin
+(`response_screen_margin`, actions/screen.py) must cover that. Under `screen`, for a KB answer (the KB
+confident, so only the model's `learnt_min_score` matters): the share of contexts the screen settles at
+that margin (int8 top score + margin below the floor: no float32 encode) and, among them, how many float32
+would have given the learnt reply (`overruled`, which must be 0). `supportbot eval assist` and
+`supportbot eval learnt-routing` (`--encoder-precision int8`) give the bank-wide recall and the routing figures.
 Prints one JSON object on stdout.
 """
 

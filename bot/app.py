@@ -22,7 +22,6 @@ from bot.conversations import ConversationStore
 from bot.handoff import Handoff
 from bot.hub import Hub
 from bot.identity import Identity
-from bot.language import warm_up as warm_up_language
 from bot.rasa_client import RasaClient
 from bot.ratelimit import RateLimiter
 from bot.ratelimit_shared import SharedRateLimiter, make_limiter
@@ -36,6 +35,7 @@ from bot.web.proxies import ClientAddress
 from core.secrets import rasa_token
 from core.settings import NLU_DETAILS_SOURCES, Settings
 from core.store.db import Database
+from privacy.language import warm_up as warm_up_language
 
 DESCRIPTION = """Customer channel of supportbot.
 

@@ -10,7 +10,6 @@ language keeps its detected code (the console shows it) and is answered in the d
 from __future__ import annotations
 
 from privacy.language import detect
-from privacy.language import warm_up as load_detector
 
 SUPPORTED = ("en", "zh")
 
@@ -18,12 +17,6 @@ SUPPORTED = ("en", "zh")
 def message_language(text: str) -> str | None:
     """`zh`, `en` (or another of privacy.language's codes), or None when the text gives no clue."""
     return detect(text or "", default="") or None
-
-
-def warm_up() -> None:
-    """Load the detector's models; the bot service does it before it serves (bot/app.py), so the first customer
-    message does not wait for them."""
-    load_detector()
 
 
 def reply_language(conversation_language: str | None, default: str = "en") -> str:
