@@ -16,6 +16,8 @@ the current figures and the command behind each.
 | `response_precision` | `supportbot bench response-precision` | the response model's float32 ONNX encoder against its int8 copy: CPU per encode, recall@1 of 100, agreement |
 | `kb_threshold` | `python -m bench.kb_threshold` | where to put `kb_min_score` (KB answers in and out of scope) |
 | `nlu_latency` | `.venv-rasa/bin/python -m bench.nlu_latency` | a trained Rasa model's NLU cost per message, wall and CPU, by language |
+| `tracker_store` | `python -m bench.tracker_store` | Rasa's CPU per message in its SQL tracker store, Rasa's against rasa_plugins/sql_tracker_store.py |
+| `rasa_conversation` | (imported in Rasa's runtime) | a support conversation as Rasa events, for `tracker_store` and `action_request` |
 | `retrieval_eval_set` | `python -m bench.retrieval_eval_set` | builds the held-out set of `supportbot eval retrieval` |
 
 The libraries never import this package; it imports them.

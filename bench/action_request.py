@@ -27,33 +27,21 @@ import numpy as np
 import rasa_plugins.remote_action as remote_action
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
-from rasa_plugins import embedding_wire
+from bench.rasa_conversation import SLOTS_YAML, session_start, turn_events
 
 turns = int(sys.argv[1])
 remote_action.install()
-domain = Domain.from_yaml("slots:\n  card_last4:\n    type: text\n    mappings: [{type: custom}]\n")
+domain = Domain.from_yaml(SLOTS_YAML)
 tracker = DialogueStateTracker("bench", domain.slots)
 rng = np.random.default_rng(0)
 for session in range(2):
-    tracker.update(ActionExecuted("action_session_start"))
-    tracker.update(SessionStarted())
-    tracker.update(ActionExecuted("action_listen"))
+    for event in session_start():
+        tracker.update(event)
     for t in range(turns):
-        vector = rng.standard_normal(384).astype("float32")
-        vector /= np.linalg.norm(vector)
-        ranking = [{"name": f"intent_{i}", "confidence": round(1 / (i + 2), 4)} for i in range(10)]
-        parse = {"intent": ranking[0], "intent_ranking": ranking, "text": f"question {session}.{t}",
-                 "entities": [{"entity": "amount", "value": str(t), "start": 0, "end": 1}],
-                 embedding_wire.KEY: embedding_wire.pack(vector, "all-MiniLM-L6-v2@bench")}
-        tracker.update(UserUttered(f"question {session}.{t}", parse["intent"], parse["entities"], parse))
-        tracker.update(ActionExecuted("action_answer_question"))
-        note = {"custom": {"supportbot": {"sources": [{"url": f"kb/{t}.md", "passages": [{"paragraph": 0}]}]}}}
-        tracker.update(BotUttered(f"answer {session}.{t}", note))
-        tracker.update(SlotSet("card_last4", str(1000 + t)))
-        tracker.update(ActionExecuted("action_listen"))
+        for event in turn_events(session, t, rng):
+            tracker.update(event)
 out = {"turns": turns}
 for mode in ("all", "slim"):
     action = RemoteAction("action_answer_question", EndpointConfig("http://127.0.0.1:1/webhook",

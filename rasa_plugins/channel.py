@@ -6,7 +6,8 @@ Loaded by the Rasa server (Python 3.10, `.venv-rasa`), never by the bot service:
   `metadata`) and answers `{"messages": [...], "events": [...]}`: the bot's messages, as the REST
   channel returns them but with a text never cut at its blank lines (`WholeMessages`), and the tracker events of this turn (the user event with its parse data, then
   the actions and bot events that followed), or `null` when the tracker store did not record them.
-- `TurnEventsSQLTrackerStore`, Rasa's SQL tracker store (endpoints.yml `tracker_store: type:
+- `TurnEventsSQLTrackerStore`, Rasa's SQL tracker store without the ORM's per-row work
+  (rasa_plugins/sql_tracker_store.py; endpoints.yml `tracker_store: type:
   rasa_plugins.channel.TurnEventsSQLTrackerStore`, same keys as `type: SQL`), which, after saving a turn
   that came through `TurnInput`, keeps that turn's events in this process until the channel collects
   them for the answer.
@@ -26,11 +27,11 @@ from typing import Any, Awaitable, Callable
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
-from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import UserUttered
 from sanic import Blueprint, response
 
 from rasa_plugins.secret_answers import mask_secret_answer
+from rasa_plugins.sql_tracker_store import LeanSQLTrackerStore
 
 log = logging.getLogger(__name__)
 CHANNEL = "supportbot"
@@ -67,7 +68,7 @@ def collect(message_id: str) -> list[dict] | None:
     return _turns.pop(message_id, None)
 
 
-class TurnEventsSQLTrackerStore(SQLTrackerStore):
+class TurnEventsSQLTrackerStore(LeanSQLTrackerStore):
     """Rasa's SQL tracker store that also hands each TurnInput turn's events to the channel."""
 
     async def save(self, tracker) -> None:
