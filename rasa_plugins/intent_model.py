@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 Blocks = dict[str, "np.ndarray | sp.spmatrix"]
 DETECTORS = ("knn", "confidence")
 ABSENT_MARGIN = -10.0  # an intent missing from a calibration fold: far below any real SVM margin (|m| < 3)
+FEW_QUERIES = 16  # up to this many messages, predict() scores each against its predicted intent only
 
 
 class BlockScaler:
@@ -328,7 +329,13 @@ class IntentModel:
             return probs, probs.max(axis=1)
         pred = probs.argmax(axis=1)
         E = self._embeddings(blocks, languages)
-        sims = self.similarity(E) if (E is not None and self.similarity is not None) else np.zeros_like(probs)
+        if E is None or self.similarity is None:
+            sims = np.zeros_like(probs)
+        elif len(E) <= FEW_QUERIES:  # serving: only the predicted intents' examples are read
+            sims = np.full(probs.shape, -1.0, dtype=np.float32)
+            sims[np.arange(len(pred)), pred] = self.similarity.of_classes(E, pred)
+        else:  # a batch (evaluation): one product with every example is cheaper than a loop
+            sims = self.similarity(E)
         return probs, self.combiner.score(features(probs.max(axis=1), pred, sims))
 
     # -- persistence ------------------------------------------------------------------------

@@ -48,6 +48,19 @@ class ClassSimilarity:
             out[lo:lo + 1024, self.present] = np.maximum.reduceat(sims, self.starts, axis=1)
         return out
 
+    def of_classes(self, queries: np.ndarray, classes: np.ndarray) -> np.ndarray:
+        """Each query's max similarity to the examples of its own class: `self(queries)[i, classes[i]]`
+        without scoring the other classes. A message needs only its predicted intent's examples (about a
+        hundred), not the whole set (10,000 x 384 floats read per message for the demo bot)."""
+        out = np.full(len(queries), -1.0, dtype=np.float32)
+        ends = np.append(self.starts[1:], len(self.labels))
+        position = {int(c): k for k, c in enumerate(self.present)}
+        for i, c in enumerate(classes):
+            k = position.get(int(c))
+            if k is not None:
+                out[i] = (self.embeddings[self.starts[k]:ends[k]] @ queries[i].astype(np.float32)).max()
+        return out
+
 
 def features(confidence: np.ndarray, predicted: np.ndarray, class_sims: np.ndarray) -> np.ndarray:
     """The detector's inputs per message: confidence of the predicted intent, similarity to it."""

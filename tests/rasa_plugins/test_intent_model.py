@@ -179,3 +179,24 @@ def test_sparse_blocks_get_exactly_sklearns_sublinear_tfidf():
     scaler = BlockScaler(dense_weight=2.0, sparse_weight=1.5).fit({"ngrams": counts})
     expected = TfidfTransformer(sublinear_tf=True).fit_transform(counts).toarray() * 1.5
     np.testing.assert_allclose(scaler.transform({"ngrams": counts}).toarray(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_one_message_at_a_time_scores_as_the_batch():
+    """Serving scores a message against its predicted intent's examples only; the batch path against all:
+    the same answerable scores, one message at a time or forty together, and ClassSimilarity agrees with itself."""
+    from rasa_plugins.oos_detector import ClassSimilarity
+
+    blocks, labels = blobs(9)
+    model = IntentModel(folds=3).fit(blocks, labels)
+    test_blocks, _ = blobs(10, per_intent=10)
+    n = test_blocks["minilm"].shape[0]
+    assert n > 16  # the batch path
+    probs, batch = model.predict(test_blocks)
+    single = [model.predict({k: v[i:i + 1] for k, v in test_blocks.items()})[1][0] for i in range(n)]
+    np.testing.assert_allclose(single, batch, rtol=1e-5, atol=1e-6)
+    sim = model.similarity
+    queries = test_blocks["minilm"]
+    pred = probs.argmax(axis=1)
+    np.testing.assert_allclose(sim.of_classes(queries, pred), sim(queries)[np.arange(n), pred], atol=1e-6)
+    lonely = ClassSimilarity(queries[:3], np.array([0, 0, 2]), 4)  # classes 1 and 3 have no examples
+    assert list(lonely.of_classes(queries[:2], np.array([1, 3]))) == [-1.0, -1.0]
