@@ -279,7 +279,9 @@ class ConversationStore:
                 row.update(text=secret_placeholder(secret), rasa_text=None, secret_input=secret, language=None)
             [turn] = self._append_rows(c, conv_id, [row])
             conversation_language = None if row["language"] is None else majority_language(
-                [tuple(r) for r in c.execute(q.LANGUAGE_COUNTS, {"b_conversation": conv_id}).all()])
+                [(language, n, first) for speaker, language, n, first
+                 in c.execute(q.LANGUAGE_COUNTS, {"b_conversation": conv_id})
+                 if speaker == Speaker.CUSTOMER.value and language is not None])
             if conversation_language is not None:
                 c.execute(q.SET_LANGUAGE, {"b_conversation": conv_id, "b_language": conversation_language})
             return {**turn, "duplicate": False, "status": status, "conversation_language": conversation_language}
