@@ -36,16 +36,18 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 
 class LeanSQLTrackerStore(SQLTrackerStore):
-    """Rasa's `SQLTrackerStore` (same constructor keys, table and results) with Core queries and, on SQLite,
-    a pooled connection."""
+    """Rasa's `SQLTrackerStore` (same constructor keys, table and results) with SQL text written once and, on
+    SQLite, a pooled connection."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.engine.dialect.name == "sqlite" and isinstance(self.engine.pool, sa.pool.NullPool):
             url = self.engine.url
             self.engine.dispose()
-            # Rasa's handlers run its SQL on the event loop's thread; the overflow covers other threads
-            self.engine = sa.create_engine(url, poolclass=sa.pool.QueuePool, pool_size=1, max_overflow=4)
+            # Rasa's handlers run its SQL on the event loop's thread; the overflow covers other threads, and a
+            # pooled connection may be handed to another thread than the one that opened it (one at a time)
+            self.engine = sa.create_engine(url, poolclass=sa.pool.QueuePool, pool_size=1, max_overflow=4,
+                                           connect_args={"check_same_thread": False})
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         self._events = self.SQLEvent.__table__
         self._insert = self._events.insert()
@@ -82,7 +84,6 @@ class LeanSQLTrackerStore(SQLTrackerStore):
         intent = (parse_data.get("intent") or {}).get(INTENT_NAME_KEY) if isinstance(parse_data, dict) else None
         return {"sender_id": sender_id, "type_name": event.type_name, "timestamp": data.get("timestamp"),
                 "intent_name": intent, "action_name": data.get("name"), "data": json.dumps(data)}
-
 
 
 def _statements(table: str, quote: Callable[[str], str]) -> Tuple[Dict[str, Any], Any]:

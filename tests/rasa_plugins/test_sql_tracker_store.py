@@ -1,7 +1,8 @@
 """The lean SQL tracker store against Rasa's own, in the real Rasa runtime, on a SQLite file and on PostgreSQL:
 the same conversation saved turn by turn through each writes the same rows; each store reads back what the
 other wrote (the current session, and every session with `retrieve_full_tracker`); a save with nothing new
-writes nothing; an unknown sender is None; and on SQLite the engine keeps its connection."""
+writes nothing; an unknown sender is None; another thread reads through the same pool; and on SQLite the
+engine keeps its connection."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from tests.support import ROOT
 RASA_ONLY = {"PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"}
 
 CHECK = r"""
-import asyncio, json, sys
+import asyncio, json, sys, threading
 import numpy as np
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
@@ -61,6 +62,13 @@ out = {
     "slot": run(lean.retrieve("by_rasa")).get_slot("card_last4"),
     "pool": type(lean.engine.pool).__name__,
 }
+seen = {}
+def elsewhere():  # another thread, handed the pooled connection the main thread opened
+    seen["events"] = dicts(asyncio.new_event_loop().run_until_complete(lean.retrieve("by_lean")))
+worker = threading.Thread(target=elsewhere)
+worker.start()
+worker.join()
+out["other_thread"] = seen.get("events") == dicts(run(lean.retrieve("by_lean")))
 print(json.dumps(out))
 """
 
@@ -90,4 +98,5 @@ def test_lean_store_writes_and_reads_as_rasas(db_url):
     assert out["full_events"] == out["rows"]
     assert out["unknown"] == [None, None]
     assert out["slot"] == "1001"
+    assert out["other_thread"], "a read from another thread failed"
     assert out["pool"] == "QueuePool"  # on SQLite ours (Rasa: NullPool), on PostgreSQL Rasa's own
