@@ -21,11 +21,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
+from bench.action_request import RASA_PYTHON, ROOT
 
 
-def _replay(store, domain, turns: int) -> dict:
+def _replay(store, domain, turns: int, run) -> dict:
     import time
 
     import numpy as np
@@ -39,28 +38,16 @@ def _replay(store, domain, turns: int) -> dict:
         for t in range(turns):
             events = (session_start() if t == 0 else []) + turn_events(session, t, rng)
             c0, w0 = time.process_time(), time.perf_counter()
-            tracker = asyncio_run(store.retrieve("bench")) or DialogueStateTracker("bench", domain.slots)
+            tracker = run(store.retrieve("bench")) or DialogueStateTracker("bench", domain.slots)
             for event in events:
                 tracker.update(event)
-            asyncio_run(store.save(tracker))
+            run(store.save(tracker))
             cpu.append((time.process_time() - c0) * 1000)
             wall.append((time.perf_counter() - w0) * 1000)
     last = slice(turns, None)
     return {"cpu_ms_per_message": round(sum(cpu) / len(cpu), 3),
             "cpu_ms_per_message_second_session": round(sum(cpu[last]) / turns, 3),
             "wall_ms_per_message": round(sum(wall) / len(wall), 3)}
-
-
-_LOOP: list = []
-
-
-def asyncio_run(coro):
-    """Run one coroutine on this process's one event loop (Rasa's stores keep nothing per loop)."""
-    import asyncio
-
-    if not _LOOP:
-        _LOOP.append(asyncio.new_event_loop())
-    return _LOOP[0].run_until_complete(coro)
 
 
 def _comparable(row) -> tuple:
@@ -71,6 +58,7 @@ def _comparable(row) -> tuple:
 
 
 def in_rasa(turns: int) -> dict:
+    import asyncio
     import sqlite3
 
     import sqlalchemy as sa
@@ -84,12 +72,13 @@ def in_rasa(turns: int) -> dict:
     domain = Domain.from_yaml(SLOTS_YAML)
     out: dict = {"turns": turns, "messages": 2 * turns}
     rows = {}
+    run = asyncio.new_event_loop().run_until_complete
     with tempfile.TemporaryDirectory() as tmp:
         for name, cls in (("rasa", SQLTrackerStore), ("lean", TurnEventsSQLTrackerStore)):
             db = Path(tmp) / f"{name}.db"
             sqlite3.connect(db).execute("PRAGMA journal_mode=WAL").fetchall()  # as bot/processes.py sets it
             store = cls(domain=domain, dialect="sqlite", db=str(db))
-            out[name] = _replay(store, domain, turns)
+            out[name] = _replay(store, domain, turns, run)
             with store.engine.connect() as conn:
                 rows[name] = [_comparable(r) for r in conn.execute(sa.text("SELECT * FROM events ORDER BY id"))]
             store.engine.dispose()
@@ -103,12 +92,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--turns", type=int, default=20, help="exchanges per session (two sessions)")
     args = parser.parse_args(argv)
     try:
-        import rasa  # noqa: F401
-    except ImportError:
-        rasa = None
-    if rasa is None:
+        import rasa  # noqa: F401 - in Rasa's runtime already
+    except ImportError:  # the main environment: the same command in Rasa's
         if not RASA_PYTHON.exists():
-            raise SystemExit("the Rasa runtime (.venv-rasa) is not installed: run `make setup`")
+            raise SystemExit("the Rasa runtime (.venv-rasa) is not installed: run `make setup`") from None
         env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
         sys.exit(subprocess.call([str(RASA_PYTHON), "-m", "bench.tracker_store", *(argv or sys.argv[1:])],
                                  cwd=ROOT, env=env))

@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 Blocks = dict[str, "np.ndarray | sp.spmatrix"]
 DETECTORS = ("knn", "confidence")
 ABSENT_MARGIN = -10.0  # an intent missing from a calibration fold: far below any real SVM margin (|m| < 3)
-FEW_QUERIES = 16  # up to this many messages, predict() scores each against its predicted intent only
 
 
 class BlockScaler:
@@ -259,9 +258,9 @@ class IntentModel:
             coef, intercept = self._fit_svm(X[~held], rows[~held], self._subset(~held))
             probs = softmax(self.temperature * self._margins(X[held], coef, intercept))
             pred[held], conf[held] = probs.argmax(axis=1), probs.max(axis=1)
-            sims = (ClassSimilarity(E[~held], y[~held], len(self.classes))(E[held]) if E is not None
-                    else np.zeros((int(held.sum()), len(self.classes)), dtype=np.float32))
-            x[held] = features(conf[held], pred[held], sims)
+            similarity = (ClassSimilarity(E[~held], y[~held], len(self.classes)).of_classes(E[held], pred[held])
+                          if E is not None else np.zeros(int(held.sum())))
+            x[held] = features(conf[held], similarity)
             seen |= held
             if progress:
                 progress("intents left out")
@@ -278,7 +277,7 @@ class IntentModel:
         score = confidence
         if pseudo is not None:
             p_conf, p_pred, p_x = pseudo
-            x = features(confidence, pred, sims if sims is not None else np.zeros_like(probs))
+            x = features(confidence, sims[np.arange(len(pred)), pred] if sims is not None else np.zeros(len(pred)))
             all_x = np.vstack([x, p_x])
             target = np.concatenate([correct & ~is_oos & ~predicted_oos, np.zeros(len(p_x), bool)])
             kinds = [np.concatenate([~is_oos, np.zeros(len(p_x), bool)]),
@@ -329,14 +328,9 @@ class IntentModel:
             return probs, probs.max(axis=1)
         pred = probs.argmax(axis=1)
         E = self._embeddings(blocks, languages)
-        if E is None or self.similarity is None:
-            sims = np.zeros_like(probs)
-        elif len(E) <= FEW_QUERIES:  # serving: only the predicted intents' examples are read
-            sims = np.full(probs.shape, -1.0, dtype=np.float32)
-            sims[np.arange(len(pred)), pred] = self.similarity.of_classes(E, pred)
-        else:  # a batch (evaluation): one product with every example is cheaper than a loop
-            sims = self.similarity(E)
-        return probs, self.combiner.score(features(probs.max(axis=1), pred, sims))
+        similarity = (self.similarity.of_classes(E, pred) if (E is not None and self.similarity is not None)
+                      else np.zeros(len(pred)))
+        return probs, self.combiner.score(features(probs.max(axis=1), similarity))
 
     # -- persistence ------------------------------------------------------------------------
     def save(self, directory: Path) -> None:

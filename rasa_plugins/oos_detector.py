@@ -29,6 +29,9 @@ def normalise(dense: np.ndarray) -> np.ndarray:
     return dense / np.maximum(np.linalg.norm(dense, axis=1, keepdims=True), 1e-12)
 
 
+FEW_QUERIES = 16  # up to this many queries, `of_classes` reads only their own classes' examples
+
+
 class ClassSimilarity:
     """Max cosine similarity of a query to the stored examples of each class (-1 for a class without any)."""
 
@@ -49,9 +52,11 @@ class ClassSimilarity:
         return out
 
     def of_classes(self, queries: np.ndarray, classes: np.ndarray) -> np.ndarray:
-        """Each query's max similarity to the examples of its own class: `self(queries)[i, classes[i]]`
-        without scoring the other classes. A message needs only its predicted intent's examples (about a
-        hundred), not the whole set (10,000 x 384 floats read per message for the demo bot)."""
+        """Each query's max similarity to the examples of its own class: `self(queries)[i, classes[i]]`.
+        A few queries (a served message) read only their classes' examples, about a hundred each, not the whole
+        set (10,000 x 384 floats per message for the demo bot); a batch takes one product with every example."""
+        if len(queries) > FEW_QUERIES:
+            return self(queries)[np.arange(len(classes)), classes]
         out = np.full(len(queries), -1.0, dtype=np.float32)
         ends = np.append(self.starts[1:], len(self.labels))
         position = {int(c): k for k, c in enumerate(self.present)}
@@ -62,9 +67,8 @@ class ClassSimilarity:
         return out
 
 
-def features(confidence: np.ndarray, predicted: np.ndarray, class_sims: np.ndarray) -> np.ndarray:
+def features(confidence: np.ndarray, similarity: np.ndarray) -> np.ndarray:
     """The detector's inputs per message: confidence of the predicted intent, similarity to it."""
-    similarity = class_sims[np.arange(len(predicted)), predicted]
     return np.column_stack([confidence, similarity]).astype(np.float64)
 
 

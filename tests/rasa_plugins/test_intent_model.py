@@ -197,6 +197,8 @@ def test_one_message_at_a_time_scores_as_the_batch():
     sim = model.similarity
     queries = test_blocks["minilm"]
     pred = probs.argmax(axis=1)
-    np.testing.assert_allclose(sim.of_classes(queries, pred), sim(queries)[np.arange(n), pred], atol=1e-6)
+    one_by_one = [sim.of_classes(queries[i:i + 1], pred[i:i + 1])[0] for i in range(n)]  # the per-class loop
+    np.testing.assert_allclose(one_by_one, sim(queries)[np.arange(n), pred], atol=1e-6)
+    np.testing.assert_allclose(sim.of_classes(queries, pred), one_by_one, atol=1e-6)  # the batch product
     lonely = ClassSimilarity(queries[:3], np.array([0, 0, 2]), 4)  # classes 1 and 3 have no examples
     assert list(lonely.of_classes(queries[:2], np.array([1, 3]))) == [-1.0, -1.0]
