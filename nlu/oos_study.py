@@ -123,6 +123,10 @@ VARIANTS = {  # name: (IntentModel options, add the background set as out-of-sco
     "knn + confidence, intents left out, one oos class": ({"detector": "knn", "oos_cluster_size": 0,
                                                            "own_oos_enough": 0}, False),
     "knn + confidence, intents left out + background": ({"detector": "knn"}, True),
+    # the out-of-scope weight not learnt (before `oos_weight`)
+    "knn + confidence, intents left out, oos weight 1": ({"detector": "knn", "oos_weights": (1.0,)}, False),
+    # an RBF-kernel SVM beside the linear one (`kernel_weight`)
+    "knn + confidence, intents left out + kernel": ({"detector": "knn", "kernel_weight": 0.5}, False),
 }
 
 
@@ -151,6 +155,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bots", default="bank30,bank50,star20")
     parser.add_argument("--shares", default="0.2,0.35,0.5")
     parser.add_argument("--max-fallback-rates", default="0.25")
+    parser.add_argument("--min-oos-recall", type=float, default=None,
+                        help="the component's min_oos_recall (bots with their own out-of-scope examples)")
     parser.add_argument("--variants", default="", help="only the variant of this name, else those whose name contains it")
     args = parser.parse_args(argv)
     embed = EmbeddingCache(CACHE / "embeddings.npz", OnnxEncoder(ROOT / "var" / "models" / "encoder-onnx"))
@@ -175,7 +181,7 @@ def main(argv: list[str] | None = None) -> None:
                 for cap in [float(x) for x in args.max_fallback_rates.split(",")]:
                     started = time.perf_counter()
                     model = IntentModel(expected_oos_share=share, max_fallback_rate=cap,
-                                        **options).fit(train_blocks, [i for _, i in data])
+                                        min_oos_recall=args.min_oos_recall, **options).fit(train_blocks, [i for _, i in data])
                     result = score(model, test_blocks, [i for _, i in test])
                     result["fit_s"] = round(time.perf_counter() - started, 1)
                     result["classify_p50_ms"], result["classify_p95_ms"] = classify_ms(model, test_blocks)

@@ -15,6 +15,10 @@ rejected and -1 when answered. The two kinds are weighed by their expected share
 the training data holds. Out-of-scope examples are the bot's own and, with the kNN detector, the
 pseudo-out-of-scope ones of `rasa_plugins.oos_detector`.
 
+With `min_oos_recall` set (a bot with its own out-of-scope examples), the choice is instead the threshold
+with the most right in-scope answers among those rejecting at least that share of the out-of-scope
+examples: an owner who must keep recall at 0.85 says so, and gets the most answers that allows.
+
 Why not weigh both kinds equally: the first held-out run did, and with 88 out-of-scope examples one
 of them (1/88 of recall) outweighed ~7 % of in-scope answers and lifted the threshold to 0.73
 (docs/nlu.md, docs/benchmarks.md).
@@ -79,6 +83,7 @@ def choose_threshold(
     predicted_oos: np.ndarray,
     max_fallback_rate: float = 0.15,
     oos_share: float = 0.2,
+    min_oos_recall: float | None = None,
 ) -> ThresholdChoice:
     """Best threshold on out-of-fold predictions (see module docstring); ties go to the lower one.
 
@@ -86,6 +91,8 @@ def choose_threshold(
     is_oos: the label is an out-of-scope intent; predicted_oos: the prediction is one.
     Thresholds that would send more than `max_fallback_rate` of in-scope messages to the fallback
     are not considered (guards against a handful of out-of-scope examples dictating everything).
+    `min_oos_recall` (with out-of-scope rows): utility is the in-scope accuracy where recall reaches it, and
+    below −1 (by the recall missing) where it does not, so choices under other settings compare by `utility`.
     """
     inside = ~is_oos
     n_in, n_oos = int(inside.sum()), int(is_oos.sum())
@@ -103,7 +110,10 @@ def choose_threshold(
         recall = None
         if n_oos:
             recall = float((rejected & is_oos).sum() / n_oos)
-            utility = (1.0 - oos_share) * utility + oos_share * (recall - (1.0 - recall))
+            if min_oos_recall is not None:
+                utility = right if recall >= min_oos_recall else recall - min_oos_recall - 1.0
+            else:
+                utility = (1.0 - oos_share) * utility + oos_share * (recall - (1.0 - recall))
         if best is None or utility > best.utility + 1e-12:
             best = ThresholdChoice(float(t), utility, right, fallback_rate, recall, n_oos)
     assert best is not None

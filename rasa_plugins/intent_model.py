@@ -1,4 +1,5 @@
-"""The calibrated intent model: dense sentence embeddings + sparse n-gram counts -> linear SVM.
+"""The calibrated intent model: dense sentence embeddings + sparse n-gram counts -> linear SVM, averaged
+with an RBF-kernel SVM on the embedding (`rasa_plugins.kernel_svm`, `kernel_weight`; 0: the linear SVM alone).
 
 Why this design (numbers in docs/nlu.md and docs/benchmarks.md): the MiniLM embedding knows
 paraphrases, the character/word n-grams know the exact vocabulary of a domain ("top-up",
@@ -8,7 +9,8 @@ scaling fitted out-of-fold, and the fallback threshold is learnt on the same out
 predictions (`rasa_plugins.calibration`). What the threshold applies to is the out-of-scope detector's
 score (`rasa_plugins.oos_detector`: confidence combined with distance to the predicted intent, learnt
 with intents left out, so it works without out-of-scope examples), or the confidence alone
-(`detector="confidence"`).
+(`detector="confidence"`). With enough own out-of-scope examples, calibration also learns `oos_weight`
+(their probability weighed down, chosen with the threshold) and can hold a `min_oos_recall`.
 
 Per-language weights (bilingual bots): each row may carry a language code, and
 `rasa_plugins.language_weights` weighs that language's feature blocks and examples; with none set, the
@@ -29,73 +31,24 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from rasa_plugins.block_scaler import Blocks, BlockScaler
 from rasa_plugins.calibration import choose_threshold, expected_calibration_error, fit_temperature, softmax
+from rasa_plugins.kernel_svm import KernelSVM
 from rasa_plugins.language_weights import LanguageWeights
 from rasa_plugins.oos_clusters import class_margins, split_classes
 from rasa_plugins.oos_detector import ClassSimilarity, Combiner, features, intent_groups, normalise
 
 log = logging.getLogger(__name__)
 
-Blocks = dict[str, "np.ndarray | sp.spmatrix"]
 DETECTORS = ("knn", "confidence")
 ABSENT_MARGIN = -10.0  # an intent missing from a calibration fold: far below any real SVM margin (|m| < 3)
-
-
-class BlockScaler:
-    """Per-block feature transform learnt on training data.
-
-    Dense blocks are multiplied by `dense_weight`; sparse count blocks get sublinear tf-idf
-    weighting and L2 normalisation, then `sparse_weight`. Each block is normalised on its own so
-    adding a featurizer never drowns another.
-    """
-
-    def __init__(self, dense_weight: float, sparse_weight: float):
-        self.dense_weight = dense_weight
-        self.sparse_weight = sparse_weight
-        self.names: list[str] = []
-        self.dims: dict[str, int] = {}
-        self.idf: dict[str, np.ndarray] = {}
-
-    def fit(self, blocks: Blocks) -> "BlockScaler":
-        self.names = sorted(blocks)
-        for name in self.names:
-            m = blocks[name]
-            self.dims[name] = int(m.shape[1])
-            if sp.issparse(m):
-                n = m.shape[0]
-                df = np.asarray((sp.csr_matrix(m) > 0).sum(axis=0)).ravel()
-                self.idf[name] = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
-        return self
-
-    def transform(self, blocks: Blocks) -> sp.csr_matrix:
-        missing = [n for n in self.names if n not in blocks]
-        if missing:
-            raise ValueError(f"features from {missing} are missing; the pipeline changed since training — retrain")
-        parts = []
-        for name in self.names:
-            m = blocks[name]
-            if m.shape[1] != self.dims[name]:
-                raise ValueError(f"{name} gives {m.shape[1]} features, training saw {self.dims[name]}; retrain")
-            if name in self.idf:
-                m = self._tfidf(sp.csr_matrix(m, dtype=np.float32, copy=True), self.idf[name])
-            else:
-                m = sp.csr_matrix(np.asarray(m, dtype=np.float32) * self.dense_weight)
-            parts.append(m)
-        return sp.hstack(parts, format="csr", dtype=np.float32)
-
-
-    def _tfidf(self, m: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
-        """Sublinear tf (1 + log tf) x idf, rows L2-normalised, times sparse_weight — on the raw arrays,
-        because a chain of scipy operations costs milliseconds per message at inference."""
-        rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
-        data = np.where(m.data > 0, 1.0 + np.log(np.maximum(m.data, 1e-12)), 0.0) * idf[m.indices]
-        norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=m.shape[0]))
-        m.data = (data * (self.sparse_weight / np.maximum(norms, 1e-12))[rows]).astype(np.float32)
-        return m
+# multipliers of the out-of-scope intents' probability tried at calibration (bots with enough own examples)
+OOS_WEIGHTS = (1.0, 0.5, 0.3, 0.2, 0.1, 0.05)
 
 
 class IntentModel:
-    """Linear SVM over feature blocks with temperature-scaled probabilities and a learnt threshold."""
+    """Linear SVM over feature blocks (and an RBF SVM on the embedding beside it) with temperature-scaled
+    probabilities and a learnt threshold."""
 
     def __init__(
         self,
@@ -107,12 +60,16 @@ class IntentModel:
         threshold: float | None = None,
         max_fallback_rate: float = 0.15,
         expected_oos_share: float = 0.5,
+        min_oos_recall: float | None = None,
         detector: str = "knn",
         pseudo_oos_groups: int = 5,
         oos_cluster_size: int = 100,
         own_oos_enough: int = 200,
         language_weights: dict[str, dict[str, float]] | None = None,
         language_sample_weight: dict[str, float] | None = None,
+        kernel_weight: float = 0.0,
+        kernel_C: float = 5.0,
+        oos_weights: tuple[float, ...] = OOS_WEIGHTS,
         seed: int = 42,
     ):
         if detector not in DETECTORS:
@@ -123,10 +80,14 @@ class IntentModel:
         self.fixed_threshold = threshold  # None: learn it
         self.max_fallback_rate = max_fallback_rate
         self.expected_oos_share = expected_oos_share
+        self.min_oos_recall = min_oos_recall  # with own out-of-scope examples: the recall the choice must keep
         self.detector = detector
         self.pseudo_oos_groups = pseudo_oos_groups
         self.oos_cluster_size = oos_cluster_size
         self.own_oos_enough = own_oos_enough
+        self.kernel_weight = kernel_weight  # share of the RBF SVM's probabilities in the average (0: linear only)
+        self.kernel_C = kernel_C
+        self.oos_weights = tuple(oos_weights)  # tried at calibration; (1.0,): never weigh out-of-scope down
         self.languages = LanguageWeights(language_weights, language_sample_weight)
         self.seed = seed
         self._weights = None  # sample weights of the rows being fitted
@@ -137,6 +98,10 @@ class IntentModel:
         self.intercept = np.zeros(0, dtype=np.float32)
         self.row_class = np.zeros(0, dtype=np.int32)  # class of each weight row (oos_clusters)
         self.temperature = 1.0
+        self.kernel: KernelSVM | None = None
+        self.kernel_temperature = 1.0
+        self.mix_temperature = 1.0  # on the log of the averaged probabilities (`_probabilities`)
+        self.oos_weight = 1.0  # the out-of-scope intents' probability is multiplied by it (learnt; 1: as is)
         self.threshold = 0.0
         self.combiner: Combiner | None = None  # None: the threshold applies to the confidence
         self.similarity: ClassSimilarity | None = None
@@ -153,28 +118,54 @@ class IntentModel:
         y = np.array([self.classes.index(label) for label in labels])
         self.scaler.fit(blocks)
         X = self._features(blocks, languages)
-        E = self._embeddings(blocks, languages)
+        D = self._dense(blocks, languages)
+        E = D if self.detector == "knn" else None
+        K = D if self.kernel_weight > 0 else None
         self._weights = self.languages.sample_weights(languages)
         dense = [np.asarray(blocks[n], dtype=np.float32) for n in self.scaler.names if not sp.issparse(blocks[n])]
         oos_ids = [i for i, c in enumerate(self.classes) if c in self.oos_intents]
         rows, self.row_class = split_classes(y, len(self.classes), oos_ids, normalise(np.hstack(dense)) if dense
                                              else X, self.oos_cluster_size, self.seed)
-        margins, sims, folds_used = self._out_of_fold(X, E, y, rows, progress)
+        margins, scores, sims, folds_used = self._out_of_fold(X, E, K, y, rows, progress)
         self.coef, self.intercept = self._fit_svm(X, rows, self._weights)
+        self.kernel = self._fit_kernel(K, y, self._weights)
         if progress:
             progress("final model")
         self.temperature = fit_temperature(margins, y)
-        pseudo = self._left_out_intents(X, E, y, rows, progress) if self.detector == "knn" else None
+        if scores is not None:
+            self.kernel_temperature, self.mix_temperature = fit_temperature(scores, y), 1.0
+            # an average of two calibrated softmaxes is not calibrated (under-confident where they agree): one
+            # more scalar on its log, out of fold like the others; the ranking does not move
+            self.mix_temperature = fit_temperature(np.log(self._probabilities(margins, scores) + 1e-12), y)
+        pseudo = self._left_out_intents(X, E, K, y, rows, progress) if self.detector == "knn" else None
         if E is not None:
             self.similarity = ClassSimilarity(E.astype(np.float16), y, len(self.classes))
-        self._calibrate(margins, sims, y, folds_used, pseudo)
+        self._calibrate(margins, scores, sims, y, folds_used, pseudo)
         return self
 
-    def _embeddings(self, blocks: Blocks, languages: list[str] | None = None) -> np.ndarray | None:
+    def _fit_kernel(self, K: np.ndarray | None, y: np.ndarray, weights: np.ndarray | None) -> KernelSVM | None:
+        return None if K is None else KernelSVM(len(self.classes), self.kernel_C).fit(K, y, weights)
+
+    def _probabilities(self, margins: np.ndarray, scores: np.ndarray | None, oos_weight: float = 1.0) -> np.ndarray:
+        """Calibrated probabilities: the linear SVM's softmax, averaged with the kernel SVM's (`kernel_weight`),
+        the out-of-scope intents' share multiplied by `oos_weight` and the rows renormalised."""
+        probs = softmax(self.temperature * margins)
+        if scores is not None:
+            w = self.kernel_weight
+            probs = (1.0 - w) * probs + w * softmax(self.kernel_temperature * scores)
+            if self.mix_temperature != 1.0:
+                probs = softmax(self.mix_temperature * np.log(probs + 1e-12))
+        if oos_weight != 1.0:
+            oos_ids = [i for i, c in enumerate(self.classes) if c in self.oos_intents]
+            probs[:, oos_ids] *= oos_weight
+            probs /= probs.sum(axis=1, keepdims=True)
+        return probs
+
+    def _dense(self, blocks: Blocks, languages: list[str] | None = None) -> np.ndarray | None:
         """The dense blocks (sentence embeddings), each weighted per language, concatenated and L2-normalised;
-        None without any."""
-        names = [n for n in self.scaler.names if not sp.issparse(blocks[n])]
-        if self.detector != "knn" or not names:
+        None without any, or when neither the detector nor the kernel SVM reads them."""
+        names = [n for n in self.scaler.names if n not in self.scaler.idf and n in blocks]  # missing: `_features` says so
+        if not names or (self.detector != "knn" and not (self.kernel_weight > 0 or self.kernel is not None)):
             return None
         return normalise(np.hstack([self.languages.dense(n, np.asarray(blocks[n], dtype=np.float32), languages)
                                     for n in names]))
@@ -223,27 +214,31 @@ class IntentModel:
     def _subset(self, index) -> np.ndarray | None:
         return None if self._weights is None else self._weights[index]
 
-    def _out_of_fold(self, X, E, y, rows, progress) -> tuple[np.ndarray, np.ndarray | None, int]:
-        """Margins (and class similarities) of every example from a model that did not see it."""
+    def _out_of_fold(self, X, E, K, y, rows, progress) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, int]:
+        """Margins (kernel scores, class similarities) of every example from a model that did not see it."""
         from sklearn.model_selection import StratifiedKFold
 
         counts = np.bincount(y, minlength=len(self.classes))
         k = int(min(self.folds, max(2, counts.max())))
         margins = np.zeros((X.shape[0], len(self.classes)), dtype=np.float32)
         sims = None if E is None else np.zeros((X.shape[0], len(self.classes)), dtype=np.float32)
+        scores = None if K is None else np.zeros((X.shape[0], len(self.classes)), dtype=np.float32)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # intents with fewer than k examples: allowed, reported
             splits = list(StratifiedKFold(n_splits=k, shuffle=True, random_state=self.seed).split(np.zeros(len(y)), y))
         for i, (train_idx, test_idx) in enumerate(splits):
             coef, intercept = self._fit_svm(X[train_idx], rows[train_idx], self._subset(train_idx))
             margins[test_idx] = self._margins(X[test_idx], coef, intercept)
+            if scores is not None:
+                scores[test_idx] = self._fit_kernel(K[train_idx], y[train_idx], self._subset(train_idx)).decision(
+                    K[test_idx])
             if sims is not None:
                 sims[test_idx] = ClassSimilarity(E[train_idx], y[train_idx], len(self.classes))(E[test_idx])
             if progress:
                 progress(f"calibration fold {i + 1}/{k}")
-        return margins, sims, k
+        return margins, scores, sims, k
 
-    def _left_out_intents(self, X, E, y, rows, progress) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _left_out_intents(self, X, E, K, y, rows, progress) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Pseudo-out-of-scope examples: each group of in-scope intents scored by a model trained without it.
 
         Returns (confidence, predicted class, detector features) for every in-scope example."""
@@ -256,7 +251,9 @@ class IntentModel:
         for group in groups:
             held = np.isin(y, group)
             coef, intercept = self._fit_svm(X[~held], rows[~held], self._subset(~held))
-            probs = softmax(self.temperature * self._margins(X[held], coef, intercept))
+            kernel = self._fit_kernel(None if K is None else K[~held], y[~held], self._subset(~held))
+            probs = self._probabilities(self._margins(X[held], coef, intercept),
+                                        None if kernel is None else kernel.decision(K[held]))
             pred[held], conf[held] = probs.argmax(axis=1), probs.max(axis=1)
             similarity = (ClassSimilarity(E[~held], y[~held], len(self.classes)).of_classes(E[held], pred[held])
                           if E is not None else np.zeros(int(held.sum())))
@@ -266,34 +263,24 @@ class IntentModel:
                 progress("intents left out")
         return conf[seen], pred[seen], x[seen]
 
-    def _calibrate(self, margins: np.ndarray, sims: np.ndarray | None, y: np.ndarray, folds_used: int,
-                   pseudo: tuple | None) -> None:
-        probs = softmax(self.temperature * margins)
-        pred = probs.argmax(axis=1)
-        confidence = probs.max(axis=1)
-        correct = pred == y
+    def _calibrate(self, margins: np.ndarray, scores: np.ndarray | None, sims: np.ndarray | None, y: np.ndarray,
+                   folds_used: int, pseudo: tuple | None) -> None:
+        """Detector, threshold and (with enough own out-of-scope examples) `oos_weight`, on out-of-fold predictions.
+
+        Weighing the out-of-scope intents down extends the operating curve below threshold 0: at threshold 0
+        their clusters alone reject, and a bot with many own examples can trade some of that recall for
+        in-scope answers. The weight and the threshold are chosen together, by the same rule (the expected utility,
+        or the most in-scope answers that keep `min_oos_recall`)."""
         oos_ids = [i for i, c in enumerate(self.classes) if c in self.oos_intents]
-        is_oos, predicted_oos = np.isin(y, oos_ids), np.isin(pred, oos_ids)
-        score = confidence
-        if pseudo is not None:
-            p_conf, p_pred, p_x = pseudo
-            x = features(confidence, sims[np.arange(len(pred)), pred] if sims is not None else np.zeros(len(pred)))
-            all_x = np.vstack([x, p_x])
-            target = np.concatenate([correct & ~is_oos & ~predicted_oos, np.zeros(len(p_x), bool)])
-            kinds = [np.concatenate([~is_oos, np.zeros(len(p_x), bool)]),
-                     np.concatenate([is_oos, np.zeros(len(p_x), bool)]),
-                     np.concatenate([np.zeros(len(y), bool), np.ones(len(p_x), bool)])]
-            self.combiner = Combiner().fit(all_x, target, kinds, self.seed)
-            score = self.combiner.score(all_x)
-            correct = np.concatenate([correct, np.zeros(len(p_x), bool)])
-            is_oos = np.concatenate([is_oos, np.ones(len(p_x), bool)])
-            predicted_oos = np.concatenate([predicted_oos, np.isin(p_pred, oos_ids)])
-            confidence = np.concatenate([confidence, p_conf])
+        own = int(np.isin(y, oos_ids).sum()) >= self.own_oos_enough > 0  # enough real ones: pseudo only train the detector
+        weights = self.oos_weights if (own and self.fixed_threshold is None) else (1.0,)
+        best = None
+        for oos_weight in weights:
+            trial = self._calibrate_at(margins, scores, sims, y, pseudo, oos_ids, own, oos_weight)
+            if best is None or trial[0].utility > best[0].utility + 1e-12:
+                best = trial
+        choice, self.combiner, self.oos_weight, confidence, correct, n_pseudo = best
         n = len(y)
-        own = int(is_oos[:n].sum()) >= self.own_oos_enough > 0  # enough real ones: pseudo only train the detector
-        keep = slice(0, n) if own else slice(None)
-        choice = choose_threshold(score[keep], correct[keep], is_oos[keep], predicted_oos[keep],
-                                  self.max_fallback_rate, self.expected_oos_share)
         self.threshold = choice.threshold if self.fixed_threshold is None else float(self.fixed_threshold)
         self.report = {
             "examples": int(n),
@@ -303,12 +290,15 @@ class IntentModel:
             "temperature": round(self.temperature, 4),
             "ece": round(expected_calibration_error(confidence[:n], correct[:n]), 4),
             "detector": self.detector if self.combiner is not None else "confidence",
-            "pseudo_oos_examples": int(len(score) - n),
+            "pseudo_oos_examples": n_pseudo,
             "threshold_from": "own out-of-scope examples" if own else "own and pseudo out-of-scope examples",
             "oos_clusters": int(len(self.row_class) - len(self.classes) + len(oos_ids)) if oos_ids else 0,
             "threshold": round(self.threshold, 4),
+            "oos_weight": self.oos_weight,
+            "kernel": self._kernel_report(),
             "threshold_learnt": self.fixed_threshold is None,
             "expected_oos_share": self.expected_oos_share,
+            "min_oos_recall": self.min_oos_recall if own else None,
             "max_fallback_rate": self.max_fallback_rate,
             "out_of_fold_at_threshold": choice.as_dict(),
         }
@@ -316,18 +306,57 @@ class IntentModel:
             self.report["combiner"] = self.combiner.as_dict()
         log.info("intent model calibrated: %s", self.report)
 
+    def _kernel_report(self) -> dict | None:
+        if self.kernel is None:
+            return None
+        return {"weight": self.kernel_weight, "C": self.kernel_C, "temperature": round(self.kernel_temperature, 4),
+                "mix_temperature": round(self.mix_temperature, 4), "support_vectors": int(self.kernel.support.shape[0])}
+
+    def _calibrate_at(self, margins, scores, sims, y, pseudo, oos_ids, own: bool, oos_weight: float) -> tuple:
+        """(threshold choice, detector, oos_weight, confidence, correct, pseudo examples) at one `oos_weight`."""
+        probs = self._probabilities(margins, scores, oos_weight)
+        pred = probs.argmax(axis=1)
+        confidence = probs.max(axis=1)
+        correct = pred == y
+        is_oos, predicted_oos = np.isin(y, oos_ids), np.isin(pred, oos_ids)
+        score, combiner, n_pseudo = confidence, None, 0
+        if pseudo is not None:
+            p_conf, p_pred, p_x = pseudo
+            n_pseudo = len(p_x)
+            x = features(confidence, sims[np.arange(len(pred)), pred] if sims is not None else np.zeros(len(pred)))
+            all_x = np.vstack([x, p_x])
+            target = np.concatenate([correct & ~is_oos & ~predicted_oos, np.zeros(len(p_x), bool)])
+            kinds = [np.concatenate([~is_oos, np.zeros(len(p_x), bool)]),
+                     np.concatenate([is_oos, np.zeros(len(p_x), bool)]),
+                     np.concatenate([np.zeros(len(y), bool), np.ones(len(p_x), bool)])]
+            combiner = Combiner().fit(all_x, target, kinds, self.seed)
+            score = combiner.score(all_x)
+            correct = np.concatenate([correct, np.zeros(len(p_x), bool)])
+            is_oos = np.concatenate([is_oos, np.ones(len(p_x), bool)])
+            predicted_oos = np.concatenate([predicted_oos, np.isin(p_pred, oos_ids)])
+            confidence = np.concatenate([confidence, p_conf])
+        keep = slice(0, len(y)) if own else slice(None)
+        choice = choose_threshold(score[keep], correct[keep], is_oos[keep], predicted_oos[keep],
+                                  self.max_fallback_rate, self.expected_oos_share,
+                                  self.min_oos_recall if own else None)
+        return choice, combiner, oos_weight, confidence, correct, n_pseudo
+
     # -- inference --------------------------------------------------------------------------
-    def predict_proba(self, blocks: Blocks, languages: list[str] | None = None) -> np.ndarray:
+    def predict_proba(self, blocks: Blocks, languages: list[str] | None = None,
+                      dense: np.ndarray | None = None) -> np.ndarray:
         X = self._features(blocks, languages)
-        return softmax(self.temperature * self._margins(X, self.coef, self.intercept))
+        if self.kernel is not None and dense is None:
+            dense = self._dense(blocks, languages)
+        scores = self.kernel.decision(dense) if self.kernel is not None else None
+        return self._probabilities(self._margins(X, self.coef, self.intercept), scores, self.oos_weight)
 
     def predict(self, blocks: Blocks, languages: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(probabilities, answerable score): the fallback applies where the score is below `threshold`."""
-        probs = self.predict_proba(blocks, languages)
+        E = self._dense(blocks, languages)
+        probs = self.predict_proba(blocks, languages, E)
         if self.combiner is None:
             return probs, probs.max(axis=1)
         pred = probs.argmax(axis=1)
-        E = self._embeddings(blocks, languages)
         similarity = (self.similarity.of_classes(E, pred) if (E is not None and self.similarity is not None)
                       else np.zeros(len(pred)))
         return probs, self.combiner.score(features(probs.max(axis=1), similarity))
@@ -340,6 +369,8 @@ class IntentModel:
         if self.similarity is not None:
             arrays |= {"knn_embeddings": self.similarity.embeddings.astype(np.float16),
                        "knn_labels": self.similarity.labels.astype(np.int32)}
+        if self.kernel is not None:
+            arrays |= self.kernel.to_arrays()
         np.savez_compressed(directory / "intent_model.npz", **arrays)
         meta = {
             "classes": self.classes,
@@ -352,6 +383,11 @@ class IntentModel:
             "sparse_weight": self.scaler.sparse_weight,
             "C": self.C,
             "detector": self.detector,
+            "kernel_weight": self.kernel_weight,
+            "kernel_C": self.kernel_C,
+            "kernel_temperature": self.kernel_temperature,
+            "mix_temperature": self.mix_temperature,
+            "oos_weight": self.oos_weight,
             "language_weights": self.languages.blocks,
             "language_sample_weight": self.languages.sample,
             "combiner": self.combiner.as_dict() if self.combiner is not None else None,
@@ -366,8 +402,13 @@ class IntentModel:
         model = cls(C=meta["C"], dense_weight=meta["dense_weight"], sparse_weight=meta["sparse_weight"],
                     oos_intents=tuple(meta["oos_intents"]), detector=meta.get("detector", "confidence"),
                     language_weights=meta.get("language_weights"),
-                    language_sample_weight=meta.get("language_sample_weight"))
+                    language_sample_weight=meta.get("language_sample_weight"),
+                    kernel_weight=meta.get("kernel_weight", 0.0), kernel_C=meta.get("kernel_C", 5.0))
         model.classes = meta["classes"]
+        model.kernel_temperature = meta.get("kernel_temperature", 1.0)
+        model.mix_temperature = meta.get("mix_temperature", 1.0)
+        model.oos_weight = meta.get("oos_weight", 1.0)
+        model.kernel = KernelSVM.from_arrays(arrays)
         model.temperature = meta["temperature"]
         model.threshold = meta["threshold"]
         model.report = meta["report"]

@@ -51,6 +51,9 @@ def test_threshold_is_learnt_from_intents_left_out_and_stored_with_the_model(bot
     assert report["detector"] == "knn" and report["pseudo_oos_examples"] == report["examples"]
     assert report["threshold_learnt"] and 0.0 < report["threshold"] < 1.0
     assert report["expected_oos_share"] == 0.5  # config.yml's operating point
+    # config.yml: the linear SVM alone; without own out-of-scope examples nothing weighs them down
+    assert report["kernel"] is None
+    assert report["oos_weight"] == 1.0 and report["min_oos_recall"] is None
 
 
 def test_off_topic_messages_are_rejected_and_in_scope_ones_kept(bot_without_oos, rasa_env):

@@ -173,7 +173,7 @@ def test_a_few_out_of_scope_examples_do_not_outweigh_the_in_scope_traffic():
 def test_sparse_blocks_get_exactly_sklearns_sublinear_tfidf():
     from sklearn.feature_extraction.text import TfidfTransformer
 
-    from rasa_plugins.intent_model import BlockScaler
+    from rasa_plugins.block_scaler import BlockScaler
 
     counts = sp.csr_matrix(np.random.default_rng(0).poisson(0.3, (50, 30)).astype(np.float32))
     scaler = BlockScaler(dense_weight=2.0, sparse_weight=1.5).fit({"ngrams": counts})
@@ -202,3 +202,17 @@ def test_one_message_at_a_time_scores_as_the_batch():
     np.testing.assert_allclose(sim.of_classes(queries, pred), one_by_one, atol=1e-6)  # the batch product
     lonely = ClassSimilarity(queries[:3], np.array([0, 0, 2]), 4)  # classes 1 and 3 have no examples
     assert list(lonely.of_classes(queries[:2], np.array([1, 3]))) == [-1.0, -1.0]
+
+
+def test_a_minimum_recall_answers_the_most_in_scope_messages_that_keep_it():
+    # the fixed scores of the share test: out-of-scope messages score 0.3-0.8, in-scope ones 0.5-0.9
+    score = np.array([0.9] * 70 + [0.6] * 20 + [0.5] * 10 + list(np.linspace(0.3, 0.8, 50)))
+    correct = np.array([True] * 90 + [False] * 10 + [False] * 50)
+    is_oos = np.array([False] * 100 + [True] * 50)
+    none = np.zeros(150, bool)
+    half = choose_threshold(score, correct, is_oos, none, 1.0, min_oos_recall=0.5)
+    most = choose_threshold(score, correct, is_oos, none, 1.0, min_oos_recall=0.9)
+    assert half.oos_recall >= 0.5 and most.oos_recall >= 0.9
+    assert half.in_scope_accuracy == 0.9 and most.in_scope_accuracy == 0.7  # keeps the 0.6 answers only when it can
+    unreachable = choose_threshold(score, correct, is_oos, none, 0.05, min_oos_recall=0.99)  # capped at 5 % fallbacks
+    assert unreachable.utility < -1.0 < half.utility  # below every choice that reaches the recall
