@@ -15,14 +15,14 @@ CENTRES = {"block_card": (1, 0, 0), "top_up": (0, 0, 1), "withdraw": (0, 0, -1)}
 OOS_TOPICS = ((1, 1, 0), (1, -1, 0))
 
 
-def ring(seed: int, per_intent: int, per_oos_topic: int):
+def ring(seed: int, per_intent: int, per_oos_topic: int, topics=OOS_TOPICS, noise: float = 0.1):
     rng = np.random.default_rng(seed)
     vectors, labels = [], []
-    for name, centre in list(CENTRES.items()) + [("oos", c) for c in OOS_TOPICS]:
+    for name, centre in list(CENTRES.items()) + [("oos", c) for c in topics]:
         n = per_oos_topic if name == "oos" else per_intent
         mean = np.zeros(8)
         mean[:3] = np.array(centre) / np.linalg.norm(centre)
-        v = mean + rng.normal(0, 0.1, (n, 8))
+        v = mean + rng.normal(0, noise, (n, 8))
         vectors.append(v / np.linalg.norm(v, axis=1, keepdims=True))
         labels += [name] * n
     return {"minilm": np.vstack(vectors).astype(np.float32)}, labels
@@ -97,16 +97,7 @@ def test_enough_own_out_of_scope_examples_choose_the_threshold_alone(tmp_path):
 
 def overlapping(seed: int, per_intent: int, per_oos: int):
     """Out of scope: a topic beside `block_card` (they overlap) and one far from every intent."""
-    rng = np.random.default_rng(seed)
-    vectors, labels = [], []
-    for name, centre in list(CENTRES.items()) + [("oos", (1, 0.25, 0)), ("oos", (0, 1, 0))]:
-        n = per_oos if name == "oos" else per_intent
-        mean = np.zeros(8)
-        mean[:3] = np.array(centre) / np.linalg.norm(centre)
-        v = mean + rng.normal(0, 0.12, (n, 8))
-        vectors.append(v / np.linalg.norm(v, axis=1, keepdims=True))
-        labels += [name] * n
-    return {"minilm": np.vstack(vectors).astype(np.float32)}, labels
+    return ring(seed, per_intent, per_oos, topics=((1, 0.25, 0), (0, 1, 0)), noise=0.12)
 
 
 def test_a_lower_required_recall_weighs_out_of_scope_down_and_answers_more(tmp_path):
