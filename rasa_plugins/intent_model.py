@@ -32,11 +32,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from rasa_plugins.block_scaler import Blocks, BlockScaler
-from rasa_plugins.calibration import choose_threshold, expected_calibration_error, fit_temperature, softmax
+from rasa_plugins.calibration import expected_calibration_error, fit_temperature, softmax
 from rasa_plugins.kernel_svm import KernelSVM
 from rasa_plugins.language_weights import LanguageWeights
 from rasa_plugins.oos_clusters import class_margins, split_classes
 from rasa_plugins.oos_detector import ClassSimilarity, Combiner, features, intent_groups, normalise
+from rasa_plugins.operating_point import choose_point
 
 log = logging.getLogger(__name__)
 
@@ -274,12 +275,14 @@ class IntentModel:
         oos_ids = [i for i, c in enumerate(self.classes) if c in self.oos_intents]
         own = int(np.isin(y, oos_ids).sum()) >= self.own_oos_enough > 0  # enough real ones: pseudo only train the detector
         weights = self.oos_weights if (own and self.fixed_threshold is None) else (1.0,)
-        best = None
+        best, self.oos_weight = None, 1.0
         for oos_weight in weights:
-            trial = self._calibrate_at(margins, scores, sims, y, pseudo, oos_ids, own, oos_weight)
-            if best is None or trial[0].utility > best[0].utility + 1e-12:
-                best = trial
-        choice, self.combiner, self.oos_weight, confidence, correct, n_pseudo = best
+            point = choose_point(self._probabilities(margins, scores, oos_weight), y, sims, pseudo, oos_ids, own,
+                                 self.max_fallback_rate, self.expected_oos_share, self.min_oos_recall, self.seed)
+            if best is None or point.choice.utility > best.choice.utility + 1e-12:
+                best, self.oos_weight = point, oos_weight
+        choice, self.combiner, confidence, correct, n_pseudo = (best.choice, best.combiner, best.confidence,
+                                                                best.correct, best.pseudo_examples)
         n = len(y)
         self.threshold = choice.threshold if self.fixed_threshold is None else float(self.fixed_threshold)
         self.report = {
@@ -311,35 +314,6 @@ class IntentModel:
             return None
         return {"weight": self.kernel_weight, "C": self.kernel_C, "temperature": round(self.kernel_temperature, 4),
                 "mix_temperature": round(self.mix_temperature, 4), "support_vectors": int(self.kernel.support.shape[0])}
-
-    def _calibrate_at(self, margins, scores, sims, y, pseudo, oos_ids, own: bool, oos_weight: float) -> tuple:
-        """(threshold choice, detector, oos_weight, confidence, correct, pseudo examples) at one `oos_weight`."""
-        probs = self._probabilities(margins, scores, oos_weight)
-        pred = probs.argmax(axis=1)
-        confidence = probs.max(axis=1)
-        correct = pred == y
-        is_oos, predicted_oos = np.isin(y, oos_ids), np.isin(pred, oos_ids)
-        score, combiner, n_pseudo = confidence, None, 0
-        if pseudo is not None:
-            p_conf, p_pred, p_x = pseudo
-            n_pseudo = len(p_x)
-            x = features(confidence, sims[np.arange(len(pred)), pred] if sims is not None else np.zeros(len(pred)))
-            all_x = np.vstack([x, p_x])
-            target = np.concatenate([correct & ~is_oos & ~predicted_oos, np.zeros(len(p_x), bool)])
-            kinds = [np.concatenate([~is_oos, np.zeros(len(p_x), bool)]),
-                     np.concatenate([is_oos, np.zeros(len(p_x), bool)]),
-                     np.concatenate([np.zeros(len(y), bool), np.ones(len(p_x), bool)])]
-            combiner = Combiner().fit(all_x, target, kinds, self.seed)
-            score = combiner.score(all_x)
-            correct = np.concatenate([correct, np.zeros(len(p_x), bool)])
-            is_oos = np.concatenate([is_oos, np.ones(len(p_x), bool)])
-            predicted_oos = np.concatenate([predicted_oos, np.isin(p_pred, oos_ids)])
-            confidence = np.concatenate([confidence, p_conf])
-        keep = slice(0, len(y)) if own else slice(None)
-        choice = choose_threshold(score[keep], correct[keep], is_oos[keep], predicted_oos[keep],
-                                  self.max_fallback_rate, self.expected_oos_share,
-                                  self.min_oos_recall if own else None)
-        return choice, combiner, oos_weight, confidence, correct, n_pseudo
 
     # -- inference --------------------------------------------------------------------------
     def predict_proba(self, blocks: Blocks, languages: list[str] | None = None,
