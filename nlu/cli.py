@@ -52,12 +52,14 @@ def export_onnx_command(model: str | None, out_dir: Path | None, force: bool) ->
               help="also write a confusion matrix and a per-intent table (CSV and PNG) into this directory")
 @click.option("--config", "config", type=click.Path(path_type=Path), default=ROOT / "config.yml",
               show_default=True, help="Rasa config whose pipeline is trained (default: the product's)")
+@click.option("--classifier-option", "classifier_options", multiple=True, metavar="NAME=VALUE",
+              help="set an option of the config's intent classifier for this run, e.g. kernel_weight=0.5; repeatable")
 @click.option("--timeout", "timeout_s", type=float, default=3600.0, show_default=True,
               help="give up after this many seconds")
 @click.option("--part", "parts", multiple=True, type=click.Path(path_type=Path),
               help="also score the TEST rows whose text is in this file on their own (`by_part`); repeatable")
 def eval_intents(train: Path, test: Path, oos_label: str | None, report_dir: Path | None, config: Path,
-                 timeout_s: float, parts: tuple[Path, ...]) -> None:
+                 classifier_options: tuple[str, ...], timeout_s: float, parts: tuple[Path, ...]) -> None:
     """Train the product's Rasa NLU pipeline on TRAIN and score it on TEST; prints one JSON object.
 
     Keys: accuracy, top1_accuracy, macro_f1, in_scope_accuracy, in_scope_fallback_rate, (with
@@ -72,19 +74,35 @@ def eval_intents(train: Path, test: Path, oos_label: str | None, report_dir: Pat
 
     try:
         read_rows(train), read_rows(test), [read_rows(p) for p in parts]  # refuse broken files before anything slow
+        options = classifier_option_values(classifier_options)
         if "OnnxSentenceFeaturizer" in Path(config).read_text(encoding="utf-8"):
             from core.settings import get_settings
 
             # a no-op (about a second) when already exported
             export_onnx(get_settings().encoder, default_onnx_dir())
         result = evaluate(train, test, config, oos_label=oos_label, report_dir=report_dir, timeout_s=timeout_s,
-                          parts=list(parts))
+                          parts=list(parts), classifier_options=options)
     except (DataError, EvalError, ExportError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
     if result.get("operating_curve"):
         click.echo(curve_table(result["operating_curve"], result.get("operating_point")), err=True)
     click.echo(json.dumps(result))
     sys.stdout.flush()
+
+
+def classifier_option_values(pairs: tuple[str, ...]) -> dict:
+    """("kernel_weight=0.5", "min_oos_recall=null") -> {"kernel_weight": 0.5, "min_oos_recall": None}: each value
+    read as YAML, as Rasa reads it from a config file."""
+    import yaml
+
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{pair!r}: write it as NAME=VALUE, e.g. kernel_weight=0.5",
+                                     param_hint="--classifier-option")
+        options[key.strip()] = yaml.safe_load(value)
+    return options
 
 
 def curve_table(curve: list[dict], point: dict | None) -> str:

@@ -4,7 +4,7 @@ inside `.venv-rasa` (Python 3.10, Rasa 3.6), started by `nlu.evaluate` as
     .venv-rasa/bin/python -m nlu.eval_runner JOB.json RESULT.json
 
 JOB: {"config", "workdir", "train_yaml" | "train_rows": [[text, intent], ...], "test_texts": [...],
-      "oos_label": str | null}
+      "oos_label": str | null, "classifier_options": {name: value} (optional)}
 RESULT: {"train_seconds", "predictions": [{"intent", "confidence", "top1", "top1_confidence",
                                           "oos_score", "oos_threshold"}],
          "latencies_ms": [...], "calibration": {...} | null, "rasa_version"}
@@ -37,17 +37,20 @@ def _training_file(job: dict, workdir: Path) -> str:
     return str(path)
 
 
-def _config_with_oos_label(config: str, oos_label: str | None, workdir: Path) -> str:
-    """The same config, with the test's out-of-scope label added to our classifier's `oos_intents`."""
-    if not oos_label:
+def _job_config(config: str, oos_label: str | None, options: dict | None, workdir: Path) -> str:
+    """The same config, with the test's out-of-scope label added to our classifier's `oos_intents` and the
+    job's `classifier_options` set on it (`supportbot eval intents --classifier-option`)."""
+    if not oos_label and not options:
         return config
     from rasa.shared.utils.io import read_yaml_file, write_yaml
 
     content = read_yaml_file(config)
     for component in content.get("pipeline") or []:
         if str(component.get("name", "")).endswith("CalibratedIntentClassifier"):
-            labels = list(component.get("oos_intents") or ["out_of_scope", "oos"])
-            component["oos_intents"] = labels + ([oos_label] if oos_label not in labels else [])
+            component.update(options or {})
+            if oos_label:
+                labels = list(component.get("oos_intents") or ["out_of_scope", "oos"])
+                component["oos_intents"] = labels + ([oos_label] if oos_label not in labels else [])
     path = workdir / "config.yml"
     write_yaml(content, path)
     return str(path)
@@ -98,7 +101,7 @@ def run(job: dict) -> dict:
     import rasa
     from rasa.model_training import train_nlu
 
-    config = _config_with_oos_label(job["config"], job.get("oos_label"), workdir)
+    config = _job_config(job["config"], job.get("oos_label"), job.get("classifier_options"), workdir)
     train_file = _training_file(job, workdir)
     started = time.perf_counter()
     model_path = train_nlu(config=config, nlu_data=train_file, output=str(workdir / "models"), fixed_model_name="eval")

@@ -119,14 +119,19 @@ def run_rasa(job: dict, workdir: Path, timeout_s: float | None = None) -> dict:
 
 def evaluate(train: Path, test: Path, config: Path, oos_label: str | None = None,
              report_dir: Path | None = None, timeout_s: float | None = None,
-             parts: list[Path] | None = None) -> dict:
-    """Trains on `train`, predicts `test`, returns the metrics dict (see module docstring)."""
+             parts: list[Path] | None = None, classifier_options: dict | None = None) -> dict:
+    """Trains on `train`, predicts `test`, returns the metrics dict (see module docstring); `classifier_options`
+    override the intent classifier's options of `config` for this run (`nlu.eval_runner` sets them)."""
+
     train_rows, test_rows = read_rows(train), read_rows(test)
     part_texts = {Path(p).name: {t for t, _ in read_rows(p)} for p in parts or []}
     if len({intent for _, intent in train_rows}) < 2:
         raise EvalError(f"{train}: needs at least two intents to train a classifier")
     if not Path(config).is_file():
         raise EvalError(f"{config}: no such Rasa config")
+    if classifier_options and "CalibratedIntentClassifier" not in Path(config).read_text(encoding="utf-8"):
+        raise EvalError(f"{config}: its pipeline has no CalibratedIntentClassifier to set {sorted(classifier_options)} "
+                        "on; drop --classifier-option or use a config with it")
     unseen = sorted({i for _, i in test_rows} - {i for _, i in train_rows} - {oos_label})
     with tempfile.TemporaryDirectory(prefix="supportbot-eval-") as tmp:
         workdir = Path(tmp)
@@ -135,6 +140,7 @@ def evaluate(train: Path, test: Path, config: Path, oos_label: str | None = None
             "workdir": str(workdir),
             "test_texts": [t for t, _ in test_rows],
             "oos_label": oos_label,
+            "classifier_options": classifier_options or {},
         }
         if Path(train).suffix.lower() in (".yml", ".yaml"):
             job["train_yaml"] = str(Path(train).resolve())  # keeps entities, regexes, synonyms
@@ -159,6 +165,7 @@ def evaluate(train: Path, test: Path, config: Path, oos_label: str | None = None
         "n_intents": len({i for _, i in train_rows}),
         "test_labels_unseen_in_train": unseen,
         "config": str(config),
+        "classifier_options": classifier_options or {},
         "calibration": result.get("calibration"),
         "rasa_version": result.get("rasa_version"),
     }

@@ -166,7 +166,7 @@ class IntentModel:
         """The dense blocks (sentence embeddings), each weighted per language, concatenated and L2-normalised;
         None without any, or when neither the detector nor the kernel SVM reads them."""
         names = [n for n in self.scaler.names if n not in self.scaler.idf and n in blocks]  # missing: `_features` says so
-        if not names or (self.detector != "knn" and not (self.kernel_weight > 0 or self.kernel is not None)):
+        if not names or (self.detector != "knn" and self.kernel_weight <= 0):
             return None
         return normalise(np.hstack([self.languages.dense(n, np.asarray(blocks[n], dtype=np.float32), languages)
                                     for n in names]))
@@ -319,9 +319,9 @@ class IntentModel:
     def predict_proba(self, blocks: Blocks, languages: list[str] | None = None,
                       dense: np.ndarray | None = None) -> np.ndarray:
         X = self._features(blocks, languages)
-        if self.kernel is not None and dense is None:
-            dense = self._dense(blocks, languages)
-        scores = self.kernel.decision(dense) if self.kernel is not None else None
+        scores = None
+        if self.kernel is not None:
+            scores = self.kernel.decision(self._dense(blocks, languages) if dense is None else dense)
         return self._probabilities(self._margins(X, self.coef, self.intercept), scores, self.oos_weight)
 
     def predict(self, blocks: Blocks, languages: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -133,3 +133,25 @@ def test_bad_input_is_refused_before_training(tmp_path, rasa_env):
     one = supportbot("eval", "intents", "--train", str(tmp_path / "one.csv"), "--test", str(tmp_path / "test.csv"),
                      env=rasa_env, timeout=60)
     assert one.returncode != 0 and "two intents" in one.stderr
+    no_equals = supportbot("eval", "intents", "--train", str(tmp_path / "test.csv"), "--test", str(tmp_path / "test.csv"),
+                           "--classifier-option", "kernel_weight", env=rasa_env, timeout=60)
+    assert no_equals.returncode != 0 and "NAME=VALUE" in no_equals.stderr
+    other = supportbot("eval", "intents", "--train", str(tmp_path / "test.csv"), "--test", str(tmp_path / "test.csv"),
+                       "--config", "nlu/benchmark_configs/minilm_lr.yml", "--classifier-option", "kernel_weight=0.5",
+                       env=rasa_env, timeout=60)
+    assert other.returncode != 0 and "no CalibratedIntentClassifier" in other.stderr
+
+
+@pytest.mark.slow  # trains a Rasa NLU model
+def test_a_classifier_option_is_set_for_the_run_only(tmp_path, rasa_env):
+    write_csv(tmp_path / "train.csv", TRAIN)
+    write_csv(tmp_path / "test.csv", TEST)
+    before = (ROOT / "config.yml").read_text(encoding="utf-8")
+    proc = supportbot("eval", "intents", "--train", str(tmp_path / "train.csv"), "--test", str(tmp_path / "test.csv"),
+                      "--oos-label", "oos", "--classifier-option", "kernel_weight=0.5", env=rasa_env)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    result = json.loads(proc.stdout)
+    assert result["classifier_options"] == {"kernel_weight": 0.5}
+    assert result["calibration"]["kernel"]["weight"] == 0.5 and result["calibration"]["kernel"]["support_vectors"] > 0
+    assert result["calibration"]["out_of_fold_at_threshold"]["oos_examples"] == 8 + 32  # the oos label still applied
+    assert (ROOT / "config.yml").read_text(encoding="utf-8") == before
