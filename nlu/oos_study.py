@@ -173,8 +173,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--variants", default="", help="only the variant of this name, else those whose name contains it")
     args = parser.parse_args(argv)
     embed = EmbeddingCache(CACHE / "embeddings.npz", OnnxEncoder(ROOT / "var" / "models" / "encoder-onnx"))
-    variants = {**{n: (o, b, 0.0) for n, (o, b) in VARIANTS.items()},
-                **{n: (*VARIANTS[base], w) for n, (base, w) in E5_VARIANTS.items()}}
+    variants = {n: (o, b, 0.0) for n, (o, b) in VARIANTS.items()}
+    if "e5" in args.variants:  # the slower second-encoder variants run only when asked for by name
+        variants |= {n: (*VARIANTS[base], w) for n, (base, w) in E5_VARIANTS.items()}
     out: dict = {}
     chosen = [args.variants] if args.variants in variants else [n for n in variants if args.variants in n]
     e5 = None
