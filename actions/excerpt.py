@@ -3,8 +3,9 @@
 An article is split into *blocks* — its paragraphs, a heading or a lead-in line ("…for several
 reasons:") kept with the paragraph or list it introduces, a list kept whole — and each block is embedded once, at warm-up
 (`KbCatalog.embed`). At answer time the customer's message vector (the one Rasa computed) ranks the
-chosen article's blocks by cosine (the opening one with a small head start, `LEAD_BONUS`); the best block is the answer, the runner-up is added when both fit
-in `kb_answer_words` (default 60), and the text is cut at a sentence when one block alone is longer.
+chosen article's blocks by cosine, the opening one with a head start (`LEAD_BONUS`: it wins unless another block
+is clearly closer); the best block is the answer, the runner-up is added when both fit in `kb_answer_words`
+(default 60), and the text is cut at a sentence when one block alone is longer.
 The blocks keep the article's order. What was left out is what "Show the full article" sends.
 Plain functions over plain data; numpy only.
 """
@@ -18,9 +19,10 @@ import numpy as np
 
 from actions.markdown_text import plain_text
 
-# the opening paragraph usually states the answer: a small head start in the ranking (chosen on
-# questions of the training split, docs/retrieval.md "Concise answers")
-LEAD_BONUS = 0.03
+# the opening paragraph usually states the answer, and MiniLM's question-to-paragraph cosine is a weak signal:
+# the opening block keeps its place unless another is closer by more than this (chosen on 60 questions of the
+# training split, data/eval/kb_answer_labels_train.jsonl; docs/retrieval.md "Concise answers")
+LEAD_BONUS = 0.2
 _HEADING_ONLY = re.compile(r"^\s{0,3}(#{1,6}\s+.*|\*\*[^*]+\*\*:?)\s*$")
 _SENTENCE_END = re.compile(r"(?<=[^\d\s][.!?])\s+(?=[A-Z0-9\"'(])")
 
@@ -88,13 +90,14 @@ def choose_blocks(scores: np.ndarray, words: list[int], limit: int) -> list[int]
     return sorted(chosen)
 
 
-def excerpt(blocks: list[str], vectors: np.ndarray | None, query_vector: np.ndarray | None, limit: int) -> Excerpt:
+def excerpt(blocks: list[str], vectors: np.ndarray | None, query_vector: np.ndarray | None, limit: int,
+            lead_bonus: float = LEAD_BONUS) -> Excerpt:
     """The answer text from an article's blocks for a question (its vector); first block without one."""
     if not blocks:
         return Excerpt("", (), (), False)
     if vectors is not None and query_vector is not None and len(vectors) == len(blocks):
         scores = vectors @ np.asarray(query_vector, dtype=np.float32).reshape(-1)
-        scores[0] += LEAD_BONUS
+        scores[0] += lead_bonus
     else:
         scores = -np.arange(len(blocks), dtype=np.float32)  # no vectors: the article's opening
     chosen = choose_blocks(scores, [word_count(b) for b in blocks], limit)

@@ -4,7 +4,8 @@ Input: data/eval/kb_answer_labels.jsonl — 100 held-out Banking77 questions (th
 data/prepare/banking77.py, as `bench.retrieval_eval_set` draws it), each with the article of its
 intent and the paragraph of that article a person chose as the one that answers it (index and its
 first words, so a changed article is detected rather than mis-scored). How they were labelled is in
-docs/retrieval.md "Concise answers".
+docs/retrieval.md "Concise answers". data/eval/kb_answer_labels_train.jsonl holds 60 questions of the
+training split labelled the same way: the ranking's `LEAD_BONUS` is chosen there (`--labels ... --lead-bonus B`).
 
 For each question the article is taken as given (the NLU's intent; retrieval quality is
 `supportbot eval retrieval`), the question is embedded by the query encoder (the same vectors Rasa
@@ -50,7 +51,7 @@ def _stats(rows: list[tuple[bool, bool, int]]) -> dict:
             "mean_words": round(statistics.fmean(words), 1), "p90_words": words[int(0.9 * (len(words) - 1))]}
 
 
-def evaluate(catalog: KbCatalog, encoder, labels: list[dict], limit: int) -> dict:
+def evaluate(catalog: KbCatalog, encoder, labels: list[dict], limit: int, lead_bonus: float = LEAD_BONUS) -> dict:
     catalog.embed(encoder)
     vectors = encoder.encode([r["query"] for r in labels])
     results: dict[str, list[tuple[bool, bool, int]]] = {"whole_article": [], "lead": [], "excerpt": []}
@@ -63,12 +64,12 @@ def evaluate(catalog: KbCatalog, encoder, labels: list[dict], limit: int) -> dic
         results["whole_article"].append((True, want == 0, sum(word_count(b) for b in blocks)))
         lead = excerpt(blocks, None, None, limit)
         results["lead"].append((want in lead.blocks, want == lead.blocks[0], lead.words))
-        part = excerpt(blocks, catalog.vectors_for(article), qv, limit)
+        part = excerpt(blocks, catalog.vectors_for(article), qv, limit, lead_bonus)
         scores = catalog.vectors_for(article) @ qv
-        scores[0] += LEAD_BONUS
+        scores[0] += lead_bonus
         ranked = int(np.argmax(scores))
         results["excerpt"].append((want in part.blocks, want == ranked, part.words))
-    return {"questions": len(labels), "word_limit": limit, "labels": str(LABELS.name),
+    return {"questions": len(labels), "word_limit": limit, "lead_bonus": lead_bonus,
             "encoder": type(encoder).__name__, **{name: _stats(rows) for name, rows in results.items()}}
 
 
@@ -76,7 +77,9 @@ def evaluate(catalog: KbCatalog, encoder, labels: list[dict], limit: int) -> dic
 @click.option("--labels", "labels_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=LABELS, show_default=True)
 @click.option("--words", type=int, default=None, help="Word limit (default: the kb_answer_words setting).")
-def eval_answers(labels_path: Path, words: int | None) -> None:
+@click.option("--lead-bonus", type=float, default=LEAD_BONUS, show_default=True,
+              help="Head start of the article's opening paragraph in the ranking (actions/excerpt.py LEAD_BONUS).")
+def eval_answers(labels_path: Path, words: int | None, lead_bonus: float) -> None:
     """Share of concise KB answers that show the hand-picked paragraph, and words per answer (JSON)."""
     from core.settings import get_settings
     from retrieval.query_encoder import query_encoder
@@ -86,4 +89,4 @@ def eval_answers(labels_path: Path, words: int | None) -> None:
     encoder = query_encoder(settings).load()
     print(f"eval answers: {len(labels)} labelled questions, encoder {type(encoder).__name__}", file=sys.stderr)
     click.echo(json.dumps(evaluate(KbCatalog.load(settings.kb_dir), encoder, labels,
-                                   words or settings.kb_answer_words)))
+                                   words or settings.kb_answer_words, lead_bonus) | {"labels": labels_path.name}))
